@@ -1,0 +1,48 @@
+"""fhrn-ode: continuous-time dynamics of Fast-Weights Homeostatic Reentry Networks.
+
+The public API is re-exported here; modules with a leading underscore are private.
+"""
+
+from ._errors import FHRNInputError
+from .field import FHRNField, gain, gain_derivative, homeostatic_field, lyapunov_V
+from .integrate import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
+from .operators import (
+    OPERATOR_KINDS,
+    OperatorInfo,
+    check_matrix,
+    decompose,
+    load_operator,
+    make_operator,
+    operator_info,
+    resolve_operator,
+    spectral_abscissa,
+)
+from .params import MEMORY_KINDS, FHRNParams, ring_radius
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ADAPTIVE_SOLVERS",
+    "FHRNField",
+    "FHRNInputError",
+    "FHRNParams",
+    "IntegrationResult",
+    "MEMORY_KINDS",
+    "OPERATOR_KINDS",
+    "OperatorInfo",
+    "SOLVERS",
+    "check_matrix",
+    "decompose",
+    "gain",
+    "gain_derivative",
+    "homeostatic_field",
+    "initial_conditions",
+    "integrate",
+    "load_operator",
+    "lyapunov_V",
+    "make_operator",
+    "operator_info",
+    "resolve_operator",
+    "ring_radius",
+    "spectral_abscissa",
+]

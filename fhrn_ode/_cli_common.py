@@ -1,0 +1,65 @@
+"""Argument groups and helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._errors import FHRNInputError
+from ._io import to_jsonable
+from .params import MEMORY_KINDS, FHRNParams
+
+_DEFAULTS = FHRNParams()
+
+
+def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
+    """Add the FHRN model parameters (``FHRNParams``) as options."""
+    g = p.add_argument_group("model (MODEL.md §1)")
+    g.add_argument("--gamma", type=float, default=_DEFAULTS.gamma, help="reentry gain gamma >= 0 (default %(default)s)")
+    g.add_argument("--kappa", type=float, default=_DEFAULTS.kappa, help="homeostatic strength kappa >= 0 (default %(default)s)")
+    g.add_argument("--theta", type=float, default=_DEFAULTS.theta, help="homeostatic set-point radius (default %(default)s)")
+    g.add_argument("--leak", type=float, default=_DEFAULTS.leak, help="leak rate >= 0 (default %(default)s)")
+    g.add_argument("--beta", type=float, default=_DEFAULTS.beta, help="gain modulation g(|y|) = 1/(1+beta(|y|^2-1)); 0 = off (default %(default)s)")
+    g.add_argument("--drive", type=str, default="0", help="constant drive c: a scalar (c = value * ones) or d comma-separated numbers (default 0)")
+    if memory:
+        g.add_argument("--memory", choices=MEMORY_KINDS, default=_DEFAULTS.memory, help="fast-weight memory A (default %(default)s)")
+        g.add_argument("--lam", type=float, default=_DEFAULTS.lam, help="decay rate of A (default %(default)s)")
+        g.add_argument("--eta", type=float, default=_DEFAULTS.eta, help="plasticity rate of A (default %(default)s)")
+
+
+def parse_drive(text: str) -> float | tuple[float, ...]:
+    try:
+        parts = [float(v) for v in str(text).split(",") if v.strip() != ""]
+    except ValueError:
+        raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}") from None
+    if not parts:
+        raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}")
+    return parts[0] if len(parts) == 1 and "," not in str(text) else tuple(parts)
+
+
+def params_from_args(args: argparse.Namespace) -> FHRNParams:
+    kw: dict[str, Any] = dict(gamma=args.gamma, kappa=args.kappa, theta=args.theta, leak=args.leak,
+                              beta=args.beta, drive=parse_drive(args.drive))
+    for name in ("memory", "lam", "eta"):
+        if hasattr(args, name):
+            kw[name] = getattr(args, name)
+    return FHRNParams(**kw)
+
+
+def add_seed_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed for every random draw (default %(default)s)")
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as the only thing on stdout (strict JSON)."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
+
+
+def check_out_dir(path: str | Path) -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise FHRNInputError(f"`--out` {str(p)!r} exists and is not a directory")
+    return p

@@ -1,0 +1,137 @@
+"""``fhrn-ode integrate``: integrate the FHRN ODE and write trajectory, summary and phase plot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._cli_common import add_model_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._errors import FHRNInputError
+from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
+from .field import FHRNField, lyapunov_V
+from .integrate import SOLVERS, IntegrationResult, initial_conditions, integrate
+from .operators import OPERATOR_KINDS, operator_info, resolve_operator
+from .params import FHRNParams, ring_radius
+
+#: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
+#: Each takes ``(spec, dim)`` and returns None when the spec is not theirs.
+WR_RESOLVERS: list = []
+
+
+def register(sub) -> None:
+    p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",
+                       description="Integrate dy/dt = -leak y + gamma g W* y + A y + g_h(y) + c (C 7-9) on torchdiffeq.")
+    p.add_argument("--wr", default="antisym",
+                   help=f"reentry operator W*: one of {', '.join(OPERATOR_KINDS)}, or a file "
+                        "(.npy, .npz key W, .safetensors key W, .csv/.txt) (default %(default)s)")
+    p.add_argument("--dim", type=int, default=None, help="state dimension d (default 2, or the file's size)")
+    p.add_argument("--wr-scale", type=float, default=1.0, help="spectral norm |W*|_2 of a built-in operator (default %(default)s)")
+    add_model_args(p)
+    g = p.add_argument_group("integration")
+    g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
+    g.add_argument("--n-points", type=int, default=401, help="saved time points (default %(default)s)")
+    g.add_argument("--n-init", type=int, default=8, help="number of initial conditions N (default %(default)s)")
+    g.add_argument("--init-radius", type=float, default=2.0,
+                   help="initial radii are evenly spaced in (0, R], directions random (default %(default)s)")
+    g.add_argument("--method", choices=SOLVERS, default="dopri5", help="torchdiffeq method (default %(default)s)")
+    g.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default %(default)s)")
+    g.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default %(default)s)")
+    add_seed_arg(p)
+    o = p.add_argument_group("output")
+    o.add_argument("--out", default="runs/integrate", help="output folder (default %(default)s)")
+    o.add_argument("--json", action="store_true", help="print summary.json to stdout (and nothing else)")
+    o.add_argument("--no-plot", action="store_true", help="do not write phase.png")
+    p.set_defaults(func=run)
+
+
+def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, np.ndarray]:
+    for hook in WR_RESOLVERS:
+        got = hook(spec, dim)
+        if got is not None:
+            return got
+    return resolve_operator(spec, dim, seed=seed, scale=scale)
+
+
+def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
+    """The ``summary.json`` object (keys documented in the README)."""
+    p = res.params
+    yf = res.y[-1].detach()
+    Af = None if res.A is None else res.A[-1].detach()
+    field = FHRNField(W, p)
+    J = field.jacobian(yf, Af)
+    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    info = operator_info(W, name)
+    return {
+        "status": res.status,
+        "message": res.message,
+        "t_final": res.t_final,
+        "t_diverged": res.t_diverged,
+        "final_norm": yf.norm(dim=-1).tolist(),
+        "V_final": lyapunov_V(yf, p.theta).tolist(),
+        "spectral_abscissa_final": rho.tolist(),
+        "operator": {k: v for k, v in info.to_dict().items() if k != "dim"},
+        "dim": int(W.shape[0]),
+        "n_init": int(res.y0.shape[0]),
+        "params": p.to_dict(),
+        "solver": res.solver_dict(),
+    }
+
+
+def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
+    p = s["params"]
+    op = s["operator"]
+    norms = np.asarray(s["final_norm"])
+    rho = np.asarray(s["spectral_abscissa_final"])
+    lines = [
+        f"fhrn-ode integrate: {s['status']} - {s['message']}",
+        f"  operator  {op['name']} (d={s['dim']}): |W|_2={op['norm2']:.4g}  rho(W)={op['spectral_abscissa']:.4g}  "
+        f"|W_a|={op['antisym_norm']:.4g}  |W_s|={op['sym_norm']:.4g}",
+        f"  params    gamma={p['gamma']:g} kappa={p['kappa']:g} theta={p['theta']:g} leak={p['leak']:g} "
+        f"beta={p['beta']:g} memory={p['memory']} drive={p['drive']}",
+        f"  final |y| over {len(norms)} trajectories at t={s['t_final']:.4g}: min {norms.min():.6f}  "
+        f"median {np.median(norms):.6f}  max {norms.max():.6f}",
+        f"  V = (|y|^2 - theta^2)^2/4 at the end: max {max(s['V_final']):.3g}",
+        f"  rho(J) at the final states: min {rho.min():.4g}  max {rho.max():.4g}",
+    ]
+    if op["sym_norm"] < 1e-12 and p["beta"] == 0 and p["memory"] == "none" and not np.any(p["drive"]):
+        r = ring_radius(p["kappa"], p["theta"], p["leak"])
+        if r > 0:
+            lines.append(f"  antisymmetric W*: the ring radius is sqrt(theta^2 - leak/kappa) = {r:.6f} "
+                         f"(max deviation {np.abs(norms - r).max():.2e})")
+        else:
+            lines.append("  antisymmetric W* below threshold (kappa theta^2 <= leak): the origin attracts, no ring")
+    lines.append(f"  wrote {', '.join(str(f) for f in files)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    params: FHRNParams = params_from_args(args)
+    out = check_out_dir(args.out)
+    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    d = W.shape[0]
+    y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
+                    rtol=args.rtol, atol=args.atol)
+    summary = summarize(res, name, W)
+    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
+    files.append(atomic_write_json(out / "summary.json", summary))
+    if not args.no_plot:
+        from .figures.trajectories import plot_trajectories
+
+        r = ring_radius(params.kappa, params.theta, params.leak) if d == 2 else None
+        fig = plot_trajectories(res.y.detach().numpy(), ring_radius=r or None,
+                                title=f"W* = {Path(name).name}, d = {d} ({res.status})")
+        files.append(atomic_savefig(fig, out / "phase.png"))
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    if args.json:
+        emit_json(summary)
+    else:
+        print(_text_summary(summary, out, files))
+    return 1 if res.status == "failed" else 0

@@ -1,0 +1,43 @@
+"""Phase plot of integrated trajectories (the ``phase.png`` of ``fhrn-ode integrate``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fhrn_ode.analysis.phase import project
+
+from ._style import apply_style, new_figure
+
+__all__ = ["plot_trajectories"]
+
+
+def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
+    """Plot trajectories ``y`` ``(T, N, d)`` in 2-D (or their PCA projection for d > 2).
+
+    Returns the matplotlib figure; the caller saves it.
+    """
+    apply_style()
+    y = np.asarray(y)
+    proj = project(y)
+    xy = proj.coords  # (T, N, 2)
+    fig, ax = new_figure(4.4, 4.2)
+    colors = __import__("matplotlib").colormaps["viridis"](np.linspace(0.05, 0.9, xy.shape[1]))
+    for k in range(xy.shape[1]):
+        ax.plot(xy[:, k, 0], xy[:, k, 1], lw=1.1, color=colors[k])
+        ax.plot(xy[0, k, 0], xy[0, k, 1], "o", ms=3.5, color=colors[k])
+        ax.plot(xy[-1, k, 0], xy[-1, k, 1], "s", ms=3.5, color="k")
+    if ring_radius and proj.kind == "identity":
+        th = np.linspace(0, 2 * np.pi, 400)
+        ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0,
+                label=f"ring r* = {ring_radius:.3f}")
+        ax.legend(loc="upper right", fontsize=8)
+    if proj.kind == "pca":
+        ev = proj.explained
+        ax.set_xlabel(f"PC 1 ({100 * ev[0]:.0f}% var.)")
+        ax.set_ylabel(f"PC 2 ({100 * ev[1]:.0f}% var.)")
+    else:
+        ax.set_xlabel("$y_1$")
+        ax.set_ylabel("$y_2$")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title)
+    return fig
