@@ -113,15 +113,21 @@ def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
 
 
 def _check_y0(y0, d: int, dtype: torch.dtype) -> torch.Tensor:
-    y = torch.as_tensor(np.asarray(y0.detach().cpu() if isinstance(y0, torch.Tensor) else y0, dtype=np.float64),
-                        dtype=dtype)
+    """Validate ``y0``; a tensor keeps its autograd graph (for gradients w.r.t. initial states)."""
+    if isinstance(y0, torch.Tensor):
+        y = y0.to(dtype)
+    else:
+        try:
+            y = torch.as_tensor(np.asarray(y0, dtype=np.float64), dtype=dtype)
+        except (TypeError, ValueError):
+            raise FHRNInputError(f"`y0` must be a real array of shape (N, {d}), got {type(y0).__name__}") from None
     if y.ndim == 1:
         y = y.unsqueeze(0)
     if y.ndim != 2 or y.shape[1] != d:
         raise FHRNInputError(f"`y0` must have shape (N, {d}) or ({d},) to match W, got {tuple(np.shape(y0))}")
     if y.shape[0] == 0:
         raise FHRNInputError("`y0` must hold at least one initial state, got 0")
-    if not torch.isfinite(y).all():
+    if not bool(torch.isfinite(y.detach()).all()):
         raise FHRNInputError("`y0` must be finite; it has NaN/inf entries")
     return y
 
@@ -206,13 +212,13 @@ def integrate(
     N = y0t.shape[0]
     c = np.asarray(params.drive_vector(d))
     if max_norm is None:
-        max_norm = 1e2 * max(1.0, float(y0t.norm(dim=-1).max()), float(np.linalg.norm(c)))
+        max_norm = 1e2 * max(1.0, float(y0t.detach().norm(dim=-1).max()), float(np.linalg.norm(c)))
     max_norm = check_real("max_norm", max_norm, low=0.0, low_open=True)
-    if float(y0t.norm(dim=-1).max()) > max_norm:
+    if float(y0t.detach().norm(dim=-1).max()) > max_norm:
         raise FHRNInputError(f"`y0` has a state with |y| above `max_norm`={max_norm:g}")
     func = FHRNField(Wn, params, dtype=dtype, max_norm=max_norm)
-    if params.beta > 1.0 and bool(func.bad_mask(y0t).any()):
-        k = int(torch.nonzero(func.bad_mask(y0t))[0])
+    if params.beta > 1.0 and bool(func.bad_mask(y0t.detach()).any()):
+        k = int(torch.nonzero(func.bad_mask(y0t.detach()))[0])
         raise FHRNInputError(
             f"`y0`[{k}] sits on the gain pole |y| = {params.pole_radius:.6g} of g (beta={params.beta:g}); move it off"
         )
