@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 #: The modules that register sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
     "fhrn_ode._cli_integrate",
+    "fhrn_ode._cli_bench",
 )
 
 

@@ -102,6 +102,13 @@ class FHRNField(nn.Module):
         # Linear part of the field when there is no gain modulation: M = -leak I + gamma W  (C 7).
         M = -params.leak * np.eye(d) + params.gamma * Wn
         self.register_buffer("Mt", torch.as_tensor(M.T.copy(), dtype=dtype))
+        # M + kappa theta^2 I, so that -leak y + gamma W y + g_h(y) = H y - kappa |y|^2 y: one product
+        # and one fused multiply-add per evaluation (C 7-8).
+        H = M + params.kappa * params.theta * params.theta * np.eye(d)
+        self.register_buffer("Ht", torch.as_tensor(H.T.copy(), dtype=dtype), persistent=False)
+        # For small d, |y|^2 as (y*y) @ ones(d, 1) (a BLAS gemv): .sum(-1) over a short last axis is a
+        # slow path in torch (~10x slower for d = 2).
+        self.register_buffer("_ones", torch.ones(d, 1, dtype=dtype), persistent=False)
         self.register_buffer("Wt", torch.as_tensor(Wn.T.copy(), dtype=dtype))
         self.register_buffer("c", torch.as_tensor(c, dtype=dtype))
         self._has_drive = bool(np.any(c))
@@ -119,19 +126,30 @@ class FHRNField(nn.Module):
     # -- the right-hand side -------------------------------------------------------------------
     def velocity(self, y: torch.Tensor, A: torch.Tensor | None = None) -> torch.Tensor:
         """``dy/dt`` at ``y`` ``(..., d)`` with memory trace ``A`` ``(..., d, d)`` or None (C 7-9)."""
+        return self._velocity_r2(y, A)[0]
+
+    def _sqnorm(self, y: torch.Tensor) -> torch.Tensor:
+        """``|y|^2`` of shape ``(..., 1)``."""
+        if self.dim <= 16 and y.dtype == self._ones.dtype:
+            return (y * y) @ self._ones
+        return torch.linalg.vector_norm(y, dim=-1, keepdim=True).square()  # one pass over y
+
+    def _velocity_r2(self, y: torch.Tensor, A: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(dy/dt, |y|^2)``; the squared norm ``(..., 1)`` feeds the divergence guard."""
         p = self.params
-        r2 = (y * y).sum(-1, keepdim=True)  # (..., 1)
+        r2 = self._sqnorm(y)
         if p.beta == 0.0:
-            out = y @ self.Mt  # -leak y + gamma W y
+            # H y - kappa |y|^2 y = -leak y + gamma W y - kappa (|y|^2 - theta^2) y  (C 7-8)
+            out = torch.addcmul(y @ self.Ht, r2, y, value=-p.kappa)  # out of place: vmap/jacrev friendly
         else:
             g = gain(r2, p.beta)
             out = torch.addcmul(-p.leak * y, g, y @ self.Wt, value=p.gamma)
-        out = torch.addcmul(out, r2 - p.theta * p.theta, y, value=-p.kappa)  # homeostasis (C 8)
+            out = torch.addcmul(out, r2 - p.theta * p.theta, y, value=-p.kappa)  # homeostasis (C 8)
         if A is not None:
             out = out + (A @ y.unsqueeze(-1)).squeeze(-1)  # memory readout A y
         if self._has_drive:
             out = out + self.c
-        return out
+        return out, r2
 
     def memory_rate(self, y: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
         """``dA/dt = -lam A + Phi(y, x)`` (S1), ``A`` of shape ``(..., d, d)``."""
@@ -149,36 +167,67 @@ class FHRNField(nn.Module):
             raise _EvaluationBudgetExceeded(float(t), float(y.detach().norm(dim=-1).max()))
         if self.has_memory:
             y, A = state
-            dy = self.velocity(y, A)
+            dy, r2 = self._velocity_r2(y, A)
             dA = self.memory_rate(y, A)
             if self.max_norm is not None:
-                bad = self._bad_rows(y)
+                bad = self._bad_rows(r2)
                 if bad is not None:
                     dy = torch.where(bad, torch.zeros_like(dy), dy)
                     dA = torch.where(bad.unsqueeze(-1), torch.zeros_like(dA), dA)
             return dy, dA
-        dy = self.velocity(state)
+        dy, r2 = self._velocity_r2(state)
         if self.max_norm is not None:
-            bad = self._bad_rows(state)
+            bad = self._bad_rows(r2)
             if bad is not None:
                 dy = torch.where(bad, torch.zeros_like(dy), dy)
         return dy
 
-    def _bad_rows(self, y: torch.Tensor) -> torch.Tensor | None:
-        """Mask ``(..., 1)`` of rows that left the trusted region (or None when all are fine)."""
-        bad = self.bad_mask(y)
-        return bad.unsqueeze(-1) if bool(bad.any()) else None
+    def _forward_columns(self, t: torch.Tensor, yT: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` for states stored as columns, ``yT`` ``(d, N)`` -> ``(d, N)`` (no memory).
 
-    def bad_mask(self, y: torch.Tensor) -> torch.Tensor:
-        """Rows that diverged: non-finite, ``|y| > max_norm`` or within the gain-pole guard."""
-        r2 = (y * y).sum(-1)
-        bad = ~torch.isfinite(r2)
+        Same field (C 7-8), counters and guard; used by :func:`fhrn_ode.integrate` for small ``d``, where
+        products with ``(N, d)`` rows of length 2 or 3 hit slow paths in torch.
+        """
+        self.nfe += 1
+        if self.max_nfe is not None and self.nfe > self.max_nfe:
+            raise _EvaluationBudgetExceeded(float(t), float(yT.detach().norm(dim=0).max()))
+        p = self.params
+        r2 = (yT * yT).sum(0, keepdim=True)  # (1, N)
+        if p.beta == 0.0:
+            out = (self.Ht.mT @ yT).addcmul_(r2, yT, value=-p.kappa)
+        else:
+            out = torch.addcmul(-p.leak * yT, gain(r2, p.beta), self.W @ yT, value=p.gamma)
+            out = torch.addcmul(out, r2 - p.theta * p.theta, yT, value=-p.kappa)
+        if self._has_drive:
+            out = out + self.c.unsqueeze(-1)
         if self.max_norm is not None:
-            bad = bad | (r2 > self.max_norm ** 2)
+            bad = self._bad_rows(r2)
+            if bad is not None:
+                out = torch.where(bad, torch.zeros_like(out), out)
+        return out
+
+    def _bad_rows(self, r2: torch.Tensor) -> torch.Tensor | None:
+        """Mask (shaped like ``r2 = |y|^2``) of states that left the trusted region, or None when all are fine."""
+        if self.params.beta <= 1.0:
+            # one reduction covers NaN (max propagates it; NaN <= x is False), inf and |y| > max_norm;
+            # the mask is built only when needed
+            if float(r2.detach().max()) <= self.max_norm ** 2:
+                return None
+            return self._bad_from_r2(r2)
+        bad = self._bad_from_r2(r2)
+        return bad if bool(bad.any()) else None
+
+    def _bad_from_r2(self, r2: torch.Tensor) -> torch.Tensor:
+        # ~(r2 <= m^2) is ~isfinite(r2) | (r2 > m^2) in one op (r2 >= 0, NaN compares False)
+        bad = ~torch.isfinite(r2) if self.max_norm is None else ~(r2 <= self.max_norm ** 2)
         if self.params.beta > 1.0:
             den = 1.0 + self.params.beta * (r2 - 1.0)
             bad = bad | (den.abs() < self.POLE_GUARD)
         return bad
+
+    def bad_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """Rows that diverged: non-finite, ``|y| > max_norm`` or within the gain-pole guard."""
+        return self._bad_from_r2((y * y).sum(-1))
 
     # -- Jacobian --------------------------------------------------------------------------------
     def jacobian(self, y: torch.Tensor, A: torch.Tensor | None = None) -> torch.Tensor:

@@ -19,6 +19,7 @@ import torchdiffeq
 from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
+from ._dopri5 import odeint_stage_major
 from ._errors import FHRNInputError, check_int, check_real
 from .field import FHRNField, _EvaluationBudgetExceeded
 from .operators import check_matrix
@@ -41,6 +42,22 @@ ADAPTIVE_SOLVERS: tuple[str, ...] = tuple(
 
 STATUSES = ("success", "diverged", "failed")
 _N_CHUNKS = 8
+#: Run method 'dopri5' (without gradients) on the stage-major re-layout of torchdiffeq's dopri5
+#: (fhrn_ode/_dopri5.py): same steps, same nfe, results equal to round-off, several times faster.
+_STAGE_MAJOR_DOPRI5 = True
+#: On that path, states of dimension d <= this are integrated as columns (d, N) (cheaper products).
+_COLUMNS_MAX_DIM = 16
+
+
+class _Columns(torch.nn.Module):
+    """The field on states stored as columns ``(d, N)`` (FHRNField._forward_columns)."""
+
+    def __init__(self, field: FHRNField) -> None:
+        super().__init__()
+        self.field = field
+
+    def forward(self, t, yT):
+        return self.field._forward_columns(t, yT)
 
 
 @dataclass
@@ -247,6 +264,16 @@ def integrate(
     if adjoint:
         kwargs["adjoint_params"] = tuple(func.parameters())
     func.max_nfe = max_nfe
+    columns = False
+    rhs: Any = func
+    if (_STAGE_MAJOR_DOPRI5 and method == "dopri5" and not adjoint
+            and not (torch.is_grad_enabled() and y0t.requires_grad)):
+        solve = odeint_stage_major
+        kwargs = dict(rtol=rtol, atol=atol, options=options)
+        # small d without memory: integrate the states as columns (d, N), see FHRNField._forward_columns
+        columns = not func.has_memory and d <= _COLUMNS_MAX_DIM
+        if columns:
+            rhs = _Columns(func)
 
     common = dict(W=torch.as_tensor(Wn, dtype=dtype), params=params, method=method,
                   rtol=rtol if adaptive else None, atol=atol if adaptive else None, y0=y0t)
@@ -254,13 +281,13 @@ def integrate(
     T = tt.numel()
     bounds = np.unique(np.linspace(0, T - 1, min(T - 1, _N_CHUNKS) + 1).round().astype(int))
     ys_parts, As_parts = [y0t.unsqueeze(0)], ([state0[1].unsqueeze(0)] if func.has_memory else None)
-    state = state0
+    state = state0.T.contiguous() if columns else state0
     failure: str | None = None
     bad_tn = func.bad_mask(y0t).unsqueeze(0)
     for a, b in zip(bounds[:-1], bounds[1:]):
         try:
             with torch.set_grad_enabled(adjoint or torch.is_grad_enabled()):
-                sol = solve(func, state, tt[a:b + 1], **kwargs)
+                sol = solve(rhs, state, tt[a:b + 1], **kwargs)
         except _EvaluationBudgetExceeded as exc:
             failure = (f"stopped after {func.nfe} evaluations (max_nfe) at t = {exc.t:.4g} of "
                        f"[{float(tt[0]):.4g}, {float(tt[-1]):.4g}]: the system is stiff or slowly diverging "
@@ -270,7 +297,7 @@ def integrate(
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             failure = f"the {method} solver gave up after t = {float(tt[a]):.4g}: {why}"
             break
-        y_new = sol[0][1:] if func.has_memory else sol[1:]
+        y_new = sol[0][1:] if func.has_memory else (sol[1:].transpose(1, 2) if columns else sol[1:])
         ys_parts.append(y_new)
         bad = func.bad_mask(y_new)
         if func.has_memory:
@@ -279,7 +306,7 @@ def integrate(
             bad = bad | ~torch.isfinite(A_new.flatten(2)).all(-1)
             state = (y_new[-1], A_new[-1])
         else:
-            state = y_new[-1]
+            state = sol[-1] if columns else y_new[-1]
         bad_tn = torch.cat([bad_tn, bad])
         if bool(bad.any()):
             break
