@@ -3,6 +3,21 @@
 Depends on the core package only; installed as ``fhrn_ode.analysis``.
 """
 
-from .phase import Projection, project
+from .phase import PhasePortrait, Projection, phase_portrait, project
+from .jacobian import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
+from .spectra import (SpectralMap, TrajectorySpectra, batched_eigvals, batched_spectral_abscissa, eigvals_2x2, planar_jacobian,
+                      spectral_abscissa_2x2, spectral_map, trajectory_spectra)
+from .stability import (OperatorCheck, SmallGainSurface, StabilityMap, brute_force_critical_scale, check_operator,
+                        effective_gain, exact_critical_scale, small_gain_surface, stability_map, wr_crit_small_gain)
+from .lyapunov import LyapunovTraces, ViolationReport, lyapunov_derivative, lyapunov_traces, paper_V, violation_report
+from .symbolic import Check, VerificationReport, verify_all
+from .claims import Claim, ClaimsReport, check_claims
 
-__all__ = ["Projection", "project"]
+__all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
+           "LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability", "log_norm", "spectral_abscissa",
+           "SpectralMap", "TrajectorySpectra", "batched_eigvals", "batched_spectral_abscissa", "eigvals_2x2", "planar_jacobian",
+           "spectral_abscissa_2x2", "spectral_map", "trajectory_spectra",
+           "OperatorCheck", "SmallGainSurface", "StabilityMap", "brute_force_critical_scale", "check_operator",
+           "effective_gain", "exact_critical_scale", "small_gain_surface", "stability_map", "wr_crit_small_gain",
+           "LyapunovTraces", "ViolationReport", "lyapunov_derivative", "lyapunov_traces", "paper_V",
+           "violation_report", "Check", "VerificationReport", "verify_all", "Claim", "ClaimsReport", "check_claims"]

@@ -19,6 +19,12 @@ __all__ = ["main", "build_parser"]
 COMMAND_MODULES = (
     "fhrn_ode._cli_integrate",
     "fhrn_ode._cli_bench",
+    "fhrn_ode._cli_map",
+    "fhrn_ode._cli_stability",
+    "fhrn_ode._cli_lyapunov",
+    "fhrn_ode._cli_figures",
+    "fhrn_ode._cli_verify",
+    "fhrn_ode._cli_claims",
 )
 
 

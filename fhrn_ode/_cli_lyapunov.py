@@ -1,0 +1,78 @@
+"""``fhrn-ode lyapunov``: V(y(t)), dV/dt and |y(t)| for a family of initial radii (Fig. 3; C 13-14)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ._cli_common import add_model_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from .operators import OPERATOR_KINDS
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lyapunov", help="Lyapunov traces and a report of where dV/dt > 0",
+                       description="Integrate from initial radii (random directions) and trace the paper's "
+                                   "V = (|y|^2 - theta^2)^2/4 (C 13), dV/dt (C 14, autograd) and |y(t)|.")
+    p.add_argument("--wr", default="antisym", help=f"operator: one of {', '.join(OPERATOR_KINDS)} or a matrix file "
+                                                   "(default %(default)s)")
+    p.add_argument("--dim", type=int, default=None, help="dimension of a built-in operator (default 2)")
+    p.add_argument("--wr-scale", type=float, default=1.0, help="|W|_2 of a built-in operator (default %(default)s)")
+    add_model_args(p, memory=False)
+    p.add_argument("--radii", default="0.2,0.5,0.8,0.97,1.3,1.7,2.2",
+                   help="comma-separated initial radii > 0 (default %(default)s)")
+    p.add_argument("--t1", type=float, default=5.0, help="final time (default %(default)s)")
+    p.add_argument("--n-points", type=int, default=201, help="saved times (default %(default)s)")
+    p.add_argument("--tol", type=float, default=1e-12, help="a violation is dV/dt > tol (default %(default)s)")
+    add_seed_arg(p)
+    p.add_argument("--out", default="runs/lyapunov", help="output folder (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print report.json to stdout only")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ._cli_integrate import resolve_wr
+    from ._errors import FHRNInputError, check_real
+    from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from .analysis.lyapunov import lyapunov_traces
+    from .params import ring_radius
+
+    params = params_from_args(args)
+    out = check_out_dir(args.out)
+    try:
+        radii = [float(v) for v in args.radii.split(",") if v.strip()]
+    except ValueError:
+        raise FHRNInputError(f"`--radii` must be comma-separated numbers > 0, got {args.radii!r}") from None
+    tol = check_real("tol", args.tol, low=0.0)
+    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
+    files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
+                             dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
+    from .figures._style import apply_style, new_figure
+
+    apply_style()
+    fig, axs = new_figure(8.4, 3.4, ncols=2)
+    for k in range(L.radius.shape[1]):
+        axs[0].plot(L.t, L.radius[:, k], lw=1.1, label=f"|y0| = {L.init_radii[k]:g}")
+        axs[1].plot(L.t, L.dVdt[:, k], lw=1.1)
+    axs[0].axhline(params.theta, color="k", ls="--", lw=0.8)
+    axs[0].set(xlabel="t", ylabel="|y(t)|")
+    axs[0].legend(fontsize=6)
+    axs[1].axhline(0.0, color="k", lw=0.6)
+    axs[1].set(xlabel="t", ylabel="dV/dt", yscale="symlog")
+    files.append(atomic_savefig(fig, out / "lyapunov.png"))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(), status=L.status, init_radii=L.init_radii,
+               final_radius=L.radius[-1], ring_radius=ring_radius(params.kappa, params.theta, params.leak),
+               V_final=L.V[-1], violations=L.violations.to_dict(),
+               files=[str(f) for f in files] + [str(out / "report.json")])
+    files.append(atomic_write_json(out / "report.json", rep))
+    if args.json:
+        emit_json(rep)
+    else:
+        v = L.violations
+        print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}; "
+              f"wrote {', '.join(str(f) for f in files)}")
+    return 0 if L.status != "failed" else 1

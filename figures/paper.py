@@ -1,0 +1,195 @@
+"""Figures 2-4 of the continuous paper: each function plots the data of ``fhrn_ode.analysis.paper``.
+
+:func:`make_figures` writes ``<name>.png`` and ``<name>.pdf`` per panel plus ``manifest.json`` (atomically).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fhrn_ode._errors import FHRNInputError
+from fhrn_ode._io import atomic_savefig, atomic_write_json
+from fhrn_ode.analysis import paper as data
+
+from ._style import apply_style, new_figure
+
+__all__ = ["FIGURES", "CAPTIONS", "make_figures", "fig2_portrait", "fig2b", "fig3a", "fig3b", "fig4a", "fig4b"]
+
+NOTE = "Parameter values are our choice (the paper gives none); see 'params'."
+CAPTIONS = {
+    "fig2a": "Phase portrait, antisymmetric W*: streamlines, |y| = theta (dashed), ring r* (solid), trajectories.",
+    "fig2b": "rho(J(y)) of the 2a system; black: rho = 0 contour, dashed green: ring r*; inset: rho along |y|. The zero contour lies "
+             "INSIDE the ring when gamma > 0 (paper: 'aligns').",
+    "fig2c": "Phase portrait, symmetric W*: saddle-like flow; nullclines in grey.",
+    "fig2d": "Phase portrait, mixed W*: hybrid spiral; nullclines in grey.",
+    "fig3a": "Lyapunov landscape V(y) = (|y|^2 - theta^2)^2/4 (C 13) with a trajectory of the 2a system.",
+    "fig3b": "|y(t)| for initial radii inside and outside the shell; dashed: theta, dotted: ring r*.",
+    "fig4a": "Small-gain boundary |W_r|_crit = 1/(gamma g(|y|)) over (gamma, beta) at |y| = 1.1.",
+    "fig4b": "r_e = gamma g |W_r|_2 over (beta, |W_r|) at |y| = 1.1, gamma = 1: r_e = 1 (small-gain, sufficient) "
+             "versus the exact boundaries rho(-I + gamma g W) = 0 of three operator directions.",
+}
+
+
+def _circle(ax, r, **kw):
+    th = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(r * np.cos(th), r * np.sin(th), **kw)
+
+
+def fig2_portrait(d: data.Fig2Data, title: str = ""):
+    apply_style()
+    P = d.portrait
+    fig, ax = new_figure(4.6, 4.2)
+    sp = ax.streamplot(P.y1, P.y2, P.U, P.V, color=np.log10(P.speed + 1e-12), cmap="Blues", density=1.1,
+                       linewidth=0.7, arrowsize=0.7)
+    fig.colorbar(sp.lines, ax=ax, label="log10 |f(y)|")
+    for k, lines in enumerate(P.nullclines):
+        for i, c in enumerate(lines):
+            ax.plot(c[:, 0], c[:, 1], color="0.45", lw=0.9, ls="-" if k == 0 else "-.",
+                    label=(f"nullcline f{k + 1} = 0" if i == 0 else None))
+    _circle(ax, P.theta, color="k", ls="--", lw=1.2, label="|y| = theta")
+    if P.ring_radius > 0 and d.operator == "antisym":
+        _circle(ax, P.ring_radius, color="C3", lw=1.2, label=f"ring r* = {P.ring_radius:.3f}")
+    for k in range(P.trajectories.shape[1]):
+        ax.plot(P.trajectories[:, k, 0], P.trajectories[:, k, 1], color="C1", lw=1.0)
+        ax.plot(*P.trajectories[0, k], "o", color="C1", ms=3)
+    ax.set(xlim=(P.y1[0], P.y1[-1]), ylim=(P.y2[0], P.y2[-1]), xlabel="y1", ylabel="y2", aspect="equal",
+           title=title or f"W* {d.operator}")
+    ax.legend(loc="upper right", fontsize=7)
+    return fig
+
+
+def fig2b(d: data.Fig2bData):
+    apply_style()
+    m = d.map
+    fig, ax = new_figure(4.8, 4.2)
+    from matplotlib.colors import TwoSlopeNorm
+
+    lo, hi = float(np.nanmin(m.spectral_abscissa)), float(np.nanmax(m.spectral_abscissa))
+    norm = TwoSlopeNorm(0.0, min(lo, -1e-9), max(hi, 1e-9))  # both signs get the full half of the map
+    im = ax.pcolormesh(m.y1, m.y2, m.spectral_abscissa, cmap="RdBu_r", shading="auto", norm=norm)
+    fig.colorbar(im, ax=ax, label="rho(J(y)) = max Re lambda")
+    ax.contour(m.y1, m.y2, m.spectral_abscissa, levels=[0.0], colors="k", linewidths=1.2)
+    _circle(ax, d.ring_radius, color="C2", ls="--", lw=1.2)
+    ins = ax.inset_axes([0.66, 0.68, 0.32, 0.28])
+    ins.plot(d.profile_r, d.profile_rho, color="k", lw=1.0)
+    ins.axhline(0.0, color="0.5", lw=0.6)
+    ins.axvline(d.ring_radius, color="C2", ls="--", lw=1.0)
+    ins.axvline(d.zero_contour_radius, color="k", ls=":", lw=1.0)
+    ins.set_xlabel("|y|", fontsize=6, labelpad=0)
+    ins.set_ylabel("rho", fontsize=6, labelpad=0)
+    ins.tick_params(labelsize=5)
+    ax.set(xlabel="y1", ylabel="y2", aspect="equal",
+           title=f"rho(J): zero contour r = {d.zero_contour_radius:.3f}, ring r* = {d.ring_radius:.3f}")
+    ax.title.set_fontsize(8)
+    return fig
+
+
+def fig3a(d: data.Fig3aData):
+    apply_style()
+    fig, ax = new_figure(4.8, 4.2)
+    im = ax.pcolormesh(d.y1, d.y2, d.V, shading="auto", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="V(y)")
+    ax.contour(d.y1, d.y2, d.V, levels=8, colors="w", linewidths=0.4)
+    ax.plot(d.trajectory[:, 0], d.trajectory[:, 1], color="C3", lw=1.2, label="trajectory")
+    ax.plot(*d.trajectory[0], "o", color="C3", ms=4)
+    ax.set(xlabel="y1", ylabel="y2", aspect="equal", title="Lyapunov landscape V (C 13)")
+    ax.legend(loc="upper right", fontsize=7)
+    return fig
+
+
+def fig3b(d: data.Fig3bData):
+    apply_style()
+    L = d.traces
+    fig, ax = new_figure(4.8, 3.6)
+    import matplotlib
+
+    cols = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.9, L.radius.shape[1]))
+    for k in range(L.radius.shape[1]):
+        ax.plot(L.t, L.radius[:, k], color=cols[k], lw=1.2, label=f"|y0| = {L.init_radii[k]:g}")
+    ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9)
+    ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.0)
+    ax.set(xlabel="t", ylabel="|y(t)|", title="Radial evolution")
+    ax.legend(fontsize=6, ncol=2)
+    return fig
+
+
+def fig4a(d: data.Fig4aData):
+    apply_style()
+    s = d.surface
+    fig, ax = new_figure(4.8, 4.0)
+    im = ax.pcolormesh(s.gamma, s.beta, np.log10(s.wr_crit), shading="auto", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="log10 |W_r|_crit")
+    cs = ax.contour(s.gamma, s.beta, s.wr_crit, levels=[1, 1.5, 2, 3, 5], colors="w", linewidths=0.7)
+    ax.clabel(cs, fontsize=7)
+    ax.set(xlabel="gamma", ylabel="beta", title=f"|W_r|_crit = 1/(gamma g), |y| = {s.radius:g}")
+    return fig
+
+
+def fig4b(d: data.Fig4bData):
+    apply_style()
+    m = d.map
+    fig, ax = new_figure(5.0, 4.0)
+    im = ax.pcolormesh(m.beta, m.wr_norm, m.r_e, shading="auto", cmap="cividis")
+    fig.colorbar(im, ax=ax, label="r_e = gamma g(|y|) |W_r|_2")
+    ax.contour(m.beta, m.wr_norm, m.r_e, levels=[1.0], colors="C1", linewidths=1.8)
+    ax.plot([], [], color="C1", lw=1.8, label="r_e = 1 (small gain)")
+    for k, name in enumerate(m.operators):
+        crit = m.wr_crit_exact[k]
+        if np.all(~np.isfinite(crit) | (crit > m.wr_norm[-1])):
+            ax.plot([], [], " ", label=f"{name}: exact boundary above the plot")
+            continue
+        ax.plot(m.beta, np.where(crit <= m.wr_norm[-1], crit, np.nan), lw=1.4, ls="--", color=f"C{k + 2}",
+                label=f"exact, {name}")
+    ax.set(xlabel="beta", ylabel="|W_r|_2", ylim=(m.wr_norm[0], m.wr_norm[-1]),
+           title=f"|y| = {m.radius:g}, gamma = {m.gamma:g}")
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+FIGURES = {
+    "fig2a": lambda d: fig2_portrait(d, "(a) antisymmetric W*"),
+    "fig2b": fig2b,
+    "fig2c": lambda d: fig2_portrait(d, "(c) symmetric W*"),
+    "fig2d": lambda d: fig2_portrait(d, "(d) mixed W*"),
+    "fig3a": fig3a,
+    "fig3b": fig3b,
+    "fig4a": fig4a,
+    "fig4b": fig4b,
+}
+
+
+def _summary(name: str, d) -> dict:
+    out: dict = {}
+    if name == "fig2b":
+        out = dict(ring_radius=d.ring_radius, rho_at_ring=d.rho_at_ring, zero_contour_radius=d.zero_contour_radius)
+    elif name == "fig3b":
+        out = dict(violations=d.traces.violations.to_dict(), ring_radius=d.ring_radius,
+                   final_radius=d.traces.radius[-1].tolist())
+    elif name == "fig4b":
+        out = dict(operators=list(d.map.operators), wr_crit_exact_at_beta0=d.map.wr_crit_exact[:, 0].tolist(),
+                   wr_crit_small_gain_at_beta0=float(d.map.wr_crit_small_gain[0]))
+    return out
+
+
+def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0) -> dict:
+    """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest."""
+    import matplotlib.pyplot as plt
+
+    names = list(FIGURES) if not only else list(only)
+    bad = [n for n in names if n not in FIGURES]
+    if bad:
+        raise FHRNInputError(f"`only` must name panels among {', '.join(FIGURES)}; got {', '.join(bad)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
+    for name in names:
+        d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
+        fig = FIGURES[name](d)
+        files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
+        plt.close(fig)
+        manifest["figures"][name] = dict(files=[p.name for p in files], caption=CAPTIONS[name] + " " + NOTE,
+                                         params=d.params, **_summary(name, d))
+    atomic_write_json(out / "manifest.json", manifest)
+    return manifest

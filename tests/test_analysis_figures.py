@@ -1,0 +1,116 @@
+"""Paper-figure data (analysis/paper.py), phase portraits, `fhrn-ode figures|map|stability|lyapunov`."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fhrn_ode._errors import FHRNInputError
+from fhrn_ode.analysis import paper, phase_portrait, project
+from fhrn_ode.cli import main
+from fhrn_ode.operators import make_operator
+
+R = 8  # reduced resolution
+
+
+def _finite(a):
+    return np.all(np.isfinite(np.asarray(a, dtype=float)))
+
+
+def test_figure_data_shapes_and_finite():
+    for kind in ("antisym", "sym", "mixed"):
+        d = paper.fig2_data(kind, resolution=R)
+        P = d.portrait
+        assert P.U.shape == P.V.shape == (R, R) and _finite(P.U) and _finite(P.trajectories)
+        assert P.trajectories.shape[1:] == (6, 2) and len(P.nullclines) == 2
+    b = paper.fig2b_data(resolution=R)
+    assert b.map.spectral_abscissa.shape == (2 * R, 2 * R) and _finite(b.map.spectral_abscissa)
+    assert b.rho_at_ring < 0 and b.zero_contour_radius < b.ring_radius
+    assert b.profile_r.shape == b.profile_rho.shape and _finite(b.profile_rho)
+    a3 = paper.fig3a_data(resolution=R)
+    assert a3.V.shape == (2 * R, 2 * R) and _finite(a3.V) and a3.trajectory.shape[1] == 2
+    b3 = paper.fig3b_data(resolution=R)
+    assert b3.traces.radius.shape[1] == len(paper.FIG3B_RADII) and _finite(b3.traces.radius)
+    a4 = paper.fig4a_data(resolution=R)
+    assert a4.surface.wr_crit.shape == (R, R) and _finite(a4.surface.wr_crit)
+    b4 = paper.fig4b_data(resolution=R)
+    assert b4.map.r_e.shape == (R, R) and b4.map.spectral_abscissa.shape == (3, R, R)
+    assert _finite(b4.map.r_e) and _finite(b4.map.spectral_abscissa)
+    with pytest.raises(FHRNInputError, match="resolution"):
+        paper.fig4a_data(resolution=2)
+
+
+def test_phase_portrait_on_plane_and_project_unchanged():
+    W = make_operator("random", 4, seed=0)
+    B = np.zeros((4, 2)); B[0, 0] = B[2, 1] = 1.0  # noqa: E702
+    P = phase_portrait(W, extent=1.0, n=6, n_traj=2, n_points=20, basis=B)
+    assert P.U.shape == (6, 6) and P.trajectories.shape == (20, 2, 2)
+    # nullcline points are zeros of the projected field (up to grid interpolation)
+    pr = project(np.random.default_rng(0).standard_normal((5, 3)))
+    assert pr.coords.shape == (5, 2) and pr.kind == "pca"
+
+
+def test_figures_cli_end_to_end(tmp_path, capsys):
+    rc = main(["figures", "--out", str(tmp_path), "--resolution", "8", "--json"])
+    assert rc == 0
+    man = json.loads(capsys.readouterr().out)
+    assert set(man["figures"]) == {"fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b"}
+    for name, m in man["figures"].items():
+        assert (tmp_path / f"{name}.png").stat().st_size > 0 and (tmp_path / f"{name}.pdf").stat().st_size > 0
+        assert "our choice" in m["caption"] and m["params"]
+    assert json.loads((tmp_path / "manifest.json").read_text()) == man
+    assert main(["figures", "--out", str(tmp_path / "x"), "--only", "fig4a,nope", "--resolution", "8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope" in err[0]
+
+
+def test_map_cli(tmp_path, capsys):
+    assert main(["map", "--grid", "12", "--extent", "1.5", "--out", str(tmp_path), "--json", "--gamma", "2"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    z = np.load(tmp_path / "map.npz")
+    assert z["y1"].shape == (12,) and z["spectral_abscissa"].shape == (12, 12)
+    assert (tmp_path / "map.png").exists() and s["method"] == "closed-form-2x2"
+    from fhrn_ode.analysis import fhrn_jacobian
+    from fhrn_ode.field import FHRNField
+    from fhrn_ode.params import FHRNParams
+
+    f = FHRNField(z["W"], FHRNParams(gamma=2.0))
+    i, j = 3, 9
+    J = fhrn_jacobian(f, [z["y1"][j], z["y2"][i]]).numpy()[0]
+    assert abs(z["spectral_abscissa"][i, j] - np.linalg.eigvals(J).real.max()) < 1e-10
+    assert main(["map", "--wr", "random", "--dim", "4", "--plane", "pca", "--grid", "6", "--out",
+                 str(tmp_path / "p"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plane"] == "pca"
+    for bad, what in ((["--plane", "0,7"], "plane"), (["--grid", "1"], "grid"), (["--extent", "0"], "extent"),
+                      (["--wr", "nope"], "wr")):
+        assert main(["map", "--out", str(tmp_path / "b"), *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and what in err[0]
+
+
+def test_stability_cli(capsys):
+    assert main(["stability", "--gamma", "1", "--beta", "0.5", "--radius", "1.1", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["wr_norm_critical_small_gain"] == pytest.approx(1.105)
+    assert main(["stability", "--gamma", "1", "--beta", "0.5", "--radius", "1.1", "--wr", "random", "--dim", "8",
+                 "--seed", "1", "--wr-scale", "1.5", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["stable"] is True and s["stable_small_gain"] is False and s["r_e"] == pytest.approx(1.5 / 1.105)
+    for bad, what in ((["--gamma", "-1", "--beta", "0", "--radius", "1"], "gamma"),
+                      (["--gamma", "1", "--beta", "2", "--radius", "0.7071067811865476"], "pole")):
+        assert main(["stability", *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and what in err[0]
+
+
+def test_lyapunov_cli(tmp_path, capsys):
+    assert main(["lyapunov", "--radii", "0.3,1.5", "--t1", "1", "--n-points", "51", "--out", str(tmp_path),
+                 "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["status"] == "success" and rep["violations"]["count"] > 0
+    z = np.load(tmp_path / "lyapunov.npz")
+    assert z["V"].shape == (51, 2) and (tmp_path / "lyapunov.png").exists()
+    assert json.loads((tmp_path / "report.json").read_text())["violations"] == rep["violations"]
+    assert main(["lyapunov", "--radii", "a,b", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "radii" in err[0]
