@@ -13,6 +13,9 @@ from .lyapunov import LyapunovTraces, ViolationReport, lyapunov_derivative, lyap
 from .symbolic import Check, VerificationReport, verify_all
 from .claims import Claim, ClaimsReport, check_claims
 
+from .metrics import LayerMetrics, ModelMetrics, RDPResult, WrStats, drift, esri, irr, model_metrics, rdp, wr_stats
+from .sweep_report import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
+from .trained import ContextChecks, LayerCheck, TrainedCheck, check_contexts, check_trained, operator_split
 __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability", "log_norm", "spectral_abscissa",
            "SpectralMap", "TrajectorySpectra", "batched_eigvals", "batched_spectral_abscissa", "eigvals_2x2", "planar_jacobian",
@@ -20,4 +23,7 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "OperatorCheck", "SmallGainSurface", "StabilityMap", "brute_force_critical_scale", "check_operator",
            "effective_gain", "exact_critical_scale", "small_gain_surface", "stability_map", "wr_crit_small_gain",
            "LyapunovTraces", "ViolationReport", "lyapunov_derivative", "lyapunov_traces", "paper_V",
-           "violation_report", "Check", "VerificationReport", "verify_all", "Claim", "ClaimsReport", "check_claims"]
+           "violation_report", "Check", "VerificationReport", "verify_all", "Claim", "ClaimsReport", "check_claims",
+           "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
+           "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
+           "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]

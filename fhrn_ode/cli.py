@@ -23,8 +23,12 @@ COMMAND_MODULES = (
     "fhrn_ode._cli_stability",
     "fhrn_ode._cli_lyapunov",
     "fhrn_ode._cli_figures",
+    "fhrn_ode._cli_linearize",
+    "fhrn_ode._cli_check",
+    "fhrn_ode._cli_train",
     "fhrn_ode._cli_verify",
     "fhrn_ode._cli_claims",
+    "fhrn_ode._cli_metrics",
 )
 
 

@@ -1,0 +1,182 @@
+"""Stable-region check of a trained model's effective reentry operators ``W*`` (MODEL.md §5, C 5-7).
+
+At each context's operating point (the model's ``gamma``, ``beta`` and the measured radius ``|y|``):
+
+* exact: spectral abscissa ``rho(-I + gamma g(|y|) W*)`` (``< 0``: locally stable),
+* small gain: ``r_e = gamma g(|y|) |W*|_2`` (``< 1``: sufficient only),
+* logarithmic norm ``mu_2(-I + gamma g W*)`` (``< 0``: contraction in the 2-norm) and the relative
+  Henrici departure from normality of ``W*`` (0: normal),
+
+with ``g(r) = 1 / (1 + beta (r^2 - 1))`` (C 2). ``gamma = 0`` gives ``-I``: stable, ``r_e = 0``.
+Pure functions returning dataclasses; no plotting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from fhrn_ode._errors import FHRNInputError
+
+from .jacobian import henrici, log_norm, spectral_abscissa
+
+__all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+
+
+@dataclass(frozen=True)
+class ContextChecks:
+    """Per-context numbers, each ``(C,)``."""
+
+    layer: np.ndarray
+    gain: np.ndarray
+    radius: np.ndarray
+    spectral_abscissa: np.ndarray
+    r_e: np.ndarray
+    wr_norm: np.ndarray
+    log_norm: np.ndarray
+    henrici: np.ndarray
+    stable: np.ndarray
+    stable_small_gain: np.ndarray
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Summary of one layer over its contexts (margin = ``-spectral_abscissa``)."""
+
+    layer: int
+    n_contexts: int
+    stable: bool
+    fraction_stable: float
+    fraction_small_gain: float
+    spectral_abscissa: float  # max over contexts
+    spectral_abscissa_median: float
+    worst_margin: float
+    median_margin: float
+    r_e: float  # max
+    r_e_median: float
+    log_norm: float  # max
+    henrici_median: float
+    radius_median: float
+    gain_median: float
+    wr_norm_median: float
+    antisym_fraction: float  # |W_a|_F^2 / |W*|_F^2 of the mean W*
+    sym_fraction: float
+    antisym_norm2: float
+    sym_norm2: float
+    mean_w_star_norm2: float
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainedCheck:
+    """Check of all contexts of one model (JSON keys: :meth:`to_dict`)."""
+
+    gamma: float
+    beta: float
+    stable: bool
+    spectral_abscissa: float
+    spectral_abscissa_median: float
+    r_e: float
+    r_e_median: float
+    fraction_stable: float
+    fraction_small_gain: float
+    log_norm: float
+    henrici_median: float
+    n_contexts: int
+    per_layer: tuple
+    contexts: ContextChecks = field(repr=False)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k not in ("contexts", "per_layer")}
+        d["per_layer"] = [lc.to_dict() for lc in self.per_layer]
+        return d
+
+
+def operator_split(W) -> dict:
+    """Antisymmetric/symmetric split of ``W`` (Section 3): Frobenius energy fractions and 2-norms."""
+    W = np.asarray(W, dtype=np.float64)
+    Wa, Ws = 0.5 * (W - W.T), 0.5 * (W + W.T)
+    f2 = float(np.sum(W * W))
+    fa = float(np.sum(Wa * Wa)) / f2 if f2 > 0 else 0.0
+    return {"antisym_fraction": fa, "sym_fraction": (1.0 - fa) if f2 > 0 else 0.0,
+            "antisym_norm2": float(np.linalg.norm(Wa, 2)), "sym_norm2": float(np.linalg.norm(Ws, 2)),
+            "norm2": float(np.linalg.norm(W, 2))}
+
+
+def check_contexts(W_star, gamma: float, beta: float, radius, layer=None) -> ContextChecks:
+    """Per-context stability numbers of ``-I + gamma g(radius) W*`` for ``W*`` of shape ``(C, d, d)``."""
+    W = np.asarray(W_star, dtype=np.float64)
+    if W.ndim == 2:
+        W = W[None]
+    if W.ndim != 3 or W.shape[-1] != W.shape[-2] or W.shape[0] == 0:
+        raise FHRNInputError(f"`W_star` must have shape (C, d, d), got {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise FHRNInputError("`W_star` contains non-finite entries")
+    C, d = W.shape[0], W.shape[-1]
+    gamma, beta = float(gamma), float(beta)
+    if not (np.isfinite(gamma) and gamma >= 0 and np.isfinite(beta) and beta >= 0):
+        raise FHRNInputError(f"`gamma` and `beta` must be finite and >= 0, got gamma={gamma}, beta={beta}")
+    r = np.broadcast_to(np.asarray(radius, dtype=np.float64), (C,)).copy()
+    lay = np.zeros(C, dtype=np.int64) if layer is None else np.asarray(layer, dtype=np.int64).reshape(C)
+    den = 1.0 + beta * (r * r - 1.0)
+    if np.any(den <= 0) or not np.all(np.isfinite(r)):
+        raise FHRNInputError(f"the operating radius sits on or beyond the gain pole of g (beta={beta:g})")
+    g = 1.0 / den
+    c = gamma * g
+    nrm = np.linalg.svd(W, compute_uv=False)[:, 0]
+    if gamma == 0.0:  # -I: W* irrelevant
+        rho = np.full(C, -1.0)
+        mu = np.full(C, -1.0)
+    else:
+        M = c[:, None, None] * W - np.eye(d)[None]
+        rho = np.asarray(spectral_abscissa(M), dtype=np.float64)
+        mu = np.asarray(log_norm(M), dtype=np.float64)
+    r_e = c * nrm
+    return ContextChecks(lay, g, r, rho, r_e, nrm, mu, np.asarray(henrici(W)), rho < 0, r_e < 1)
+
+
+def _verdict(lc: dict, gamma: float) -> str:
+    L = lc["layer"]
+    if gamma == 0.0:
+        return f"layer {L}: gamma = 0, no reentry: -I is trivially stable (r_e = 0)."
+    if lc["fraction_stable"] == 1.0:
+        how = "also by small gain (r_e < 1)" if lc["fraction_small_gain"] == 1.0 else \
+            f"though small gain certifies only {100 * lc['fraction_small_gain']:.0f}%"
+        return (f"layer {L}: stable at every context (worst margin {lc['worst_margin']:.3g}, max r_e "
+                f"{lc['r_e']:.3g}), {how}.")
+    return (f"layer {L}: UNSTABLE at {100 * (1 - lc['fraction_stable']):.1f}% of contexts (max spectral "
+            f"abscissa {lc['spectral_abscissa']:.3g}, max r_e {lc['r_e']:.3g}).")
+
+
+def check_trained(W_star, gamma: float, beta: float, radius, layer=None) -> TrainedCheck:
+    """Stable-region check of a trained model (MODEL.md §5): per context, per layer and overall."""
+    cc = check_contexts(W_star, gamma, beta, radius, layer)
+    W = np.asarray(W_star, dtype=np.float64).reshape(cc.layer.size, *np.shape(W_star)[-2:])
+    per = []
+    for L in sorted(set(cc.layer.tolist())):
+        s = cc.layer == L
+        rho = cc.spectral_abscissa[s]
+        lc = dict(layer=int(L), n_contexts=int(s.sum()), stable=bool(np.all(rho < 0)),
+                  fraction_stable=float(np.mean(rho < 0)), fraction_small_gain=float(np.mean(cc.r_e[s] < 1)),
+                  spectral_abscissa=float(rho.max()), spectral_abscissa_median=float(np.median(rho)),
+                  worst_margin=float(-rho.max()), median_margin=float(-np.median(rho)),
+                  r_e=float(cc.r_e[s].max()), r_e_median=float(np.median(cc.r_e[s])),
+                  log_norm=float(cc.log_norm[s].max()), henrici_median=float(np.median(cc.henrici[s])),
+                  radius_median=float(np.median(cc.radius[s])), gain_median=float(np.median(cc.gain[s])),
+                  wr_norm_median=float(np.median(cc.wr_norm[s])))
+        sp = operator_split(W[s].mean(axis=0))
+        lc.update(antisym_fraction=sp["antisym_fraction"], sym_fraction=sp["sym_fraction"],
+                  antisym_norm2=sp["antisym_norm2"], sym_norm2=sp["sym_norm2"], mean_w_star_norm2=sp["norm2"])
+        lc["verdict"] = _verdict(lc, float(gamma))
+        per.append(LayerCheck(**lc))
+    rho = cc.spectral_abscissa
+    return TrainedCheck(gamma=float(gamma), beta=float(beta), stable=bool(np.all(rho < 0)),
+                        spectral_abscissa=float(rho.max()), spectral_abscissa_median=float(np.median(rho)),
+                        r_e=float(cc.r_e.max()), r_e_median=float(np.median(cc.r_e)),
+                        fraction_stable=float(np.mean(rho < 0)), fraction_small_gain=float(np.mean(cc.r_e < 1)),
+                        log_norm=float(cc.log_norm.max()), henrici_median=float(np.median(cc.henrici)),
+                        n_contexts=int(rho.size), per_layer=tuple(per), contexts=cc)

@@ -1,0 +1,98 @@
+"""``fhrn-ode check``: stable-region check of trained models' W* (MODEL.md §5), one checkpoint or a gain sweep."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._cli_common import check_out_dir, emit_json
+from ._cli_linearize import add_context_args
+from ._errors import FHRNInputError, check_int
+from ._io import atomic_savefig, atomic_write_json
+from .linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="is the trained W* inside the stable region? (exact and small gain)",
+                       description="At each context's operating point: rho(-I + gamma g(|y|) W*) (exact), "
+                                   "r_e = gamma g |W*|_2 (small gain), log-norm, non-normality; per layer and "
+                                   "per gain for a sweep folder (one checkpoint per sub-folder).")
+    p.add_argument("ckpt", nargs="?", default=None,
+                   help="checkpoint folder, or a sweep folder of checkpoint folders (default: bundled reference model)")
+    p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (see `fhrn-ode linearize`; default %(default)s)")
+    add_context_args(p, 32)
+    p.add_argument("--out", default=None, help="folder for check.json and the figures (default: none written)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
+    p.set_defaults(func=run)
+
+
+def _is_ckpt(p: Path) -> bool:
+    return p.is_dir() and (p / "config.json").is_file()
+
+
+def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> dict:
+    from .analysis.trained import check_trained, operator_split
+
+    lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
+    res = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer).to_dict()
+    res["checkpoint"] = str(ckpt)
+    res["scope"] = scope
+    res["w_r_split"] = [operator_split(W) for W in lin.W_r]
+    return res
+
+
+def _text(r: dict) -> str:
+    lines = [f"{r['checkpoint']}: gamma={r['gamma']:g} beta={r['beta']:g}  {'STABLE' if r['stable'] else 'NOT stable'}: "
+             f"stable at {100 * r['fraction_stable']:.1f}% of {r['n_contexts']} contexts; max spectral abscissa "
+             f"{r['spectral_abscissa']:.4g} (median {r['spectral_abscissa_median']:.4g}), max r_e {r['r_e']:.4g}"]
+    for lc in r["per_layer"]:
+        lines.append(f"  {lc['verdict']}  [median r_e {lc['r_e_median']:.3g}, median |y| {lc['radius_median']:.3g}, "
+                     f"mean W*: antisym {100 * lc['antisym_fraction']:.1f}% / sym {100 * lc['sym_fraction']:.1f}% "
+                     f"of |W*|_F^2, henrici {lc['henrici_median']:.3f}]")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_int("--contexts", args.contexts, low=1, high=10000)
+    out = None if args.out is None else check_out_dir(args.out)
+    target = resolve_checkpoint(args.ckpt)
+    if _is_ckpt(target) or target.is_file():
+        results = [check_one(target, args.contexts, args.seq_len, args.seed, args.scope)]
+        obj = results[0]
+    elif target.is_dir():
+        subs = sorted(d for d in target.iterdir() if _is_ckpt(d))
+        if not subs:
+            raise FHRNInputError(f"{str(target)!r} is neither a checkpoint (config.json) nor a sweep folder of them")
+        from tqdm import tqdm
+
+        results = [check_one(d, args.contexts, args.seq_len, args.seed, args.scope)
+                   for d in tqdm(subs, desc="check", unit="model", disable=not sys.stderr.isatty())]
+        results.sort(key=lambda r: r["gamma"])
+        obj = {"sweep": str(target), "stable": all(r["stable"] for r in results),
+               "spectral_abscissa": max(r["spectral_abscissa"] for r in results),
+               "r_e": max(r["r_e"] for r in results),
+               "fraction_stable": float(np.mean([r["fraction_stable"] for r in results])),
+               "models": results}
+    else:
+        raise FHRNInputError(f"checkpoint {str(target)!r} does not exist")
+    files = []
+    if out is not None:
+        from .figures.trained import plot_gain_margin, plot_stability_map
+
+        files.append(atomic_write_json(out / "check.json", obj))
+        for name, fn in (("stability_map.png", plot_stability_map), ("gain_margin.png", plot_gain_margin)):
+            fig = fn(results)
+            files.append(atomic_savefig(fig, out / name))
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    if args.json:
+        emit_json(obj)
+    else:
+        print("fhrn-ode check:\n" + "\n".join(_text(r) for r in results))
+        if files:
+            print("  wrote " + ", ".join(str(f) for f in files))
+    return 0
