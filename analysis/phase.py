@@ -31,6 +31,21 @@ class Projection:
     kind: str
 
 
+def orthonormal_basis(basis, d: int) -> np.ndarray:
+    """Orthonormalise a plane's ``(d, 2)`` basis (QR), keeping the direction of each given column.
+
+    Raises:
+        FHRNInputError: wrong shape, non-finite entries or linearly dependent columns.
+    """
+    B = np.asarray(basis, dtype=np.float64)
+    if B.shape != (d, 2) or not np.all(np.isfinite(B)):
+        raise FHRNInputError(f"`basis` must be a finite ({d}, 2) array, got shape {B.shape}")
+    Q, R = np.linalg.qr(B)
+    if np.min(np.abs(np.diag(R))) < 1e-12:
+        raise FHRNInputError("`basis` columns must be linearly independent")
+    return Q * np.sign(np.diag(R))
+
+
 def project(points, *, basis=None) -> Projection:
     """Project states ``(..., d)`` onto a plane.
 
@@ -48,12 +63,7 @@ def project(points, *, basis=None) -> Projection:
     d = Y.shape[-1]
     flat = Y.reshape(-1, d)
     if basis is not None:
-        B = np.asarray(basis, dtype=np.float64)
-        if B.shape != (d, 2) or not np.all(np.isfinite(B)):
-            raise FHRNInputError(f"`basis` must be a finite ({d}, 2) array, got shape {B.shape}")
-        Q, R = np.linalg.qr(B)
-        if np.min(np.abs(np.diag(R))) < 1e-12:
-            raise FHRNInputError("`basis` columns must be linearly independent")
+        Q = orthonormal_basis(basis, d)
         center = np.zeros(d)
         return Projection(Q, center, (Y - center) @ Q, None, "plane")
     if d == 2:

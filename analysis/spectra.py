@@ -25,6 +25,8 @@ import torch
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
 from fhrn_ode.field import FHRNField
 
+from .phase import orthonormal_basis
+
 __all__ = ["SpectralMap", "TrajectorySpectra", "POLE_GUARD", "eigvals_2x2", "spectral_abscissa_2x2",
            "batched_eigvals", "batched_spectral_abscissa", "plane_points", "planar_jacobian", "spectral_map", "trajectory_spectra"]
 
@@ -129,13 +131,7 @@ def _plane(d: int, origin, basis) -> tuple[np.ndarray, np.ndarray]:
     if basis is None:
         B = np.eye(d)[:, :2]
     else:
-        B = np.asarray(basis, dtype=np.float64)
-        if B.shape != (d, 2) or not np.all(np.isfinite(B)):
-            raise FHRNInputError(f"`basis` must be a finite ({d}, 2) array, got shape {B.shape}")
-        Q, R = np.linalg.qr(B)
-        if np.min(np.abs(np.diag(R))) < 1e-12:
-            raise FHRNInputError("`basis` columns must be linearly independent")
-        B = Q * np.sign(np.diag(R))  # keep the directions of the given columns
+        B = orthonormal_basis(basis, d)
     return o, B
 
 

@@ -18,11 +18,32 @@ from .operators import (
     spectral_abscissa,
 )
 from .params import MEMORY_KINDS, FHRNParams, ring_radius
+from .discrete import (FHRL, PRESETS, FHRLConfig, GPTConfig, TinyGPT, TrainOptions, fhrl_step, load_checkpoint,
+                       reference_model_path, save_checkpoint, train)
+from .linearize import (Linearization, finite_difference_jacobian, linearize_checkpoint, linearize_map,
+                        linearize_model, mean_w_star)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ADAPTIVE_SOLVERS",
+    "FHRL",
+    "FHRLConfig",
+    "GPTConfig",
+    "Linearization",
+    "PRESETS",
+    "TinyGPT",
+    "TrainOptions",
+    "fhrl_step",
+    "finite_difference_jacobian",
+    "linearize_checkpoint",
+    "linearize_map",
+    "linearize_model",
+    "load_checkpoint",
+    "mean_w_star",
+    "reference_model_path",
+    "save_checkpoint",
+    "train",
     "FHRNField",
     "FHRNInputError",
     "FHRNParams",

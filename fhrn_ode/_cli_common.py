@@ -30,6 +30,18 @@ def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
         g.add_argument("--eta", type=float, default=_DEFAULTS.eta, help="plasticity rate of A (default %(default)s)")
 
 
+def add_operator_args(p: argparse.ArgumentParser, *, extra: str = "") -> None:
+    """Add ``--wr``, ``--dim`` and ``--wr-scale`` (the reentry operator W*)."""
+    from .operators import OPERATOR_KINDS
+
+    p.add_argument("--wr", default="antisym",
+                   help=f"reentry operator W*: one of {', '.join(OPERATOR_KINDS)}, or a matrix file "
+                        f"(.npy, .npz key W, .safetensors key W, .csv/.txt){extra} (default %(default)s)")
+    p.add_argument("--dim", type=int, default=None, help="state dimension d (default 2, or the file's size)")
+    p.add_argument("--wr-scale", type=float, default=1.0,
+                   help="spectral norm |W*|_2 of a built-in operator (default %(default)s)")
+
+
 def parse_drive(text: str) -> float | tuple[float, ...]:
     try:
         parts = [float(v) for v in str(text).split(",") if v.strip() != ""]

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ._cli_common import add_model_args, add_seed_arg, check_out_dir, emit_json, params_from_args
-from ._errors import FHRNInputError
+from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
 from .field import FHRNField, lyapunov_V
 from .integrate import SOLVERS, IntegrationResult, initial_conditions, integrate
-from .operators import OPERATOR_KINDS, operator_info, resolve_operator
+from .operators import operator_info, resolve_operator
 from .params import FHRNParams, ring_radius
 
 #: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
@@ -26,11 +24,7 @@ WR_RESOLVERS: list = []
 def register(sub) -> None:
     p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",
                        description="Integrate dy/dt = -leak y + gamma g W* y + A y + g_h(y) + c (C 7-9) on torchdiffeq.")
-    p.add_argument("--wr", default="antisym",
-                   help=f"reentry operator W*: one of {', '.join(OPERATOR_KINDS)}, or a file "
-                        "(.npy, .npz key W, .safetensors key W, .csv/.txt) (default %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="state dimension d (default 2, or the file's size)")
-    p.add_argument("--wr-scale", type=float, default=1.0, help="spectral norm |W*|_2 of a built-in operator (default %(default)s)")
+    add_operator_args(p, extra=", or a trained W*: CKPT[:layer[:context]], reference[:layer], a linearize .npz")
     add_model_args(p)
     g = p.add_argument_group("integration")
     g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 
-from ._cli_common import add_model_args, add_seed_arg, check_out_dir, emit_json, params_from_args
-from .operators import OPERATOR_KINDS
+from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 
 
 def register(sub) -> None:
     p = sub.add_parser("lyapunov", help="Lyapunov traces and a report of where dV/dt > 0",
                        description="Integrate from initial radii (random directions) and trace the paper's "
                                    "V = (|y|^2 - theta^2)^2/4 (C 13), dV/dt (C 14, autograd) and |y(t)|.")
-    p.add_argument("--wr", default="antisym", help=f"operator: one of {', '.join(OPERATOR_KINDS)} or a matrix file "
-                                                   "(default %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="dimension of a built-in operator (default 2)")
-    p.add_argument("--wr-scale", type=float, default=1.0, help="|W|_2 of a built-in operator (default %(default)s)")
+    add_operator_args(p)
     add_model_args(p, memory=False)
     p.add_argument("--radii", default="0.2,0.5,0.8,0.97,1.3,1.7,2.2",
                    help="comma-separated initial radii > 0 (default %(default)s)")

@@ -6,18 +6,14 @@ import argparse
 
 import numpy as np
 
-from ._cli_common import add_model_args, add_seed_arg, check_out_dir, emit_json, params_from_args
-from .operators import OPERATOR_KINDS
+from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 
 
 def register(sub) -> None:
     p = sub.add_parser("map", help="spectral-abscissa map of the Jacobian over a plane",
                        description="rho(J(y)) = max Re lambda(J(y)) on an N x N grid of [-L, L]^2 in a plane "
                                    "(C 10-11); NaN at the gain pole (beta > 1).")
-    p.add_argument("--wr", default="antisym", help=f"operator: one of {', '.join(OPERATOR_KINDS)} or a matrix file "
-                                                   "(default %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="dimension of a built-in operator (default 2)")
-    p.add_argument("--wr-scale", type=float, default=1.0, help="|W|_2 of a built-in operator (default %(default)s)")
+    add_operator_args(p)
     add_model_args(p, memory=False)
     p.add_argument("--grid", type=int, default=200, help="grid points per axis N >= 2 (default %(default)s)")
     p.add_argument("--extent", type=float, default=2.0, help="half-width L > 0 of the square (default %(default)s)")

@@ -114,19 +114,21 @@ class StageMajorDopri5(Dopri5Solver):
         next_t = float(next_t)
         n_steps = 0
         while next_t > self.rk_state.t1:
-            assert n_steps < self.max_num_steps, "max_num_steps exceeded ({}>={})".format(n_steps, self.max_num_steps)
+            if not (n_steps < self.max_num_steps):
+                raise RuntimeError("max_num_steps exceeded ({}>={})".format(n_steps, self.max_num_steps))
             self.rk_state = self._adaptive_step(self.rk_state)
             n_steps += 1
         st = self.rk_state
         t0, t1 = st.t0, st.t1
-        assert t0 <= next_t <= t1, "invalid interpolation, fails `t0 <= t <= t1`: {}, {}, {}".format(t0, next_t, t1)
+        if not (t0 <= next_t <= t1):
+            raise RuntimeError("invalid interpolation, fails `t0 <= t <= t1`: {}, {}, {}".format(t0, next_t, t1))
         y0f, coeff = st.interp_coeff
         x = (next_t - t0) / (t1 - t0) if t1 > t0 else 0.0
         xp = torch.tensor([x, x * x, x ** 3, x ** 4], dtype=coeff.dtype, device=coeff.device)
         return torch.addmv(y0f, coeff.t(), xp).view_as(st.y1)
 
     def _advance_until_event(self, event_fn):
-        raise NotImplementedError("StageMajorDopri5 does not support event_fn; use torchdiffeq.odeint")
+        raise TypeError("StageMajorDopri5 does not support event_fn; use torchdiffeq.odeint")
 
     def _optimal_step(self, dt: float, error_ratio: float) -> float:
         """torchdiffeq's ``_optimal_step_size`` on floats."""
@@ -143,8 +145,10 @@ class StageMajorDopri5(Dopri5Solver):
         dt = min(max(dt, self._min_step), self._max_step)
         self.func.callback_step(t0, y0, dt)
         t1 = t0 + dt
-        assert t1 > t0, "underflow in dt {}".format(dt)
-        assert torch.isfinite(y0).all(), "non-finite values in state `y`: {}".format(y0)
+        if not (t1 > t0):
+            raise RuntimeError("underflow in dt {}".format(dt))
+        if not (torch.isfinite(y0).all()):
+            raise RuntimeError("non-finite values in the state")
 
         j = 1 - self._last
         k = self._kbuf[j]

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.analysis import (brute_force_critical_scale, check_operator, exact_critical_scale, lyapunov_traces,

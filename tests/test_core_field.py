@@ -8,7 +8,7 @@ from scipy.linalg import expm
 from torch.func import jacrev, vmap
 
 import fhrn_ode as F
-from fhrn_ode import FHRNField, FHRNInputError, FHRNParams
+from fhrn_ode import FHRNField, FHRNParams
 
 
 def numpy_rhs(W, p: FHRNParams, d):
