@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--gammas", type=float, nargs="+", default=None,
                    help="gains of --sweep (default 0 .05 .10 .15 .20 .25 .30)")
     p.add_argument("--preset", default="quick", choices=("tiny", "quick", "paper"),
-                   help="model size + schedule (default %(default)s; see docs/readme/discrete.md)")
+                   help="model size + schedule (default %(default)s; see the README section on fhrn-ode train)")
     p.add_argument("--steps", type=int, default=None, help="override the preset's optimizer steps")
     p.add_argument("--data", default=None, help="train on this file's bytes (default: synthetic corpus)")
     p.add_argument("--out", required=True, help="output folder")

@@ -13,7 +13,7 @@ at ``x_t = x_t^(ex)`` (= ``h_t``, the layer input without reentry, C 4) gives ``
 
 For d = 192 and 256 contexts reverse mode (``jacrev``) measured about 2x faster than forward mode
 (``jacfwd``) and ``vmap`` chunks of 64 beat one big batch; ``_bench_jacobian`` measures both, ``jacrev``
-is the default (see docs/readme/linearize.md).
+is the default (see the README, "From a trained model to W*").
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ METRICS_NAME = "metrics.json"
 
 
 def reference_model_path() -> Path:
-    """The bundled reference model folder ``fhrn_ode/data/reference_model/`` (see docs/readme/discrete.md)."""
+    """The bundled reference model folder ``fhrn_ode/data/reference_model/`` (see the README, "The bundled reference model")."""
     return Path(__file__).resolve().parent.parent / "data" / "reference_model"
 
 

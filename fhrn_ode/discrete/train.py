@@ -61,7 +61,7 @@ class TrainOptions:
         check_real("grad_clip", self.grad_clip, low=0.0, low_open=True)
 
 
-#: name -> (architecture, options). Sizes and timings: docs/readme/discrete.md.
+#: name -> (architecture, options). Sizes and timings: the README, "fhrn-ode train".
 PRESETS: dict[str, tuple[GPTConfig, TrainOptions]] = {
     "tiny": (GPTConfig(d=64, n_layer=2, n_head=2, context=64, rank=4),
              TrainOptions(steps=600, batch_size=16, lr=3e-3, warmup=30, eval_every=200)),
