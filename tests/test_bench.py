@@ -109,7 +109,7 @@ def test_harness_only_filters_by_label_then_by_row_name(monkeypatch):
 
 def test_cli_bench_json_text_and_only(monkeypatch, capsys):
     _fake_module(monkeypatch)
-    monkeypatch.setattr("fhrn_ode._cli_bench.CASE_MODULES", ("fhrn_ode._bench_fake", "fhrn_ode._bench_not_there"))
+    monkeypatch.setattr("fhrn_ode.cli.bench.CASE_MODULES", ("fhrn_ode._bench_fake", "fhrn_ode._bench_not_there"))
     assert main(["bench", "--quick", "--json", "--only", "sum", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     rows = json.loads(out)

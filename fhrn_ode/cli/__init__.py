@@ -1,6 +1,6 @@
 """The ``fhrn-ode`` command line: one sub-command per job.
 
-Sub-commands live in ``fhrn_ode/_cli_*.py`` modules; each exposes ``register(subparsers)``
+Sub-commands live in ``fhrn_ode/cli/<command>.py`` modules; each exposes ``register(subparsers)``
 which adds its parser and sets ``func`` (a callable taking the parsed args and returning an exit
 code). Bad input anywhere ends as one line on stderr and exit code 2, with no traceback.
 """
@@ -11,24 +11,24 @@ import argparse
 import importlib
 import sys
 
-from ._errors import FHRNInputError
+from .._errors import FHRNInputError
 
 __all__ = ["main", "build_parser"]
 
 #: The modules that register sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
-    "fhrn_ode._cli_integrate",
-    "fhrn_ode._cli_bench",
-    "fhrn_ode._cli_map",
-    "fhrn_ode._cli_stability",
-    "fhrn_ode._cli_lyapunov",
-    "fhrn_ode._cli_figures",
-    "fhrn_ode._cli_linearize",
-    "fhrn_ode._cli_check",
-    "fhrn_ode._cli_train",
-    "fhrn_ode._cli_verify",
-    "fhrn_ode._cli_claims",
-    "fhrn_ode._cli_metrics",
+    "fhrn_ode.cli.integrate",
+    "fhrn_ode.cli.bench",
+    "fhrn_ode.cli.map",
+    "fhrn_ode.cli.stability",
+    "fhrn_ode.cli.lyapunov",
+    "fhrn_ode.cli.figures",
+    "fhrn_ode.cli.linearize",
+    "fhrn_ode.cli.check",
+    "fhrn_ode.cli.train",
+    "fhrn_ode.cli.verify",
+    "fhrn_ode.cli.claims",
+    "fhrn_ode.cli.metrics",
 )
 
 
@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fhrn-ode", description="Continuous-time dynamics of Fast-Weights Homeostatic Reentry Networks.")
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"fhrn-ode {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from ._cli_common import emit_json
+from ._common import emit_json
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .analysis.symbolic import verify_all
+    from ..analysis.symbolic import verify_all
 
     report = verify_all()
     if args.json:

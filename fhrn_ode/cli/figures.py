@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._cli_common import add_seed_arg, check_out_dir, emit_json
+from ._common import add_seed_arg, check_out_dir, emit_json
 
 PANELS = ("fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b")
 
@@ -22,8 +22,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._errors import FHRNInputError, check_int
-    from .figures.paper import make_figures
+    from .._errors import FHRNInputError, check_int
+    from ..figures.paper import make_figures
 
     out = check_out_dir(args.out)
     res = check_int("resolution", args.resolution, low=8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._cli_common import add_seed_arg, emit_json
+from ._common import add_seed_arg, emit_json
 
 
 def register(sub) -> None:
@@ -30,9 +30,9 @@ def register(sub) -> None:
 
 
 def run_metrics(args: argparse.Namespace) -> int:
-    from ._errors import check_int
-    from .analysis.metrics import model_metrics
-    from .discrete.checkpoint import load_checkpoint
+    from .._errors import check_int
+    from ..analysis.metrics import model_metrics
+    from ..discrete.checkpoint import load_checkpoint
 
     seed = check_int("seed", args.seed, low=0)
     n_seq = check_int("n-seq", args.n_seq, low=1)
@@ -52,17 +52,17 @@ def run_metrics(args: argparse.Namespace) -> int:
 
 
 def run_sweep_report(args: argparse.Namespace) -> int:
-    from ._cli_common import check_out_dir
-    from ._errors import check_int
-    from ._io import atomic_savefig, atomic_write_json
-    from .analysis.sweep_report import sweep_report
+    from ._common import check_out_dir
+    from .._errors import check_int
+    from .._io import atomic_savefig, atomic_write_json
+    from ..analysis.sweep_report import sweep_report
 
     seed = check_int("seed", args.seed, low=0)
     n_seq = check_int("n-seq", args.n_seq, low=1)
     out = check_out_dir(args.out) if args.out is not None else None
     rep = sweep_report(args.sweep_dir, n_seq=n_seq, seed=seed)
     if out is not None:
-        from .figures.sweep import plot_sweep
+        from ..figures.sweep import plot_sweep
 
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "sweep_report.json", rep.to_dict())

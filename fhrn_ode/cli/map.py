@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 
 
 def register(sub) -> None:
@@ -27,12 +27,12 @@ def register(sub) -> None:
 
 
 def _plane(spec: str, W: np.ndarray, params, seed: int):
-    from ._errors import FHRNInputError
+    from .._errors import FHRNInputError
 
     d = W.shape[0]
     if spec == "pca":
-        from .analysis.phase import project
-        from .integrate import initial_conditions, integrate
+        from ..analysis.phase import project
+        from ..integrate import initial_conditions, integrate
 
         res = integrate(W, initial_conditions(16, d, 2.0, seed=seed), params=params, t1=10.0, n_points=101)
         pr = project(res.y.detach().numpy())
@@ -49,11 +49,11 @@ def _plane(spec: str, W: np.ndarray, params, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._cli_integrate import resolve_wr
-    from ._errors import check_int, check_real
-    from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from .analysis.spectra import spectral_map
-    from .field import FHRNField
+    from .integrate import resolve_wr
+    from .._errors import check_int, check_real
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..analysis.spectra import spectral_map
+    from ..field import FHRNField
 
     params = params_from_args(args)
     out = check_out_dir(args.out)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     rho = m.spectral_abscissa
     files = [atomic_save_npz(out / "map.npz", y1=m.y1, y2=m.y2, spectral_abscissa=rho, origin=m.origin,
                              basis=m.basis, W=W)]
-    from .figures._style import apply_style, new_figure
+    from ..figures._style import apply_style, new_figure
 
     apply_style()
     fig, ax = new_figure(4.8, 4.2)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ._bench import CASE_MODULES, collect_cases, format_table, run_cases
-from ._cli_common import add_seed_arg, emit_json
-from ._errors import FHRNInputError
+from .._bench import CASE_MODULES, collect_cases, format_table, run_cases
+from ._common import add_seed_arg, emit_json
+from .._errors import FHRNInputError
 
 
 def register(sub) -> None:

@@ -6,8 +6,8 @@ import argparse
 
 import torch
 
-from ._cli_common import check_out_dir, emit_json
-from ._io import atomic_savefig, atomic_write_json, atomic_write_text
+from ._common import check_out_dir, emit_json
+from .._io import atomic_savefig, atomic_write_json, atomic_write_text
 
 
 def register(sub) -> None:
@@ -22,8 +22,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .analysis.claims import check_claims
-    from .figures.claims import plot_claims
+    from ..analysis.claims import check_claims
+    from ..figures.claims import plot_claims
 
     out = check_out_dir(args.out)
     torch.manual_seed(args.seed)

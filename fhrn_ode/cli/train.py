@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._cli_common import add_seed_arg, emit_json
+from ._common import add_seed_arg, emit_json
 
 
 def register(sub) -> None:
@@ -35,8 +35,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._errors import FHRNInputError, check_int, check_real
-    from .discrete.train import SWEEP_GAMMAS, preset, sweep, train
+    from .._errors import FHRNInputError, check_int, check_real
+    from ..discrete.train import SWEEP_GAMMAS, preset, sweep, train
 
     seed = check_int("seed", args.seed, low=0)
     import torch

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_common import check_out_dir, emit_json
-from ._cli_linearize import add_context_args
-from ._errors import FHRNInputError, check_int
-from ._io import atomic_savefig, atomic_write_json
-from .linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
+from ._common import check_out_dir, emit_json
+from .linearize import add_context_args
+from .._errors import FHRNInputError, check_int
+from .._io import atomic_savefig, atomic_write_json
+from ..linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
 
 
 def register(sub) -> None:
@@ -34,7 +34,7 @@ def _is_ckpt(p: Path) -> bool:
 
 
 def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> dict:
-    from .analysis.trained import check_trained, operator_split
+    from ..analysis.trained import check_trained, operator_split
 
     lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
     res = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer).to_dict()
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise FHRNInputError(f"checkpoint {str(target)!r} does not exist")
     files = []
     if out is not None:
-        from .figures.trained import plot_gain_margin, plot_stability_map
+        from ..figures.trained import plot_gain_margin, plot_stability_map
 
         files.append(atomic_write_json(out / "check.json", obj))
         for name, fn in (("stability_map.png", plot_stability_map), ("gain_margin.png", plot_gain_margin)):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._cli_common import add_seed_arg, emit_json
-from .operators import OPERATOR_KINDS
+from ._common import add_seed_arg, emit_json
+from ..operators import OPERATOR_KINDS
 
 
 def register(sub) -> None:
@@ -26,8 +26,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from ._errors import FHRNInputError, check_real
-    from .analysis.stability import check_operator, gain_np, wr_crit_small_gain
+    from .._errors import FHRNInputError, check_real
+    from ..analysis.stability import check_operator, gain_np, wr_crit_small_gain
 
     gamma = check_real("gamma", args.gamma, low=0.0)
     beta = check_real("beta", args.beta, low=0.0)
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     out = dict(gamma=gamma, beta=beta, radius=radius, gain=g,
                wr_norm_critical_small_gain=float(wr_crit_small_gain(gamma, beta, radius)))
     if args.wr is not None:
-        from ._cli_integrate import resolve_wr
+        from .integrate import resolve_wr
 
         name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
         c = check_operator(W, gamma, beta, radius)

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._errors import FHRNInputError
-from ._io import to_jsonable
-from .params import MEMORY_KINDS, FHRNParams
+from .._errors import FHRNInputError
+from .._io import to_jsonable
+from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
 
@@ -32,7 +32,7 @@ def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
 
 def add_operator_args(p: argparse.ArgumentParser, *, extra: str = "") -> None:
     """Add ``--wr``, ``--dim`` and ``--wr-scale`` (the reentry operator W*)."""
-    from .operators import OPERATOR_KINDS
+    from ..operators import OPERATOR_KINDS
 
     p.add_argument("--wr", default="antisym",
                    help=f"reentry operator W*: one of {', '.join(OPERATOR_KINDS)}, or a matrix file "

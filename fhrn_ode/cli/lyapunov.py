@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 
 
 def register(sub) -> None:
@@ -26,11 +26,11 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._cli_integrate import resolve_wr
-    from ._errors import FHRNInputError, check_real
-    from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from .analysis.lyapunov import lyapunov_traces
-    from .params import ring_radius
+    from .integrate import resolve_wr
+    from .._errors import FHRNInputError, check_real
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..analysis.lyapunov import lyapunov_traces
+    from ..params import ring_radius
 
     params = params_from_args(args)
     out = check_out_dir(args.out)
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
                              dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
-    from .figures._style import apply_style, new_figure
+    from ..figures._style import apply_style, new_figure
 
     apply_style()
     fig, axs = new_figure(8.4, 3.4, ncols=2)

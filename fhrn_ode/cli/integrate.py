@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._cli_common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
-from ._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from .field import FHRNField, lyapunov_V
-from .integrate import SOLVERS, IntegrationResult, initial_conditions, integrate
-from .operators import operator_info, resolve_operator
-from .params import FHRNParams, ring_radius
+from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+from ..field import FHRNField, lyapunov_V
+from ..integrate import SOLVERS, IntegrationResult, initial_conditions, integrate
+from ..operators import operator_info, resolve_operator
+from ..params import FHRNParams, ring_radius
 
 #: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
 #: Each takes ``(spec, dim)`` and returns None when the spec is not theirs.
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
     files.append(atomic_write_json(out / "summary.json", summary))
     if not args.no_plot:
-        from .figures.trajectories import plot_trajectories
+        from ..figures.trajectories import plot_trajectories
 
         r = ring_radius(params.kappa, params.theta, params.leak) if d == 2 else None
         fig = plot_trajectories(res.y.detach().numpy(), ring_radius=r or None,

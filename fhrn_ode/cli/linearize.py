@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_common import add_seed_arg, emit_json
-from ._cli_integrate import WR_RESOLVERS
-from ._errors import FHRNInputError, check_int
-from ._io import atomic_save_npz
-from .linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint, resolve_wr_spec
+from ._common import add_seed_arg, emit_json
+from .integrate import WR_RESOLVERS
+from .._errors import FHRNInputError, check_int
+from .._io import atomic_save_npz
+from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint, resolve_wr_spec
 
 if resolve_wr_spec not in WR_RESOLVERS:
     WR_RESOLVERS.append(resolve_wr_spec)
