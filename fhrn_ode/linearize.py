@@ -12,7 +12,7 @@ at ``x_t = x_t^(ex)`` (= ``h_t``, the layer input without reentry, C 4) gives ``
   trained Tiny-GPT, ``J_H`` and ``W*`` per (layer, sequence, position): a :class:`Linearization`.
 
 For d = 192 and 256 contexts reverse mode (``jacrev``) measured about 2x faster than forward mode
-(``jacfwd``) and ``vmap`` chunks of 64 beat one big batch; ``_bench_jacobian`` measures both, ``jacrev``
+(``jacfwd``) and ``vmap`` chunks of 64 beat one big batch; ``fhrn_ode.bench.jacobian`` measures both, ``jacrev``
 is the default (see the README, "From a trained model to W*").
 """
 

@@ -10,8 +10,8 @@ import torch
 import torchdiffeq
 
 from fhrn_ode import FHRNParams
-from fhrn_ode._bench import RESULT_KEYS, best_of, collect_cases, format_table, make_row, run_cases
-from fhrn_ode._bench_integrate import integrate_case
+from fhrn_ode.bench.harness import RESULT_KEYS, best_of, collect_cases, format_table, make_row, run_cases
+from fhrn_ode.bench.integrate import integrate_case
 from fhrn_ode._dopri5 import odeint_stage_major
 from fhrn_ode.cli import main
 from fhrn_ode.field import FHRNField
@@ -52,7 +52,7 @@ def test_integrate_fast_path_matches_plain_torchdiffeq(monkeypatch):
 
 
 # -- harness ---------------------------------------------------------------------------------------
-def _fake_module(monkeypatch, name="fhrn_ode._bench_fake"):
+def _fake_module(monkeypatch, name="fhrn_ode.bench.fake"):
     mod = types.ModuleType(name)
 
     def trivial():
@@ -83,8 +83,8 @@ def _fake_module(monkeypatch, name="fhrn_ode._bench_fake"):
 
 def test_harness_runs_cases_skips_missing_modules_and_reports_errors(monkeypatch):
     mod = _fake_module(monkeypatch)
-    cases, skipped = collect_cases(True, ("fhrn_ode._bench_fake", "fhrn_ode._bench_not_there"), seed=3)
-    assert skipped == ["fhrn_ode._bench_not_there"]
+    cases, skipped = collect_cases(True, ("fhrn_ode.bench.fake", "fhrn_ode.bench.not_there"), seed=3)
+    assert skipped == ["fhrn_ode.bench.not_there"]
     assert mod.seen == {"quick": True, "seed": 3}
     assert [c.label for c in cases] == ["fake/sum", "fake/broken", "fake/nokeys"]
     rows = run_cases(cases, progress=False)
@@ -101,7 +101,7 @@ def test_harness_runs_cases_skips_missing_modules_and_reports_errors(monkeypatch
 
 def test_harness_only_filters_by_label_then_by_row_name(monkeypatch):
     _fake_module(monkeypatch)
-    cases, _ = collect_cases(False, ("fhrn_ode._bench_fake",))
+    cases, _ = collect_cases(False, ("fhrn_ode.bench.fake",))
     assert [r["name"] for r in run_cases(cases, only="broken", progress=False)] == ["fake/broken"]
     assert [r["name"] for r in run_cases(cases, only="vs_numpy", progress=False)] == ["fake/sum/vs_numpy"]
     assert run_cases(cases, only="nothing-matches", progress=False) == []
@@ -109,7 +109,7 @@ def test_harness_only_filters_by_label_then_by_row_name(monkeypatch):
 
 def test_cli_bench_json_text_and_only(monkeypatch, capsys):
     _fake_module(monkeypatch)
-    monkeypatch.setattr("fhrn_ode.cli.bench.CASE_MODULES", ("fhrn_ode._bench_fake", "fhrn_ode._bench_not_there"))
+    monkeypatch.setattr("fhrn_ode.cli.bench.CASE_MODULES", ("fhrn_ode.bench.fake", "fhrn_ode.bench.not_there"))
     assert main(["bench", "--quick", "--json", "--only", "sum", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     rows = json.loads(out)
@@ -117,7 +117,7 @@ def test_cli_bench_json_text_and_only(monkeypatch, capsys):
     assert all(set(RESULT_KEYS) <= set(r) for r in rows)
     assert main(["bench", "--only", "sum"]) == 0
     text = capsys.readouterr().out
-    assert "speedup" in text and "fake/sum/vs_numpy" in text and "not present: fhrn_ode._bench_not_there" in text
+    assert "speedup" in text and "fake/sum/vs_numpy" in text and "not present: fhrn_ode.bench.not_there" in text
     assert main(["bench", "--only", "broken"]) == 1  # a failing case: exit 1, message on stderr
     assert "case fake/broken failed: ValueError: boom" in capsys.readouterr().err
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from fhrn_ode._bench import RESULT_KEYS
-from fhrn_ode._bench_train import _layer_err, cases
+from fhrn_ode.bench.harness import RESULT_KEYS
+from fhrn_ode.bench.train import _layer_err, cases
 
 
 def test_bench_train_rows():

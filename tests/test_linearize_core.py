@@ -207,8 +207,8 @@ def test_block_scope_reproduces_block_and_matches_fd():
 
 
 def test_bench_jacobian_case_tiny():
-    from fhrn_ode._bench import RESULT_KEYS
-    from fhrn_ode._bench_jacobian import cases, jacobian_case
+    from fhrn_ode.bench.harness import RESULT_KEYS
+    from fhrn_ode.bench.jacobian import cases, jacobian_case
 
     assert len(cases(True)) == 1
     rows = jacobian_case(2, 1, 1)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from .._bench import CASE_MODULES, collect_cases, format_table, run_cases
+from ..bench.harness import CASE_MODULES, collect_cases, format_table, run_cases
 from ._common import add_seed_arg, emit_json
 from .._errors import FHRNInputError
 
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmark our code against baselines (speedups and errors)",
-                       description="Run the benchmark cases (fhrn_ode/_bench_*.py): each times ours against a "
+                       description="Run the benchmark cases (fhrn_ode/bench/*.py): each times ours against a "
                                    "baseline measured in the same run (best of k after a warm-up) and reports "
                                    "the speedup and an accuracy figure.")
     p.add_argument("--quick", action="store_true", help="small problem sizes (seconds instead of minutes)")

@@ -1,6 +1,6 @@
 """Benchmark: spectral abscissae of many Jacobians (``fhrn_ode.analysis.spectra``; C 10-11).
 
-Rows (same run, best of ``k``; see :mod:`fhrn_ode._bench` for the row keys):
+Rows (same run, best of ``k``; see :mod:`fhrn_ode.bench.harness` for the row keys):
 
 * ``spectra/map2d_n{N}/vs_numpy_loop`` and ``/vs_torch_batched``: the whole map (Jacobians + spectra) of rho
   over an ``N x N`` grid of the 2-D ring system (antisymmetric W, default params). Ours:
@@ -24,17 +24,17 @@ import os
 import numpy as np
 import torch
 
-from ._bench import best_of, make_row
-from .field import FHRNField
-from .operators import make_operator
-from .params import FHRNParams
+from .harness import best_of, make_row
+from ..field import FHRNField
+from ..operators import make_operator
+from ..params import FHRNParams
 
 __all__ = ["cases"]
 
 
 def _map_case(n: int, n_loop: int, k: int):
     def map2d():
-        from .analysis.spectra import spectral_abscissa_2x2, spectral_map
+        from ..analysis.spectra import spectral_abscissa_2x2, spectral_map
 
         f = FHRNField(make_operator("antisym", 2), FHRNParams())
         ax = np.linspace(-2.0, 2.0, n)
@@ -78,7 +78,7 @@ def _map_case(n: int, n_loop: int, k: int):
 
 def _eig_case(b: int, d: int, k: int, seed: int):
     def eig():
-        from .analysis.spectra import batched_eigvals
+        from ..analysis.spectra import batched_eigvals
 
         rng = np.random.default_rng(seed)
         J = -np.eye(d) + rng.standard_normal((b, d, d)) / np.sqrt(d)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import torch
 
-from ._bench import best_of, make_row
-from .discrete.layer import fhrl_step
-from .linearize import (finite_difference_jacobian, fixed_context, layer_map, linearize_map,
+from .harness import best_of, make_row
+from ..discrete.layer import fhrl_step
+from ..linearize import (finite_difference_jacobian, fixed_context, layer_map, linearize_map,
                         reference_layer_map)
 
 __all__ = ["cases", "jacobian_case"]

@@ -36,10 +36,10 @@ __all__ = ["CASE_MODULES", "RESULT_KEYS", "BenchCase", "best_of", "collect_cases
 
 #: Case modules, imported by name in this order; missing ones are skipped.
 CASE_MODULES: tuple[str, ...] = (
-    "fhrn_ode._bench_integrate",
-    "fhrn_ode._bench_spectra",
-    "fhrn_ode._bench_train",
-    "fhrn_ode._bench_jacobian",
+    "fhrn_ode.bench.integrate",
+    "fhrn_ode.bench.spectra",
+    "fhrn_ode.bench.train",
+    "fhrn_ode.bench.jacobian",
 )
 #: Keys every result row carries (extra keys are allowed).
 RESULT_KEYS: tuple[str, ...] = ("name", "ours_s", "baseline", "baseline_s", "speedup", "max_abs_err")
@@ -75,7 +75,7 @@ class BenchCase:
 
 
 def _short(module: str) -> str:
-    return module.rsplit(".", 1)[-1].removeprefix("_bench_")
+    return module.rsplit(".", 1)[-1]
 
 
 def _label(module: str, fn: Callable, i: int) -> str:

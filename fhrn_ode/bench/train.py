@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import torch
 
-from ._bench import best_of, make_row
+from .harness import best_of, make_row
 
 __all__ = ["cases"]
 
@@ -30,7 +30,7 @@ def _step_fn(model, x, y):
 
 
 def _layer_err(seed: int = 0) -> float:
-    from .discrete.layer import FHRL, FHRLConfig, reference_forward
+    from ..discrete.layer import FHRL, FHRLConfig, reference_forward
 
     torch.manual_seed(seed)
     layer = FHRL(FHRLConfig(d=32, rank=4, gamma=0.2, sigma=0.1)).double()
@@ -41,8 +41,8 @@ def _layer_err(seed: int = 0) -> float:
 
 
 def _train_case(quick: bool, gamma: float):
-    from .discrete.model import TinyGPT
-    from .discrete.train import preset
+    from ..discrete.model import TinyGPT
+    from ..discrete.train import preset
 
     name = "quick" if quick else "paper"
     cfg, opt = preset(name, gamma=gamma)
@@ -66,5 +66,5 @@ def _train_case(quick: bool, gamma: float):
 
 
 def cases(quick: bool) -> list:
-    """Zero-argument callables, each returning a list of result rows (see ``fhrn_ode._bench``)."""
+    """Zero-argument callables, each returning a list of result rows (see ``fhrn_ode.bench.harness``)."""
     return [lambda: _train_case(quick, 0.1), lambda: _train_case(quick, 0.0)]

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from ._bench import best_of, make_row
-from .integrate import initial_conditions, integrate
-from .operators import make_operator
-from .params import FHRNParams
+from .harness import best_of, make_row
+from ..integrate import initial_conditions, integrate
+from ..operators import make_operator
+from ..params import FHRNParams
 
 __all__ = ["cases", "integrate_case"]
 
