@@ -4,7 +4,7 @@ Depends on the core package only; installed as ``fhrn_ode.analysis``.
 """
 
 from .phase import PhasePortrait, Projection, phase_portrait, project
-from .jacobian import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
+from .jacobians import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
 from .spectra import (SpectralMap, TrajectorySpectra, batched_eigvals, batched_spectral_abscissa, eigvals_2x2, planar_jacobian,
                       spectral_abscissa_2x2, spectral_map, trajectory_spectra)
 from .stability import (OperatorCheck, SmallGainSurface, StabilityMap, brute_force_critical_scale, check_operator,
@@ -14,7 +14,7 @@ from .symbolic import Check, VerificationReport, verify_all
 from .claims import Claim, ClaimsReport, check_claims
 
 from .metrics import LayerMetrics, ModelMetrics, RDPResult, WrStats, drift, esri, irr, model_metrics, rdp, wr_stats
-from .sweep_report import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
+from .sweeps import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
 from .trained import ContextChecks, LayerCheck, TrainedCheck, check_contexts, check_trained, operator_split
 __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability", "log_norm", "spectral_abscissa",

@@ -20,7 +20,7 @@ from torch.func import grad, vmap
 
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
 from fhrn_ode.field import FHRNField
-from fhrn_ode.integrate import integrate
+from fhrn_ode.integration import integrate
 from fhrn_ode.params import FHRNParams
 
 __all__ = ["paper_V", "ViolationReport", "LyapunovTraces", "lyapunov_derivative", "lyapunov_traces",

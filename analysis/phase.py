@@ -122,7 +122,7 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
 
     from fhrn_ode._errors import check_int, check_real
     from fhrn_ode.field import FHRNField
-    from fhrn_ode.integrate import integrate
+    from fhrn_ode.integration import integrate
     from fhrn_ode.params import FHRNParams, ring_radius
 
     from .spectra import POLE_GUARD, _plane, plane_points

@@ -19,7 +19,7 @@ import numpy as np
 
 from fhrn_ode._errors import FHRNInputError
 
-from .jacobian import henrici, log_norm, spectral_abscissa
+from .jacobians import henrici, log_norm, spectral_abscissa
 
 __all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
 

@@ -5,7 +5,7 @@ The public API is re-exported here; modules with a leading underscore are privat
 
 from ._errors import FHRNInputError
 from .field import FHRNField, gain, gain_derivative, homeostatic_field, lyapunov_V
-from .integrate import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
+from .integration import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
 from .operators import (
     OPERATOR_KINDS,
     OperatorInfo,

@@ -8,7 +8,7 @@ __all__ = ["plot_sweep"]
 
 
 def plot_sweep(rows: list[dict]):
-    """2×3 panels vs gamma from :func:`fhrn_ode.analysis.sweep_report.sweep_report` rows; paper marks dashed."""
+    """2×3 panels vs gamma from :func:`fhrn_ode.analysis.sweeps.sweep_report` rows; paper marks dashed."""
     fig, axes = new_figure(11, 6.2, nrows=2, ncols=3, constrained_layout=True)
     g = [r["gamma"] for r in rows]
     panels = [("irr", "IRR"), ("esri", "ESRI"), ("rdp_frequency", "RDP peak f (cycles/token)"),

@@ -1,4 +1,4 @@
-"""Jacobians and spectra (analysis/jacobian.py, analysis/spectra.py): autograd vs closed form, closed-form /
+"""Jacobians and spectra (analysis/jacobians.py, analysis/spectra.py): autograd vs closed form, closed-form /
 batched eigenvalues vs numpy, the ring-system facts (C 10-11)."""
 
 import math

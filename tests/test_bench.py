@@ -15,7 +15,7 @@ from fhrn_ode.bench.integrate import integrate_case
 from fhrn_ode._dopri5 import odeint_stage_major
 from fhrn_ode.cli import main
 from fhrn_ode.field import FHRNField
-from fhrn_ode.integrate import initial_conditions
+from fhrn_ode.integration import initial_conditions
 from fhrn_ode.operators import make_operator
 
 
@@ -41,7 +41,7 @@ def test_stage_major_dopri5_matches_torchdiffeq(memory):
 def test_integrate_fast_path_matches_plain_torchdiffeq(monkeypatch):
     import importlib
 
-    mod = importlib.import_module("fhrn_ode.integrate")
+    mod = importlib.import_module("fhrn_ode.integration")
     W = make_operator("antisym", 2, seed=0)
     y0 = initial_conditions(16, 2, 2.0, seed=0)
     fast = mod.integrate(W, y0, t1=4.0, n_points=41)

@@ -13,7 +13,7 @@ from fhrn_ode.discrete.data import load_corpus, synthetic_corpus, unigram_baseli
 from fhrn_ode.discrete.model import GPTConfig
 from fhrn_ode.discrete.data import val_batches
 from fhrn_ode.discrete.model import TinyGPT
-from fhrn_ode.discrete.train import TrainOptions, evaluate, train
+from fhrn_ode.discrete.training import TrainOptions, evaluate, train
 
 CFG = GPTConfig(d=16, n_layer=1, n_head=2, context=16, rank=2, gamma=0.2)
 OPT = TrainOptions(steps=12, batch_size=4, lr=3e-3, warmup=2, eval_every=4, eval_batches=2, n_bytes=5000)

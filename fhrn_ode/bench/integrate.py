@@ -29,13 +29,13 @@ import torch
 from scipy.integrate import solve_ivp
 
 from .harness import best_of, make_row
-from ..integrate import initial_conditions, integrate
+from ..integration import initial_conditions, integrate
 from ..operators import make_operator
 from ..params import FHRNParams
 
 __all__ = ["cases", "integrate_case"]
 
-_integrate_mod = importlib.import_module("fhrn_ode.integrate")  # the module (the package exports the function)
+_integrate_mod = importlib.import_module("fhrn_ode.integration")
 
 
 @contextmanager

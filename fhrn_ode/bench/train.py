@@ -42,7 +42,7 @@ def _layer_err(seed: int = 0) -> float:
 
 def _train_case(quick: bool, gamma: float):
     from ..discrete.model import TinyGPT
-    from ..discrete.train import preset
+    from ..discrete.training import preset
 
     name = "quick" if quick else "paper"
     cfg, opt = preset(name, gamma=gamma)

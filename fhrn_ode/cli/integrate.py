@@ -12,7 +12,7 @@ import torch
 from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
 from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
 from ..field import FHRNField, lyapunov_V
-from ..integrate import SOLVERS, IntegrationResult, initial_conditions, integrate
+from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
 from ..operators import operator_info, resolve_operator
 from ..params import FHRNParams, ring_radius
 

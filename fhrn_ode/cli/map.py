@@ -32,7 +32,7 @@ def _plane(spec: str, W: np.ndarray, params, seed: int):
     d = W.shape[0]
     if spec == "pca":
         from ..analysis.phase import project
-        from ..integrate import initial_conditions, integrate
+        from ..integration import initial_conditions, integrate
 
         res = integrate(W, initial_conditions(16, d, 2.0, seed=seed), params=params, t1=10.0, n_points=101)
         pr = project(res.y.detach().numpy())

@@ -55,7 +55,7 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     from ._common import check_out_dir
     from .._errors import check_int
     from .._io import atomic_savefig, atomic_write_json
-    from ..analysis.sweep_report import sweep_report
+    from ..analysis.sweeps import sweep_report
 
     seed = check_int("seed", args.seed, low=0)
     n_seq = check_int("n-seq", args.n_seq, low=1)

@@ -36,7 +36,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._errors import FHRNInputError, check_int, check_real
-    from ..discrete.train import SWEEP_GAMMAS, preset, sweep, train
+    from ..discrete.training import SWEEP_GAMMAS, preset, sweep, train
 
     seed = check_int("seed", args.seed, low=0)
     import torch

@@ -4,7 +4,7 @@ from .checkpoint import load_checkpoint, reference_model_path, save_checkpoint
 from .data import Corpus, load_corpus, synthetic_corpus, unigram_baseline
 from .layer import FHRL, FHRLConfig, draw_noise, fhrl_step, homeostatic_gain
 from .model import VOCAB_SIZE, GPTConfig, TinyGPT
-from .train import PRESETS, SWEEP_GAMMAS, TrainOptions, TrainResult, preset, train
+from .training import PRESETS, SWEEP_GAMMAS, TrainOptions, TrainResult, preset, train
 
 __all__ = [
     "Corpus", "FHRL", "FHRLConfig", "GPTConfig", "PRESETS", "SWEEP_GAMMAS", "TinyGPT", "TrainOptions",
