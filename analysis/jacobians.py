@@ -1,4 +1,4 @@
-"""Jacobians of vector fields and local stability measures (MODEL.md §1; C 10-11).
+"""Jacobians of vector fields and local stability measures (docs/model.md §1; C 10-11).
 
 * :func:`jacobian` — autograd Jacobian of ANY field ``y -> f(y)`` (a callable on one state ``(d,)``, or an
   :class:`~fhrn_ode.field.FHRNField`), batched over points with ``torch.func.vmap(jacrev(f))``.

@@ -1,4 +1,4 @@
-"""Reentry metrics of a trained FH-RL Tiny-GPT (MODEL.md §4: our definitions).
+"""Reentry metrics of a trained FH-RL Tiny-GPT (docs/model.md §4: our definitions).
 
 - IRR  (information reentry ratio): ``|gamma W_r y_{t-1}| / |h_t|`` averaged over t >= 2 and batch.
 - ESRI (eigen-spectrum recursion index): covariances ``C_k`` of layer outputs in sliding windows

@@ -1,4 +1,4 @@
-"""Data of the continuous paper's figures 2-4 (one function per panel; MODEL.md §2).
+"""Data of the continuous paper's figures 2-4 (one function per panel; docs/model.md §2).
 
 The paper gives no parameter values: the values below are OUR choices, chosen to show the described
 behaviour, and every data object carries them (``params``) so the figure manifest can store them.

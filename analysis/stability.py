@@ -1,4 +1,4 @@
-"""Small-gain versus exact stability of ``J = -I + gamma g(|y|; beta) W`` (Fig. 4; MODEL.md §1, C 2).
+"""Small-gain versus exact stability of ``J = -I + gamma g(|y|; beta) W`` (Fig. 4; docs/model.md §1, C 2).
 
 Small gain (the paper's Fig. 4): ``|gamma g W|_2 < 1`` implies ``rho(-I + gamma g W) <= -1 + |gamma g W|_2 < 0``,
 so the effective reentry gain ``r_e = gamma |g(|y|; beta)| |W|_2 < 1`` is SUFFICIENT for stability and the
@@ -164,7 +164,7 @@ def stability_map(beta, wr_norm, *, gamma: float, radius: float, operators: dict
 
 @dataclass(frozen=True)
 class OperatorCheck:
-    """Stability of ``J = -I + gamma g(radius; beta) W`` for one operator (MODEL.md §5)."""
+    """Stability of ``J = -I + gamma g(radius; beta) W`` for one operator (docs/model.md §5)."""
 
     gamma: float
     beta: float

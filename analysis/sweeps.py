@@ -2,7 +2,7 @@
 
 :func:`sweep_report` loads every ``gamma_*/`` checkpoint under a sweep folder (safetensors + JSON
 only), computes :func:`model_metrics` on seeded random bytes, and :func:`compare_with_paper` states,
-claim by claim, whether our numbers agree with the paper's (MODEL.md §4):
+claim by claim, whether our numbers agree with the paper's (docs/model.md §4):
 
 - IRR grows about proportionally with gamma (we fit IRR = c·gamma through the origin; R² >= 0.9 and
   IRR increasing = agree);

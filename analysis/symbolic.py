@@ -1,6 +1,6 @@
 """Symbolic verification (sympy) of the continuous paper's identities and inequalities.
 
-Each check derives the quantity from the model equations (MODEL.md §1) and compares it with what
+Each check derives the quantity from the model equations (docs/model.md §1) and compares it with what
 the paper prints: the Jacobian (C 10-11) with the gain derivative (C 2), the Lyapunov derivative
 (C 13-15, S3-S16), the small-gain condition (C 12), the Fig. 4 trade-offs, and the Oja-to-
 homeostasis derivation (S18-S24). Verdicts: ``holds``, ``holds_under_conditions`` (the condition
@@ -137,7 +137,7 @@ def _lyapunov_checks() -> list[Check]:
                      "g_h = -kappa(1 - |y|^2) y restores |y| toward 1",
                      "does_not_hold", "",
                      f"(iv) gives d|y|^2/dt = 2 s ({gh_iv}) = {sp.factor(2 * s * gh_iv)}: for |y| < 1 it shrinks y further "
-                     "(away from the shell); it is +kappa grad V, the opposite sign of C 8 (MODEL.md uses C 8)"))
+                     "(away from the shell); it is +kappa grad V, the opposite sign of C 8 (docs/model.md uses C 8)"))
     s11 = sp.factor(s * gh_iv)
     out.append(Check("S11-sign", "S11", "y^T g_h(y) = -kappa(1 - |y|^2)|y|^2 is nonpositive for all y",
                      "does_not_hold", "",

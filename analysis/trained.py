@@ -1,4 +1,4 @@
-"""Stable-region check of a trained model's effective reentry operators ``W*`` (MODEL.md §5, C 5-7).
+"""Stable-region check of a trained model's effective reentry operators ``W*`` (docs/model.md §5, C 5-7).
 
 At each context's operating point (the model's ``gamma``, ``beta`` and the measured radius ``|y|``):
 
@@ -153,7 +153,7 @@ def _verdict(lc: dict, gamma: float) -> str:
 
 
 def check_trained(W_star, gamma: float, beta: float, radius, layer=None) -> TrainedCheck:
-    """Stable-region check of a trained model (MODEL.md §5): per context, per layer and overall."""
+    """Stable-region check of a trained model (docs/model.md §5): per context, per layer and overall."""
     cc = check_contexts(W_star, gamma, beta, radius, layer)
     W = np.asarray(W_star, dtype=np.float64).reshape(cc.layer.size, *np.shape(W_star)[-2:])
     per = []

@@ -1,7 +1,7 @@
-"""Block scope of the linearization (MODEL.md §5): ``H`` = the whole Tiny-GPT block at position ``t``.
+"""Block scope of the linearization (docs/model.md §5): ``H`` = the whole Tiny-GPT block at position ``t``.
 
 ``fn(x_t, K, V, mask, P, Q, fb) -> out_t`` maps the block input ``x_t`` (residual stream entering
-the block at position ``t``) to the block output at ``t`` (MODEL.md §3):
+the block at position ``t``) to the block output at ``t`` (docs/model.md §3):
 ``h = x + Attn(LN1(x))`` where the query, key and value of position ``t`` come from ``x_t`` and the
 keys/values of the earlier positions ``j < t`` (``K, V``: (n_head, T, head_size), ``mask``: (T,)
 true for ``j < t``) are held fixed; ``h' = FHRL(h + fb)`` with the fast-weight context ``P, Q`` held

@@ -1,4 +1,4 @@
-"""The FHRN vector field (MODEL.md §1; C 7-9, C 2, S1) and its analytic Jacobian (C 10-11).
+"""The FHRN vector field (docs/model.md §1; C 7-9, C 2, S1) and its analytic Jacobian (C 10-11).
 
 State without memory: ``y`` of shape ``(N, d)`` (or ``(d,)``).
 State with memory (``params.memory != 'none'``): the tuple ``(y, A)`` with ``y`` ``(N, d)`` and
@@ -8,7 +8,7 @@ State with memory (``params.memory != 'none'``): the tuple ``(y, A)`` with ``y``
     dA/dt = -lam A + Phi(y, x),  Phi = eta y y^T (Hebbian) or eta y x^T (input)   (S1)
 
 with ``g(r) = 1/(1 + beta (r^2 - 1))`` (``g = 1`` when ``beta = 0``). The input ``x`` of the
-input-driven rule is the drive vector ``c`` (MODEL.md: ``c = H(x_ex)``).
+input-driven rule is the drive vector ``c`` (docs/model.md: ``c = H(x_ex)``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Integration of the FHRN ODE on torchdiffeq (MODEL.md §1), with divergence as a result.
+"""Integration of the FHRN ODE on torchdiffeq (docs/model.md §1), with divergence as a result.
 
 One public entry point, :func:`integrate`, returns an :class:`IntegrationResult` (scipy-style:
 ``status``, ``message``, ``nfe``). A trajectory that blows up (``|y|`` beyond ``max_norm``),

@@ -1,4 +1,4 @@
-"""From a trained FH-RL model to the effective reentry operator ``W* = J_H W_r`` (MODEL.md §5, C 3-6).
+"""From a trained FH-RL model to the effective reentry operator ``W* = J_H W_r`` (docs/model.md §5, C 3-6).
 
 ``H`` maps the FH-RL layer input ``x_t`` to the fed-back activation ``y_t`` (C 3) with the context
 (fast-weight state ``U_{t-1}, V_{t-1}``, the noise draws ``eps_U, eps_V``) held fixed. Its Jacobian
@@ -7,7 +7,7 @@ at ``x_t = x_t^(ex)`` (= ``h_t``, the layer input without reentry, C 4) gives ``
 * :func:`linearize_map` - batched Jacobians of any step map ``fn(x, *ctx)`` with ``torch.func``
   (``vmap`` over ``jacfwd`` or ``jacrev``); :func:`finite_difference_jacobian` is the check.
 * :func:`layer_map` - the FH-RL step ``x_t -> y_t`` of a trained layer
-  (:func:`fhrn_ode.discrete.layer.fhrl_step`, MODEL.md §3) as a function of one context.
+  (:func:`fhrn_ode.discrete.layer.fhrl_step`, docs/model.md §3) as a function of one context.
 * :func:`linearize_model` / :func:`linearize_checkpoint` - contexts from random bytes through a
   trained Tiny-GPT, ``J_H`` and ``W*`` per (layer, sequence, position): a :class:`Linearization`.
 
@@ -73,7 +73,7 @@ def finite_difference_jacobian(fn: Callable, x: torch.Tensor, *ctx: torch.Tensor
 
 @dataclass(frozen=True)
 class Linearization:
-    """``J_H`` and ``W* = J_H W_r`` over ``C`` contexts (MODEL.md §5).
+    """``J_H`` and ``W* = J_H W_r`` over ``C`` contexts (docs/model.md §5).
 
     ``radius`` is ``|y|`` at the linearization point (``|H(x_t^(ex))|``), ``radius_run`` the ``|y_t|``
     of the actual run (with reentry). ``W_r`` is ``(L, d, d)`` (one per layer in ``layers``).
@@ -122,7 +122,7 @@ def mean_w_star(lin_or_arrays, layer: int | None = None) -> np.ndarray:
 def layer_map(params: dict) -> Callable:
     """``fn(x_t, P, Q) -> y_t`` of one FH-RL layer (C 3) at fixed context, for :func:`linearize_map`.
 
-    Algebraically identical to :func:`fhrn_ode.discrete.layer.fhrl_step` (MODEL.md §3) but never forms
+    Algebraically identical to :func:`fhrn_ode.discrete.layer.fhrl_step` (docs/model.md §3) but never forms
     ``U_t, V_t``: with the fixed parts ``P = (1-alpha) U_{t-1} + alpha eps_U`` and
     ``Q = (1-alpha) V_{t-1} + alpha eps_V`` (:func:`fixed_context`), ``U_t = P + alpha 1_r q^T`` and
     ``V_t = Q + alpha 1_r k^T``, so ``s = V_t v = Q v + alpha (k.v) 1_r`` and
@@ -159,7 +159,7 @@ def reference_layer_map(params: dict) -> Callable:
 
 def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | None = None, seed: int = 0,
                     scope: str = "layer", method: str = "jacrev", chunk_size: int | None = 64) -> Linearization:
-    """Linearize the FH-RL layers of a trained Tiny-GPT over ``contexts`` contexts per layer (MODEL.md §5).
+    """Linearize the FH-RL layers of a trained Tiny-GPT over ``contexts`` contexts per layer (docs/model.md §5).
 
     Contexts: ``n_seq`` random byte sequences (``torch.Generator`` seeded with ``seed``) of length
     ``seq_len`` (default: the model's context length) run through the model in eval mode and float64

@@ -1,4 +1,4 @@
-"""Model parameters of the continuous-time FHRN (MODEL.md §1).
+"""Model parameters of the continuous-time FHRN (docs/model.md §1).
 
 The defaults reproduce the paper's qualitative picture for ``W*`` antisymmetric
 in 2-D: a stable rotating ring. Note the ring radius is *not* ``theta`` once the

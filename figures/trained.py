@@ -1,4 +1,4 @@
-"""Trained models on the stability map (Fig. 4(b) axes) and gain vs stability margin (MODEL.md §5). Thin: no numerics."""
+"""Trained models on the stability map (Fig. 4(b) axes) and gain vs stability margin (docs/model.md §5). Thin: no numerics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Benchmark: batched integration with :func:`fhrn_ode.integrate` against scipy (MODEL.md §1, C 7-8).
+"""Benchmark: batched integration with :func:`fhrn_ode.integrate` against scipy (docs/model.md §1, C 7-8).
 
 Problem: the ring attractor (``W*`` antisymmetric, default :class:`FHRNParams`: leak 1, gamma 1,
 kappa 10, theta 1, no gain, no memory), ``N`` initial states with radii in ``(0, 2]``

@@ -1,4 +1,4 @@
-"""Benchmark: batched Jacobians ``J_H`` of the d = 192 FH-RL layer (MODEL.md §5, C 3-5) over many contexts.
+"""Benchmark: batched Jacobians ``J_H`` of the d = 192 FH-RL layer (docs/model.md §5, C 3-5) over many contexts.
 
 Problem: one FH-RL layer (d = 192, rank 4, alpha 0.1, beta 0.5, weights ``N(0, 1/d)``), ``C`` contexts
 (256; 64 with ``quick``) with random fast-weight states and noise, float64. Ours:

@@ -17,7 +17,7 @@ _DEFAULTS = FHRNParams()
 
 def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
     """Add the FHRN model parameters (``FHRNParams``) as options."""
-    g = p.add_argument_group("model (MODEL.md §1)")
+    g = p.add_argument_group("model (docs/model.md §1)")
     g.add_argument("--gamma", type=float, default=_DEFAULTS.gamma, help="reentry gain gamma >= 0 (default %(default)s)")
     g.add_argument("--kappa", type=float, default=_DEFAULTS.kappa, help="homeostatic strength kappa >= 0 (default %(default)s)")
     g.add_argument("--theta", type=float, default=_DEFAULTS.theta, help="homeostatic set-point radius (default %(default)s)")

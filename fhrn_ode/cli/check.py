@@ -1,4 +1,4 @@
-"""``fhrn-ode check``: stable-region check of trained models' W* (MODEL.md §5), one checkpoint or a gain sweep."""
+"""``fhrn-ode check``: stable-region check of trained models' W* (docs/model.md §5), one checkpoint or a gain sweep."""
 
 from __future__ import annotations
 

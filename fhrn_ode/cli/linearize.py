@@ -1,4 +1,4 @@
-"""``fhrn-ode linearize``: J_H and W* = J_H W_r of a trained checkpoint over many contexts (MODEL.md §5).
+"""``fhrn-ode linearize``: J_H and W* = J_H W_r of a trained checkpoint over many contexts (docs/model.md §5).
 
 Importing this module also registers the ``--wr CKPT[:layer[:context]]`` / ``--wr FILE.npz`` hook of
 ``fhrn-ode integrate`` (:func:`fhrn_ode.linearize.resolve_wr_spec`).

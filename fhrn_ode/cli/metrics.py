@@ -1,4 +1,4 @@
-"""``fhrn-ode metrics`` / ``fhrn-ode sweep-report``: reentry metrics of trained FH-RL models (MODEL.md §4)."""
+"""``fhrn-ode metrics`` / ``fhrn-ode sweep-report``: reentry metrics of trained FH-RL models (docs/model.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``fhrn-ode train``: train the FH-RL Tiny-GPT at one gain, or the whole gain sweep (MODEL.md §3)."""
+"""``fhrn-ode train``: train the FH-RL Tiny-GPT at one gain, or the whole gain sweep (docs/model.md §3)."""
 
 from __future__ import annotations
 

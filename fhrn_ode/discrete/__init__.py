@@ -1,4 +1,4 @@
-"""The discrete FH-RL layer and Tiny-GPT (MODEL.md §3): layer, model, checkpoints, data, training."""
+"""The discrete FH-RL layer and Tiny-GPT (docs/model.md §3): layer, model, checkpoints, data, training."""
 
 from .checkpoint import load_checkpoint, reference_model_path, save_checkpoint
 from .data import Corpus, load_corpus, synthetic_corpus, unigram_baseline

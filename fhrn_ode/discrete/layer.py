@@ -1,4 +1,4 @@
-"""The discrete FH-RL layer (MODEL.md §3): low-rank fast weights + homeostasis + detached reentry.
+"""The discrete FH-RL layer (docs/model.md §3): low-rank fast weights + homeostasis + detached reentry.
 
 Per sequence, with ``U_0 = V_0 = 0`` (r×d) and ``y_0 = 0``, for ``t = 1..T``::
 
@@ -22,7 +22,7 @@ from a fresh generator seeded with ``config.eval_noise_seed`` on every forward c
 input always gives the same output. ``sigma = 0`` draws nothing (all r slots stay identical).
 
 :func:`fhrl_step` is the pure one-step map ``(params, U_prev, V_prev, eps_U, eps_V, x_t) ->
-(y_t, U_t, V_t)`` on plain tensors, for ``torch.func.jacrev`` at fixed context (MODEL.md §5).
+(y_t, U_t, V_t)`` on plain tensors, for ``torch.func.jacrev`` at fixed context (docs/model.md §5).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ __all__ = ["FHRLConfig", "FHRL", "fhrl_step", "homeostatic_gain", "draw_noise", 
 
 @dataclass(frozen=True)
 class FHRLConfig:
-    """Hyper-parameters of one FH-RL layer (MODEL.md §3)."""
+    """Hyper-parameters of one FH-RL layer (docs/model.md §3)."""
 
     d: int = 192  # model width d (size of h_t, x_t, y_t)
     rank: int = 4  # fast-weight rank r (rows of U_t, V_t)
@@ -86,7 +86,7 @@ def fhrl_step(params: dict[str, Any], U_prev: torch.Tensor, V_prev: torch.Tensor
 
     Returns:
         ``(y_t (..., d), U_t (..., r, d), V_t (..., r, d))``; the layer output is ``x_t + y_t``.
-        ``torch.func.jacrev(lambda x: fhrl_step(p, U, V, eU, eV, x)[0])(x_t)`` is ``J_H`` (MODEL.md §5).
+        ``torch.func.jacrev(lambda x: fhrl_step(p, U, V, eU, eV, x)[0])(x_t)`` is ``J_H`` (docs/model.md §5).
     """
     alpha, beta = params["alpha"], params["beta"]
     r = U_prev.shape[-2]
@@ -110,7 +110,7 @@ def draw_noise(shape: tuple[int, ...], sigma: float, generator: torch.Generator 
 
 
 class FHRL(nn.Module):
-    """The FH-RL layer: ``h (B, T, d) -> x + y (B, T, d)`` (MODEL.md §3).
+    """The FH-RL layer: ``h (B, T, d) -> x + y (B, T, d)`` (docs/model.md §3).
 
     Exact two-pass evaluation. The EMAs are linear: ``U_t = sum_{s<=t} alpha (1-alpha)^(t-s) (1_r q_s^T +
     eps_s)``, i.e. ``U = L @ (q + eps)`` with :func:`ema_matrix` ``L`` (T×T), parallel over t. Only the

@@ -1,4 +1,4 @@
-"""Tiny-GPT with an FH-RL layer in every block (MODEL.md §3), nanoGPT style.
+"""Tiny-GPT with an FH-RL layer in every block (docs/model.md §3), nanoGPT style.
 
 Block (pre-LayerNorm): ``h = x + Attn(LN1(x))``; ``h' = FHRL(h)``; ``out = h' + FFN(LN2(h'))``.
 ``GPTConfig(fhrl=False)`` builds the same model with the FH-RL layer removed (``h' = h``): the
@@ -31,7 +31,7 @@ VOCAB_SIZE = 256  # bytes
 
 @dataclass(frozen=True)
 class GPTConfig:
-    """Tiny-GPT + FH-RL hyper-parameters (defaults: the paper's sizes, MODEL.md §3)."""
+    """Tiny-GPT + FH-RL hyper-parameters (defaults: the paper's sizes, docs/model.md §3)."""
 
     d: int = 192  # model width (embedding size)
     n_layer: int = 3  # number of blocks

@@ -12,7 +12,7 @@ from fhrn_ode import FHRNField, FHRNParams
 
 
 def numpy_rhs(W, p: FHRNParams, d):
-    """dy/dt and dA/dt written straight from MODEL.md §1, independent of FHRNField."""
+    """dy/dt and dA/dt written straight from docs/model.md §1, independent of FHRNField."""
     c = np.asarray(p.drive_vector(d))
 
     def rhs(t, s):

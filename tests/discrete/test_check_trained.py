@@ -1,4 +1,4 @@
-"""Stable-region check of trained W* (MODEL.md §5): analysis.trained and ``fhrn-ode check``."""
+"""Stable-region check of trained W* (docs/model.md §5): analysis.trained and ``fhrn-ode check``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FH-RL layer and Tiny-GPT (MODEL.md §3): gamma = 0, detached feedback, rank collapse, reference loop."""
+"""FH-RL layer and Tiny-GPT (docs/model.md §3): gamma = 0, detached feedback, rank collapse, reference loop."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Linearization of trained FH-RL layers: J_H, W* = J_H W_r (MODEL.md §5, C 3-5)."""
+"""Linearization of trained FH-RL layers: J_H, W* = J_H W_r (docs/model.md §5, C 3-5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reentry metrics (MODEL.md §4): IRR, ESRI, RDP and W_r statistics."""
+"""Reentry metrics (docs/model.md §4): IRR, ESRI, RDP and W_r statistics."""
 
 import numpy as np
 import pytest
