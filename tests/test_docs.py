@@ -4,7 +4,8 @@
     texts the project was built from are not part of it; cite docs/model.md or a paper's arXiv id);
 (b) every relative link in README.md and docs/*.md points to a file that exists, and an anchor into a
     Markdown page names one of its headings;
-(c) every ``docs/model.md §N`` cited anywhere in the repository is a section of docs/model.md.
+(c) every ``docs/model.md §N`` cited anywhere in the repository is a section of docs/model.md;
+(d) every ``fhrn-ode`` command has a heading in a docs page, and that page names each of its options.
 """
 
 from __future__ import annotations
@@ -156,3 +157,31 @@ def test_every_cited_section_of_model_md_exists():
                 if m.group(1).rstrip(".") not in sections:
                     missing.append(f"{path.relative_to(ROOT)}:{n}: §{m.group(1)}")
     assert not missing, "sections cited but not in docs/model.md:\n" + "\n".join(missing)
+
+
+def _subcommands():
+    import argparse
+
+    from fhrn_ode.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_every_command_and_option_is_documented():
+    """Each ``fhrn-ode`` command has a ``fhrn-ode CMD`` heading in a docs page, which names its options."""
+    pages = {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
+    missing = []
+    for name, sub in _subcommands().items():
+        heading = re.compile(rf"^#{{1,6}} .*`fhrn-ode {re.escape(name)}(?:`| )", re.M)
+        homes = [p for p, text in pages.items() if heading.search(text)]
+        if not homes:
+            missing.append(f"`fhrn-ode {name}`: no heading in docs/*.md")
+            continue
+        text = "".join(pages[p] for p in homes)
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help" and not re.search(rf"{re.escape(flag)}(?![\w-])", text):
+                    missing.append(f"`fhrn-ode {name} {flag}`: not in {', '.join(p.name for p in homes)}")
+    assert not missing, "document these (docs/cli.md or the page of their area):\n" + "\n".join(missing)
