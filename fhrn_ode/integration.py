@@ -116,9 +116,9 @@ def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
     ``y0_k = r_k u_k`` with ``u_k`` uniform on the unit sphere (seeded) and ``r_k = radius (k+1)/n``,
     so a family covers both the inside and the outside of the homeostatic shell.
     """
-    n = check_int("n_init", n, low=1)
+    n = check_int("n", n, low=1)
     dim = check_int("dim", dim, low=1)
-    radius = check_real("init_radius", radius, low=0.0, low_open=True)
+    radius = check_real("radius", radius, low=0.0, low_open=True)
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     u = rng.standard_normal((n, dim))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
