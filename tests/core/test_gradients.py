@@ -156,3 +156,24 @@ def test_generic_module_blow_up_is_diverged_and_tuple_states_work():
         F.integrate(Grow(), y0, params=FHRNParams())
     with pytest.raises(FHRNInputError, match="leading dimension"):
         F.integrate(Grow(), (y0[0], torch.ones(3, 1)))
+
+
+def test_fast_stage_major_path_only_without_gradients(monkeypatch):
+    import fhrn_ode.integration as I
+
+    calls = []
+    real = I.odeint_stage_major
+    monkeypatch.setattr(I, "odeint_stage_major", lambda *a, **k: calls.append(1) or real(*a, **k))
+    y0 = F.initial_conditions(2, 3, 1.2, seed=0)
+    F.integrate(W0, y0, t1=0.5, n_points=3)
+    F.integrate(FHRNField(W0), y0, t1=0.5, n_points=3)
+    with torch.no_grad():
+        F.integrate(FHRNField(W0, trainable=("W",)), y0, t1=0.5, n_points=3)
+    fast = len(calls)
+    assert fast >= 3
+    field = FHRNField(W0, trainable=("W",))
+    res = F.integrate(field, y0, t1=0.5, n_points=3)
+    F.integrate(W0, y0.clone().requires_grad_(True), t1=0.5, n_points=3)
+    F.integrate(_Linear(np.eye(3) * -0.5), y0, t1=0.5, n_points=3)
+    assert len(calls) == fast  # gradients needed: torchdiffeq's own solver
+    assert res.y.requires_grad and field._pin is None
