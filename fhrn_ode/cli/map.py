@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = params_from_args(args)
     out = check_out_dir(args.out)
-    n = check_int("grid", args.grid, low=2)
+    n = check_int("--grid", args.grid, low=2)
     L = check_real("extent", args.extent, low=0.0, low_open=True)
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     field = FHRNField(W, params)
