@@ -44,13 +44,15 @@ def test_fhrn_ring_period_and_floquet_multipliers():
 
 
 def test_variational_and_autograd_monodromy_agree_on_a_nonlinear_cycle():
-    field = FHRNField(make_operator("mixed", 2), FHRNParams(kappa=3.0))
-    res = find_cycles(field, n_init=1, t_transient=20.0, t_record=40.0)
+    W = np.array([[0.4, -1.0], [1.0, -0.4]])  # rotation plus a stretch: a non-circular cycle
+    field = FHRNField(W, FHRNParams(kappa=1.5))
+    res = find_cycles(field, n_init=1, t_transient=20.0, t_record=20.0)
     assert res.outcomes == ["cycle"]
     c = res.cycles[0]
     Mv = monodromy(field, c.x0, c.period, method="variational")
     Ma = monodromy(field, c.x0, c.period, method="autograd")
     np.testing.assert_allclose(Mv, Ma, atol=1e-6)
+    assert c.radius_max - c.radius_min > 0.05  # genuinely not the circular ring
     # one multiplier is 1 (the flow direction): det M = exp(int tr J dt) is the other one
     assert min(abs(floquet_multipliers(Mv) - 1.0)) < 1e-6
 
