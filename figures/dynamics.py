@@ -105,17 +105,20 @@ def _fp_data(resolution: int = 60, seed: int = 0):
 
     p = FHRNParams()
     field = FHRNField(make_operator("sym", 2, seed=seed), p)
-    return (find_fixed_points(field, n_starts=64, seed=seed), field), dict(wr="sym", **p.to_dict())
+    n = 64 if resolution >= 20 else 32  # low --resolution (tests): a cheaper search
+    return (find_fixed_points(field, n_starts=n, n_minimise=200 if n == 64 else 50, seed=seed), field), \
+        dict(wr="sym", n_starts=n, **p.to_dict())
 
 
 def _ex_data(resolution: int = 60, seed: int = 0):
     from fhrn_ode.analysis.exponents import lyapunov_spectrum
     from fhrn_ode.analysis.systems import LorenzField
 
-    t1 = float(min(40.0, max(2.0, resolution / 1.5)))  # the panel's cost follows --resolution (tests use 8)
-    spec = lyapunov_spectrum(LorenzField(), n_init=8, radius=10.0, t_transient=10.0, t1=t1, dt=0.5, rtol=1e-6,
-                             atol=1e-8, seed=seed)
-    return spec, dict(system="lorenz", sigma=10.0, rho=28.0, b=8.0 / 3.0, n_init=8, t1=t1, dt=0.5)
+    t1 = 40.0 if resolution >= 20 else 2.0  # the panel's cost follows --resolution (tests use 8)
+    n = 8 if resolution >= 20 else 4
+    spec = lyapunov_spectrum(LorenzField(), n_init=n, radius=10.0, t_transient=10.0 if n == 8 else 3.0, t1=t1,
+                             dt=0.5, rtol=1e-6, atol=1e-8, seed=seed)
+    return spec, dict(system="lorenz", sigma=10.0, rho=28.0, b=8.0 / 3.0, n_init=n, t1=t1, dt=0.5)
 
 
 def _bif_data(resolution: int = 60, seed: int = 0):
@@ -125,8 +128,10 @@ def _bif_data(resolution: int = 60, seed: int = 0):
 
     vals = np.linspace(0.55, 3.05, max(3, resolution // 6))
     p = FHRNParams()
+    small = resolution < 20
     d = bifurcation_sweep(fhrn_family(make_operator("antisym", 2, seed=seed), p, "kappa"), vals, param="kappa",
-                          n_init=2, t_transient=10.0, n_starts=24, exponents=False, seed=seed)
+                          n_init=1 if small else 2, t_transient=5.0 if small else 10.0, n_starts=12 if small else 24,
+                          exponents=False, seed=seed)
     return d, dict(wr="antisym", param="kappa", range=[float(vals[0]), float(vals[-1]), int(vals.size)],
                    **{k: v for k, v in p.to_dict().items() if k != "kappa"})
 

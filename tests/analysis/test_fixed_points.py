@@ -43,7 +43,7 @@ def _fd_jac(f, x, h=1e-6):
 def test_sym_operator_matches_scipy_root_and_finite_differences():
     W = make_operator("sym", 2)
     p = FHRNParams()
-    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_adam=100, seed=1)
+    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_minimise=100, seed=1)
     f = _np_field(W, p)
     g = np.linspace(-1.5, 1.5, 9)
     roots = _scipy_roots(f, 2, [np.array([a, b]) for a in g for b in g])
@@ -61,7 +61,7 @@ def test_sym_operator_matches_scipy_root_and_finite_differences():
 
 
 def test_antisym_ring_has_only_the_unstable_origin():
-    res = find_fixed_points(FHRNField(make_operator("antisym", 2), FHRNParams()), n_starts=32, n_adam=50)
+    res = find_fixed_points(FHRNField(make_operator("antisym", 2), FHRNParams()), n_starts=32, n_minimise=50)
     assert len(res.points) == 1
     q = res.points[0]
     assert np.linalg.norm(q.x) < 1e-12 and q.kind == "unstable focus" and q.unstable_dim == 2 and not q.stable
@@ -72,7 +72,7 @@ def test_antisym_ring_has_only_the_unstable_origin():
 def test_memory_fixed_points_satisfy_hebbian_balance_and_scipy():
     W = make_operator("sym", 2)
     p = FHRNParams(memory="hebbian", eta=0.5, lam=1.0)
-    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_adam=50, seed=2)
+    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_minimise=50, seed=2)
     assert res.dim == 6
     f2 = _np_field(W, p)
 
@@ -90,7 +90,7 @@ def test_memory_fixed_points_satisfy_hebbian_balance_and_scipy():
 
 
 def test_slow_point_is_not_a_fixed_point():
-    res = find_fixed_points(_lin.GhostField(1e-3), n_starts=16, radius=0.5, n_adam=400, lr=5e-3, t_sample=1.0)
+    res = find_fixed_points(_lin.GhostField(1e-3), n_starts=16, radius=0.5, n_minimise=400, t_sample=1.0)
     assert res.points == []
     assert len(res.slow_points) >= 1
     s = min(res.slow_points, key=lambda s: s.q)
