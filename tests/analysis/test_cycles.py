@@ -67,3 +67,20 @@ def test_bad_method():
         monodromy(_lin.LinearField(A), np.zeros(3), 1.0, method="fd")
     with pytest.raises(FHRNInputError, match="`T` must be > 0"):
         monodromy(_lin.LinearField(A), np.zeros(3), 0.0)
+
+
+def test_cycle_period_is_two_pi_over_gamma_im_lambda_for_a_non_normal_3d_operator():
+    # beta = 0, no memory/drive: the direction u = y/|y| follows the normalised linear flow exp(H t) u0,
+    # H = (kappa theta^2 - leak) I + gamma W, so with a dominant complex pair a +- ib of W the attractor is a
+    # cycle in its eigenplane with period 2 pi / (gamma b), whatever the non-normality (docs/dynamics.md, Findings)
+    P = np.array([[1.0, 0.4, 0.2], [0.0, 1.0, 0.5], [0.3, 0.0, 1.0]])
+    B = np.array([[0.3, -0.8, 0.0], [0.8, 0.3, 0.0], [0.0, 0.0, -0.2]])
+    W = P @ B @ np.linalg.inv(P)
+    p = FHRNParams(kappa=2.0, gamma=0.7)
+    res = find_cycles(FHRNField(W, p), n_init=2, t_transient=30.0, t_record=30.0)
+    assert res.outcomes == ["cycle", "cycle"] and len(res.cycles) == 1
+    c = res.cycles[0]
+    T = 2 * np.pi / (p.gamma * 0.8)
+    assert abs(c.period - T) < 1e-7 * T and c.radius_max - c.radius_min > 0.01
+    # the transverse direction multiplier: exp(gamma (Re lambda_3 - a) T)
+    assert np.min(np.abs(np.abs(c.floquet_multipliers) - np.exp(p.gamma * (-0.2 - 0.3) * T))) < 1e-6

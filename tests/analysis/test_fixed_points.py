@@ -125,3 +125,29 @@ def test_bad_starts_and_options():
         find_fixed_points(field, np.zeros((3, 2)), tol=0.0)
     with pytest.raises(FHRNInputError, match="`dim` is needed"):
         find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))
+
+
+def test_closed_form_fixed_points_of_a_non_normal_4d_operator():
+    # beta = 0, no memory, no drive: f(y) = H y - kappa |y|^2 y with H = (kappa theta^2 - leak) I + gamma W, so
+    # the fixed points are 0 and +- r_j v_j for each real eigenpair (lambda_j, v_j) of W with
+    # r_j^2 = theta^2 + (gamma lambda_j - leak)/kappa > 0; J there has eigenvalues -2 kappa r_j^2 and
+    # gamma (lambda_i - lambda_j), i != j (Brauer's rank-one theorem). See docs/dynamics.md, Findings.
+    W = make_operator("random", 4, seed=1)
+    p = FHRNParams(gamma=1.0, kappa=2.0)
+    res = find_fixed_points(FHRNField(W, p), n_starts=64, n_minimise=50, seed=0)
+    lam, V = np.linalg.eig(W)
+    real = [j for j in range(4) if abs(lam[j].imag) < 1e-12]
+    want = [np.zeros(4)]
+    for j in real:
+        r2 = p.theta ** 2 + (p.gamma * lam[j].real - p.leak) / p.kappa
+        if r2 > 0:
+            v = V[:, j].real / np.linalg.norm(V[:, j].real)
+            want += [np.sqrt(r2) * v, -np.sqrt(r2) * v]
+            got = [q for q in res.points if np.linalg.norm(q.x - np.sqrt(r2) * v) < 1e-8]
+            assert len(got) == 1
+            ev = np.concatenate([[-2 * p.kappa * r2], p.gamma * (np.delete(lam, j) - lam[j])])
+            np.testing.assert_allclose(np.sort_complex(got[0].eigenvalues), np.sort_complex(ev), atol=1e-8)
+    assert len(res.points) == len(want)
+    stable = [q for q in res.points if q.stable]
+    jmax = int(np.argmax(lam.real))
+    assert len(stable) == 2 and abs(np.linalg.norm(stable[0].x) ** 2 - (1 + (lam[jmax].real - 1) / 2)) < 1e-9
