@@ -27,3 +27,15 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
            "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
            "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+
+# -- dynamics beyond the paper: fixed/slow points, cycles, Lyapunov spectra, bifurcations (docs/dynamics.md)
+from .systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
+from .fixed_points import FixedPoint, FixedPointResult, SlowPoint, classify_equilibrium, find_fixed_points, newton_polish
+from .cycles import Cycle, CycleResult, find_cycles, floquet_multipliers, monodromy
+from .exponents import LyapunovSpectrum, lyapunov_spectrum
+from .bifurcation import BIFURCATION_PARAMS, BifurcationDiagram, BifurcationPoint, bifurcation_sweep, fhrn_family
+
+__all__ += ["LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian", "FixedPoint", "FixedPointResult", "SlowPoint",
+            "classify_equilibrium", "find_fixed_points", "newton_polish", "Cycle", "CycleResult", "find_cycles",
+            "floquet_multipliers", "monodromy", "LyapunovSpectrum", "lyapunov_spectrum", "BIFURCATION_PARAMS",
+            "BifurcationDiagram", "BifurcationPoint", "bifurcation_sweep", "fhrn_family"]
