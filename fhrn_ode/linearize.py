@@ -246,12 +246,12 @@ def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | No
 
 
 def resolve_checkpoint(path=None):
-    """A checkpoint folder (or its ``model.safetensors``); None: the bundled reference model."""
+    """A checkpoint folder (or its ``model.safetensors``); None or ``"reference"``: the bundled reference model."""
     from pathlib import Path
 
     from .discrete.checkpoint import reference_model_path
 
-    if path is None:
+    if path is None or str(path) == "reference":
         p = reference_model_path()
         if not (p / "model.safetensors").is_file():
             raise FHRNInputError(f"the bundled reference model {str(p)!r} is missing; pass a checkpoint folder")

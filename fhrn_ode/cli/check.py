@@ -10,6 +10,7 @@ import numpy as np
 
 from ._common import check_out_dir, emit_json
 from .linearize import add_context_args
+from .metrics import warn_unfinished
 from .._errors import FHRNInputError, check_int
 from .._io import atomic_savefig, atomic_write_json
 from ..linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
@@ -21,7 +22,8 @@ def register(sub) -> None:
                                    "r_e = gamma g |W*|_2 (small gain), log-norm, non-normality; per layer and "
                                    "per gain for a sweep folder (one checkpoint per sub-folder).")
     p.add_argument("ckpt", nargs="?", default=None,
-                   help="checkpoint folder, or a sweep folder of checkpoint folders (default: bundled reference model)")
+                   help="checkpoint folder, a sweep folder of checkpoint folders, or `reference` (default: the bundled "
+                        "reference model)")
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (see `fhrn-ode linearize`; default %(default)s)")
     add_context_args(p, 32)
     p.add_argument("--out", default=None, help="folder for check.json and the figures (default: none written)")
@@ -39,6 +41,7 @@ def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer
     lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
     res = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer).to_dict()
     res["checkpoint"] = str(ckpt)
+    res.update(warn_unfinished("check", ckpt))
     res["scope"] = scope
     res["w_r_split"] = [operator_split(W) for W in lin.W_r]
     return res
