@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
+                      params_from_args, resolve_wr_args)
 
 
 def register(sub) -> None:
@@ -26,20 +27,20 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .integrate import resolve_wr
     from .._errors import FHRNInputError, check_real
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..analysis.lyapunov import lyapunov_traces
     from ..params import ring_radius
 
-    params = params_from_args(args)
     out = check_out_dir(args.out)
     try:
         radii = [float(v) for v in args.radii.split(",") if v.strip()]
     except ValueError:
         raise FHRNInputError(f"`--radii` must be comma-separated numbers > 0, got {args.radii!r}") from None
     tol = check_real("tol", args.tol, low=0.0)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params = params_from_args(args, op)
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
                              dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(), status=L.status, init_radii=L.init_radii,
+    rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(),
+               param_sources=param_sources(args, op), wr_source=op.to_dict(), status=L.status, init_radii=L.init_radii,
                final_radius=L.radius[-1], ring_radius=ring_radius(params.kappa, params.theta, params.leak),
                V_final=L.V[-1], violations=L.violations.to_dict(),
                files=[str(f) for f in files] + [str(out / "report.json")])

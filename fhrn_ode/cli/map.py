@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
+                      params_from_args, resolve_wr_args)
 
 
 def register(sub) -> None:
@@ -49,17 +50,17 @@ def _plane(spec: str, W: np.ndarray, params, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .integrate import resolve_wr
     from .._errors import check_int, check_real
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..analysis.spectra import spectral_map
     from ..field import FHRNField
 
-    params = params_from_args(args)
     out = check_out_dir(args.out)
     n = check_int("grid", args.grid, low=2)
     L = check_real("extent", args.extent, low=0.0, low_open=True)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params = params_from_args(args, op)
     field = FHRNField(W, params)
     origin, basis, plane = _plane(args.plane, W, params, args.seed)
     m = spectral_map(field, extent=L, n=n, origin=origin, basis=basis)
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     plt.close(fig)
     finite = rho[np.isfinite(rho)]
     summary = dict(wr=name, dim=int(W.shape[0]), plane=plane, grid=n, extent=L, method=m.method, params=params.to_dict(),
-                   n_nan=m.n_nan, rho_min=float(finite.min()) if finite.size else None,
+                   param_sources=param_sources(args, op), wr_source=op.to_dict(), n_nan=m.n_nan, rho_min=float(finite.min()) if finite.size else None,
                    rho_max=float(finite.max()) if finite.size else None,
                    stable_fraction=float((finite < 0).mean()) if finite.size else None,
                    files=[str(f) for f in files] + [str(out / "summary.json")])
