@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         g = None if is_sweep else check_real("gamma", args.gamma, low=0.0)
         if g is not None:
             cfg = replace(cfg, gamma=g)
-        run_info = {"preset": name, "command": _command(name, args, g, seed)}
+        run_info = {"preset": name, "command": _command(name, args, g, seed), "threads": args.threads}
     progress = not args.no_progress
     try:
         if is_sweep:
