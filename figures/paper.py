@@ -173,8 +173,11 @@ def _summary(name: str, d) -> dict:
     return out
 
 
-def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0) -> dict:
-    """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest."""
+def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progress: bool = True) -> dict:
+    """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest.
+
+    ``progress``: one line per few seconds on stderr (a bar on a terminal; ``fhrn_ode._progress``).
+    """
     import matplotlib.pyplot as plt
 
     names = list(FIGURES) if not only else list(only)
@@ -184,12 +187,18 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0) -> dict
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
+    from fhrn_ode._progress import Progress
+
+    bar = Progress(len(names), "figures", unit="panel", enabled=progress)
     for name in names:
+        bar.update(0, panel=name)
         d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
         fig = FIGURES[name](d)
         files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
         plt.close(fig)
         manifest["figures"][name] = dict(files=[p.name for p in files], caption=CAPTIONS[name] + " " + NOTE,
                                          params=d.params, **_summary(name, d))
+        bar.update(1)
+    bar.close()
     atomic_write_json(out / "manifest.json", manifest)
     return manifest
