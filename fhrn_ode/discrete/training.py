@@ -151,12 +151,16 @@ def _save_state(out: Path, model: TinyGPT, optim: torch.optim.AdamW, data_gen: t
     })
 
 
-def _load_state(out: Path, opt: TrainOptions) -> tuple[TinyGPT, torch.optim.AdamW, torch.Generator, int, list]:
-    """Model, optimizer, data RNG, step and history of ``out``, every field validated (:mod:`._train_state`)."""
+def _read_state_json(out: Path):
     try:
-        meta = read_json(out / STATE_JSON, "train state")
+        return read_json(out / STATE_JSON, "train state")
     except RecursionError:
         raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} is nested too deeply") from None
+
+
+def _load_state(out: Path, opt: TrainOptions) -> tuple[TinyGPT, torch.optim.AdamW, torch.Generator, int, list]:
+    """Model, optimizer, data RNG, step and history of ``out``, every field validated (:mod:`._train_state`)."""
+    meta = _read_state_json(out)
     step = check_state_meta(out, meta, opt)
     model, _ = load_checkpoint(out)
     check_finite_model(model, f"cannot resume {str(out)!r}")
@@ -214,7 +218,7 @@ def train(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *, data
         if saved != cfg:
             raise FHRNInputError(f"cannot resume {str(out)!r}: its config differs from the requested one "
                                  f"({describe_diff(saved.to_dict(), cfg.to_dict())})")
-        meta = read_json(out / STATE_JSON, "train state")
+        meta = _read_state_json(out)
         old_run = meta.get("run") if isinstance(meta, dict) else None
         if isinstance(old_run, dict) and "data" in old_run and old_run["data"] != run["data"]:
             raise FHRNInputError(f"cannot resume {str(out)!r}: it was trained on other data (data: stored "
@@ -309,10 +313,7 @@ def stored_run(out_dir: str | os.PathLike) -> tuple[GPTConfig, TrainOptions, dic
     out = Path(out_dir)
     if not (out / STATE_JSON).is_file():
         raise FHRNInputError(f"cannot resume {str(out)!r}: it holds no run ({STATE_JSON} is missing)")
-    try:
-        meta = read_json(out / STATE_JSON, "train state")
-    except RecursionError:
-        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} is nested too deeply") from None
+    meta = _read_state_json(out)
     if not isinstance(meta, dict) or not isinstance(meta.get("options"), dict):
         raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} has no `options` object")
     known = {f for f in asdict(TrainOptions())}
