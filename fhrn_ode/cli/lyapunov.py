@@ -44,18 +44,10 @@ def run(args: argparse.Namespace) -> int:
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
                              dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
-    from ..figures._style import apply_style, new_figure
+    from ..figures.maps import plot_lyapunov_traces
 
-    apply_style()
-    fig, axs = new_figure(8.4, 3.4, ncols=2)
-    for k in range(L.radius.shape[1]):
-        axs[0].plot(L.t, L.radius[:, k], lw=1.1, label=f"|y0| = {L.init_radii[k]:g}")
-        axs[1].plot(L.t, L.dVdt[:, k], lw=1.1)
-    axs[0].axhline(params.theta, color="k", ls="--", lw=0.8)
-    axs[0].set(xlabel="t", ylabel="|y(t)|")
-    axs[0].legend(fontsize=6)
-    axs[1].axhline(0.0, color="k", lw=0.6)
-    axs[1].set(xlabel="t", ylabel="dV/dt", yscale="symlog")
+    r_star = ring_radius(params.kappa, params.theta, params.leak)
+    fig = plot_lyapunov_traces(L, theta=params.theta, ring_radius=r_star if r_star > 0 else None, tol=tol)
     files.append(atomic_savefig(fig, out / "lyapunov.png"))
     import matplotlib.pyplot as plt
 

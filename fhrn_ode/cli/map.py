@@ -67,15 +67,9 @@ def run(args: argparse.Namespace) -> int:
     rho = m.spectral_abscissa
     files = [atomic_save_npz(out / "map.npz", y1=m.y1, y2=m.y2, spectral_abscissa=rho, origin=m.origin,
                              basis=m.basis, W=W)]
-    from ..figures._style import apply_style, new_figure
+    from ..figures.maps import plot_spectral_map
 
-    apply_style()
-    fig, ax = new_figure(4.8, 4.2)
-    im = ax.pcolormesh(m.y1, m.y2, rho, shading="auto", cmap="RdBu_r")
-    fig.colorbar(im, ax=ax, label="rho(J(y))")
-    if np.nanmin(rho) < 0 < np.nanmax(rho):
-        ax.contour(m.y1, m.y2, rho, levels=[0.0], colors="k", linewidths=1.0)
-    ax.set(xlabel="y1 (basis[:, 0])", ylabel="y2 (basis[:, 1])", aspect="equal", title=f"W* = {name}, plane {plane}")
+    fig = plot_spectral_map(m, title=f"W* = {name}, plane {plane}")
     files.append(atomic_savefig(fig, out / "map.png"))
     import matplotlib.pyplot as plt
 
