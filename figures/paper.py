@@ -111,8 +111,8 @@ def fig3b(d: data.Fig3bData):
     cols = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.9, L.radius.shape[1]))
     for k in range(L.radius.shape[1]):
         ax.plot(L.t, L.radius[:, k], color=cols[k], lw=1.2, label=f"|y0| = {L.init_radii[k]:g}")
-    ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9)
-    ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.0)
+    ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9, label="theta")
+    ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.6, zorder=5, label=f"ring r* = {d.ring_radius:.3f}")
     ax.set(xlabel="t", ylabel="|y(t)|", title="Radial evolution")
     ax.legend(fontsize=6, ncol=2)
     return fig
