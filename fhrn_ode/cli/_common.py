@@ -59,6 +59,12 @@ def resolve_wr_args(args: argparse.Namespace, contexts: int = 32):
     return resolve_wr(args.wr, args.dim, seed=args.seed, scale=args.wr_scale, contexts=contexts)
 
 
+def sources_note(params: FHRNParams, sources: dict) -> str:
+    """``" [from the checkpoint: gamma=0.1, beta=0.5]"`` for the values a trained ``--wr`` supplied (else "")."""
+    got = [f"{k}={getattr(params, k):g}" for k, v in sources.items() if v == "checkpoint"]
+    return f" [from the checkpoint: {', '.join(got)}]" if got else ""
+
+
 def parse_drive(text: str) -> float | tuple[float, ...]:
     try:
         parts = [float(v) for v in str(text).split(",") if v.strip() != ""]

@@ -6,7 +6,7 @@ import argparse
 
 
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
-                      params_from_args, resolve_wr_args)
+                      params_from_args, resolve_wr_args, sources_note)
 
 
 def register(sub) -> None:
@@ -63,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         v = L.violations
         print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}; "
-              f"wrote {', '.join(str(f) for f in files)}")
+              f"{sources_note(params, rep['param_sources'])}; wrote {', '.join(str(f) for f in files)}")
     return 0 if L.status != "failed" else 1

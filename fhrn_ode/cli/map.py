@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
-                      params_from_args, resolve_wr_args)
+                      params_from_args, resolve_wr_args, sources_note)
 
 
 def register(sub) -> None:
@@ -85,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         print(f"map {n}x{n} of rho(J) ({m.method}), rho in [{summary['rho_min']:.4g}, {summary['rho_max']:.4g}], "
-              f"{m.n_nan} NaN; wrote {', '.join(str(f) for f in files)}")
+              f"{m.n_nan} NaN{sources_note(params, summary['param_sources'])}; wrote {', '.join(str(f) for f in files)}")
     return 0
