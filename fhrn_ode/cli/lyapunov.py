@@ -62,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json(rep)
     else:
         v = L.violations
-        print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}; "
+        print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}"
               f"{sources_note(params, rep['param_sources'])}; wrote {', '.join(str(f) for f in files)}")
     return 0 if L.status != "failed" else 1
