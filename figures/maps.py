@@ -76,9 +76,9 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     fin = np.abs(dV[np.isfinite(dV) & (dV != 0)])
     lin = max(1e-12, float(np.percentile(fin, 5))) if fin.size else 1e-6
     axs[2].set_yscale("symlog", linthresh=lin)
-    from matplotlib.ticker import SymmetricalLogLocator
-
-    axs[2].yaxis.set_major_locator(SymmetricalLogLocator(base=1000.0, linthresh=lin))
+    top = float(np.log10(max(fin.max(), lin))) if fin.size else 0.0
+    dec = 10.0 ** np.arange(np.ceil(np.log10(lin)) + 1, np.floor(top) + 1, 3)  # every 3rd decade above lin
+    axs[2].set_yticks(np.concatenate([-dec[::-1], [0.0], dec]))
     axs[2].set(xlabel="t", ylabel="dV/dt (symlog)", title="dV/dt (> 0: V increases)")
     axs[2].legend(fontsize=7, loc="lower right")
     fig.set_layout_engine("constrained")
