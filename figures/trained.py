@@ -99,7 +99,8 @@ def plot_stability_map(results: list, contexts: list):
 
 def plot_gain_margin(results: list):
     """Per layer vs the gain gamma: exact margin ``-rho(-I + gamma g W*)`` (worst and median context)
-    and small-gain margin ``1 - max r_e``; symlog axes so a margin of -120 and one of 0.99 are both readable."""
+    and small-gain margin ``1 - max r_e``; symlog axes (linear in [-1, 1]) when a margin is below -1 or above 10,
+    so a margin of -120 and one of 0.99 are both readable; linear otherwise."""
     apply_style()
     fig, (ax, bx) = new_figure(10.0, 3.8, ncols=2)
     n_layers = max(len(r["per_layer"]) for r in results)
@@ -121,14 +122,19 @@ def plot_gain_margin(results: list):
     for a, vals, title in ((ax, vals_a, "exact margin -rho(-I + gamma g W*)"),
                            (bx, vals_b, "small-gain margin 1 - max r_e")):
         a.axhline(0.0, color="k", lw=0.8)
-        a.set_yscale("symlog", linthresh=1.0)
         v = np.asarray(vals, dtype=float)
-        a.set_ylim(min(-1.5, float(np.nanmin(v)) * 3), max(1.5, float(np.nanmax(v)) * 1.5 + 0.5))
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        if lo < -1.0 or hi > 10.0:  # a margin of -120 next to 0.99: symlog (linear in [-1, 1])
+            a.set_yscale("symlog", linthresh=1.0)
+            a.set_ylim(min(-1.5, lo * 3), max(1.5, hi * 1.5 + 0.5))
+        else:
+            pad = 0.08 * max(hi - min(lo, 0.0), 1e-3)
+            a.set_ylim(min(lo, 0.0) - pad, hi + pad)
         a.set_xticks(pos, [f"{g:g}" for g in gammas])
         a.set_xlabel("reentry gain gamma (one model each)")
         a.set_title(title)
         a.text(0.99, 0.02, "below 0: unstable / not certified", transform=a.transAxes, ha="right", fontsize=7,
                color="0.3")
         a.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
-    ax.set_ylabel("margin (symlog; > 0 is stable)")
+    ax.set_ylabel(f"margin ({'symlog; ' if ax.get_yscale() == 'symlog' else ''}> 0 is stable)")
     return fig
