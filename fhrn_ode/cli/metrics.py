@@ -20,9 +20,9 @@ def register(sub) -> None:
     q = sub.add_parser("sweep-report", help="metrics vs gamma of a trained sweep, beside the paper's claims",
                        description="For every SWEEP_DIR/gamma_*/ checkpoint: IRR, ESRI, RDP, W_r stats; a "
                                    "table, a claim-by-claim comparison with the paper and (with --out) "
-                                   "sweep_report.json + sweep.png.")
+                                   "sweep_report.json + sweep.png/.pdf.")
     q.add_argument("sweep_dir", help="folder written by `fhrn-ode train --sweep`")
-    q.add_argument("--out", default=None, help="write sweep_report.json and sweep.png here")
+    q.add_argument("--out", default=None, help="write sweep_report.json and sweep.png/.pdf here")
     q.add_argument("--n-seq", type=int, default=32, help="random byte sequences per model (default %(default)s)")
     add_seed_arg(q)
     q.add_argument("--json", action="store_true", help="print the report as JSON only")
@@ -85,7 +85,8 @@ def run_sweep_report(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "sweep_report.json", rep.to_dict())
         fig = plot_sweep(rep.rows)
-        atomic_savefig(fig, out / "sweep.png", dpi=120)
+        for ext in ("png", "pdf"):
+            atomic_savefig(fig, out / f"sweep.{ext}", dpi=200, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
@@ -105,5 +106,5 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     for c in rep.comparison:
         print(f"  [{word[c['agree']]}] {c['paper']}: {c['ours']}")
     if out is not None:
-        print(f"wrote {out / 'sweep_report.json'} and {out / 'sweep.png'}")
+        print(f"wrote {out / 'sweep_report.json'}, {out / 'sweep.png'} and {out / 'sweep.pdf'}")
     return 0
