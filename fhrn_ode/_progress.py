@@ -103,17 +103,20 @@ class Progress:
         self.file.write(f"fhrn-ode {self.desc}: {final}{', '.join(parts)}\n")
         self.file.flush()
 
-    def close(self) -> None:
-        """End the bar (terminal) or write the last line (other streams, if any work was done)."""
+    def close(self, *, stopped: bool = False) -> None:
+        """End the bar (terminal) or write the last line (other streams, if any work was done).
+
+        ``stopped``: the work ended early (an exception): the line says ``stopped:``, not ``done:``.
+        """
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         elif self.enabled and self.n > self.n0:
-            self._line(time.monotonic(), final="done: ")
+            self._line(time.monotonic(), final="stopped: " if stopped else "done: ")
         self.enabled = False
 
     def __enter__(self) -> "Progress":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(stopped=exc_type is not None)

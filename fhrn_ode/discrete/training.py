@@ -269,6 +269,7 @@ def train(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *, data
             optim.step()
             step += 1
             loss_v = loss_f
+            stop = got[0] if got else None  # read once: a signal arriving later is handled after the next step
             if step % opt.eval_every == 0 or step == opt.steps:
                 val = evaluate(model, vb)
                 if not math.isfinite(val):
@@ -277,12 +278,12 @@ def train(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *, data
                 history.append({"step": step, "train_loss": loss_v, "val_loss": val})
                 save()
                 last_save = time.monotonic()
-            elif got or time.monotonic() - last_save >= checkpoint_seconds:
+            elif stop is not None or time.monotonic() - last_save >= checkpoint_seconds:
                 save()
                 last_save = time.monotonic()
             bar.update(1, loss=f"{loss_v:.3f}", val=None if val is None else f"{val:.3f}")
-            if got:
-                raise TrainingInterrupted(str(out), step, opt.steps, got[0])
+            if stop is not None:
+                raise TrainingInterrupted(str(out), step, opt.steps, stop)
     if not (out / STATE_JSON).exists() or read_json(out / STATE_JSON, "train state")["step"] != step:
         save()
     secs = time.perf_counter() - t0

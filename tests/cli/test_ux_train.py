@@ -69,6 +69,7 @@ def test_signal_saves_the_current_step_and_resume_is_bit_identical(runs, sig, ca
     m = re.match(rf"fhrn-ode train: interrupted: {sig.name} at step (\d+) of {STEPS}; saved a checkpoint of step "
                  rf"(\d+) in '.*{sig.name}'", lines[-1])
     assert m and m.group(1) == m.group(2), lines[-1]
+    assert re.match(rf"fhrn-ode train gamma=0\.1: stopped: step {m.group(1)}/{STEPS} ", lines[-2]), lines[-2]
     step = int(m.group(1))
     assert 3 <= step < STEPS  # before the first scheduled checkpoint (eval_every = 200 > steps: the end)
     cut = root / sig.name
