@@ -12,8 +12,8 @@ Accepted forms (:data:`WR_FORMS`):
 A trained operator carries the model's ``gamma`` and ``beta`` (and the median ``|y|`` at its
 linearization points): the commands use them as the defaults of ``--gamma`` / ``--beta`` /
 ``--radius`` (a flag the user gives still wins) and say where each value came from
-(``param_sources``). The messages are CLI-facing: they name ``--wr``, ``--dim`` and ``--wr-scale``,
-which every command that calls this has.
+(``param_sources``). Messages name the Python arguments (`spec`, `dim`, `scale`); the CLI maps
+them to ``--wr``, ``--dim``, ``--wr-scale`` (``fhrn_ode.cli._common.flag_names``).
 """
 
 from __future__ import annotations
@@ -73,21 +73,21 @@ class WrOperator:
 
 
 def _forms_error(spec: str, why: str) -> FHRNInputError:
-    return FHRNInputError(f"`--wr` {spec!r} {why}; accepted: {_FORMS_TEXT}")
+    return FHRNInputError(f"`spec` {spec!r} {why}; accepted: {_FORMS_TEXT}")
 
 
 def _layer_context(spec: str, rest: list[str]) -> tuple[int | None, int | None]:
     if len(rest) > 2:
-        raise FHRNInputError(f"`--wr` must be CKPT[:layer[:context]] (at most two ':' fields), got {spec!r}")
+        raise FHRNInputError(f"`spec` must be CKPT[:layer[:context]] (at most two ':' fields), got {spec!r}")
     try:
         layer = int(rest[0]) if rest and rest[0] != "" else None
         ctx = int(rest[1]) if len(rest) > 1 and rest[1] != "" else None
     except ValueError:
-        raise FHRNInputError(f"`--wr` layer and context in {spec!r} must be integers (CKPT[:layer[:context]])") from None
+        raise FHRNInputError(f"`spec` layer and context in {spec!r} must be integers (CKPT[:layer[:context]])") from None
     if layer is not None and layer < 0:
-        raise FHRNInputError(f"`--wr` layer index must be >= 0, got {layer} in {spec!r}")
+        raise FHRNInputError(f"`spec` layer index must be >= 0, got {layer} in {spec!r}")
     if ctx is not None and ctx < 0:
-        raise FHRNInputError(f"`--wr` context index must be >= 0, got {ctx} in {spec!r}")
+        raise FHRNInputError(f"`spec` context index must be >= 0, got {ctx} in {spec!r}")
     return layer, ctx
 
 
@@ -127,7 +127,7 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
 
     if not isinstance(spec, (str, Path)):
         if scale is not None:
-            raise FHRNInputError("`--wr-scale` applies to the built-in operators only")
+            raise FHRNInputError("`scale` applies to the built-in operators only")
         return WrOperator("matrix", check_matrix(spec, "W", dim), "matrix")
     spec = str(spec)
     if spec in OPERATOR_KINDS:
@@ -135,7 +135,7 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
         return WrOperator(spec, W, "builtin")
     head, rest = _split(spec)
     if scale is not None:
-        raise FHRNInputError(f"`--wr-scale` applies to the built-in operators ({', '.join(OPERATOR_KINDS)}) only; "
+        raise FHRNInputError(f"`scale` applies to the built-in operators ({', '.join(OPERATOR_KINDS)}) only; "
                              f"--wr {spec!r} is used as stored (rescale the matrix itself)")
     if head == "reference":
         from .discrete.checkpoint import reference_model_path
@@ -152,7 +152,7 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
         subs = _sweep_subs(p)
         if subs:
             names = ", ".join(d.name for d in subs[:4]) + (", ..." if len(subs) > 4 else "")
-            raise FHRNInputError(f"`--wr` {spec!r} is a sweep folder (one checkpoint per gain: {names}), not one "
+            raise FHRNInputError(f"`spec` {spec!r} is a sweep folder (one checkpoint per gain: {names}), not one "
                                  f"model; pass one of its checkpoints, e.g. --wr {subs[0]}[:layer[:context]]")
         raise _forms_error(spec, "is a folder but not a checkpoint (it has no config.json)")
     if p.suffix.lower() == ".npz":
@@ -161,13 +161,13 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
                 has_w_star = "W_star" in z.files
         except Exception as exc:  # not a zip archive, truncated, ...
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise FHRNInputError(f"`--wr` file {head!r} is not a readable .npz ({msg})") from None
+            raise FHRNInputError(f"`spec` file {head!r} is not a readable .npz ({msg})") from None
         if has_w_star:
             return _from_linearization(spec, p, rest, dim)
     if p.suffix.lower() == ".safetensors" and p.name == "model.safetensors" and (p.parent / "config.json").is_file():
         return _from_checkpoint(spec, p.parent, rest, dim, seed, contexts)
     if rest:
-        raise FHRNInputError(f"`--wr` {spec!r}: a matrix file takes no ':layer[:context]' (only checkpoints and "
+        raise FHRNInputError(f"`spec` {spec!r}: a matrix file takes no ':layer[:context]' (only checkpoints and "
                              f"linearize .npz files do)")
     return WrOperator(spec, load_operator(p, dim), "file")
 
@@ -177,7 +177,7 @@ def _finish(W: np.ndarray, dim: int | None, spec: str) -> np.ndarray:
 
     W = check_matrix(W, name=f"wr ({spec})")
     if dim is not None and dim != W.shape[0]:
-        raise FHRNInputError(f"`--dim` must equal the trained operator's size {W.shape[0]} (--wr {spec!r}), got {dim}")
+        raise FHRNInputError(f"`dim` must equal the trained operator's size {W.shape[0]} (--wr {spec!r}), got {dim}")
     return np.ascontiguousarray(W, dtype=np.float64)
 
 
@@ -190,13 +190,13 @@ def _from_checkpoint(spec: str, folder: Path, rest: list[str], dim, seed: int, c
     model, cfg = load_checkpoint(folder)
     n_layers = len(list(model.fhrl_layers))
     if n_layers == 0:
-        raise FHRNInputError(f"`--wr` {spec!r}: the model has no FH-RL layer (fhrl=false), so no W*")
+        raise FHRNInputError(f"`spec` {spec!r}: the model has no FH-RL layer (fhrl=false), so no W*")
     L = 0 if layer is None else layer
     if L >= n_layers:
-        raise FHRNInputError(f"`--wr` {spec!r}: layer index {L} is out of range; the model has {n_layers} FH-RL "
+        raise FHRNInputError(f"`spec` {spec!r}: layer index {L} is out of range; the model has {n_layers} FH-RL "
                              f"layer(s), so it must be in [0, {n_layers - 1}]")
     if ctx is not None and ctx >= MAX_CONTEXTS:
-        raise FHRNInputError(f"`--wr` {spec!r}: context index {ctx} is out of range; at most {MAX_CONTEXTS} "
+        raise FHRNInputError(f"`spec` {spec!r}: context index {ctx} is out of range; at most {MAX_CONTEXTS} "
                              f"contexts per layer are drawn, so it must be in [0, {MAX_CONTEXTS - 1}]")
     n = contexts if ctx is None else max(contexts, ctx + 1)
     lin = linearize_model(model, layers=(L,), contexts=n, seed=seed)
@@ -215,18 +215,18 @@ def _from_linearization(spec: str, p: Path, rest: list[str], dim) -> WrOperator:
         arrays = {k: z[k] for k in ("W_star", "layer", "radius", "gamma", "beta") if k in z.files}
     Ws = np.asarray(arrays["W_star"])
     if Ws.ndim != 3 or Ws.shape[0] == 0 or Ws.shape[1] != Ws.shape[2] or not np.issubdtype(Ws.dtype, np.floating):
-        raise FHRNInputError(f"`--wr` file {str(p)!r}: `W_star` must be a non-empty float (C, d, d) stack, got "
+        raise FHRNInputError(f"`spec` file {str(p)!r}: `W_star` must be a non-empty float (C, d, d) stack, got "
                              f"{Ws.dtype} {Ws.shape}")
     lay = np.asarray(arrays.get("layer", np.zeros(Ws.shape[0], np.int64)))
     if lay.shape != (Ws.shape[0],) or not np.issubdtype(lay.dtype, np.integer):
-        raise FHRNInputError(f"`--wr` file {str(p)!r}: `layer` must be {Ws.shape[0]} integers, got {lay.dtype} {lay.shape}")
+        raise FHRNInputError(f"`spec` file {str(p)!r}: `layer` must be {Ws.shape[0]} integers, got {lay.dtype} {lay.shape}")
     have = sorted(set(lay.tolist()))
     L = have[0] if layer is None else layer
     sel = np.flatnonzero(lay == L)
     if sel.size == 0:
-        raise FHRNInputError(f"`--wr` {spec!r}: layer index {L} is not in the file; it holds layers {have}")
+        raise FHRNInputError(f"`spec` {spec!r}: layer index {L} is not in the file; it holds layers {have}")
     if ctx is not None and ctx >= sel.size:
-        raise FHRNInputError(f"`--wr` {spec!r}: context index {ctx} is out of range; the file holds {sel.size} "
+        raise FHRNInputError(f"`spec` {spec!r}: context index {ctx} is out of range; the file holds {sel.size} "
                              f"contexts of layer {L}, so it must be in [0, {sel.size - 1}]")
     rad = arrays.get("radius")
     rad = np.asarray(rad, dtype=np.float64) if rad is not None and np.shape(rad) == lay.shape else None

@@ -26,6 +26,7 @@ import torch
 from torch.func import jacfwd, jacrev, vmap
 
 from ._errors import FHRNInputError, check_choice, check_int
+from .homeostasis import gain
 
 __all__ = ["JAC_METHODS", "SCOPES", "Linearization", "finite_difference_jacobian", "fixed_context", "layer_map",
            "reference_layer_map", "resolve_checkpoint", "resolve_wr_spec", "linearize_checkpoint",
@@ -137,7 +138,7 @@ def layer_map(params: dict) -> Callable:
         q, k, v = Wq @ x, Wk @ x, Wv @ x
         s = Q @ v + alpha * (k @ v)
         z = (P.transpose(-1, -2) @ s + alpha * s.sum() * q) / P.shape[-2]
-        return z / (1.0 + beta * (z @ z - 1.0))
+        return gain(z @ z, beta) * z  # y = g(|z|) z (C 2)
 
     return fn
 
@@ -186,7 +187,7 @@ def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | No
     layers = tuple(range(n_layers)) if layers is None else tuple(layers)
     for L in layers:
         if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 0 <= L < n_layers:
-            raise FHRNInputError(f"`--layer` must be an integer in [0, {n_layers - 1}], got {L!r}")
+            raise FHRNInputError(f"`layers` must be integers in [0, {n_layers - 1}], got {L!r}")
     ctx_len = model.cfg.context
     T = ctx_len if seq_len is None else check_int("seq_len", seq_len, low=2, high=ctx_len)
     if T < 2:

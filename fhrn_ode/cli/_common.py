@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,8 @@ def resolve_wr_args(args: argparse.Namespace, contexts: int = 32):
     """``--wr`` / ``--dim`` / ``--wr-scale`` / ``--seed`` -> :class:`fhrn_ode._wr.WrOperator`."""
     from .._wr import resolve_wr
 
-    return resolve_wr(args.wr, args.dim, seed=args.seed, scale=args.wr_scale, contexts=contexts)
+    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
+        return resolve_wr(args.wr, args.dim, seed=args.seed, scale=args.wr_scale, contexts=contexts)
 
 
 def sources_note(params: FHRNParams, sources: dict) -> str:
@@ -100,6 +103,22 @@ def param_sources(args: argparse.Namespace, trained=None) -> dict[str, str]:
         else:
             out[n] = "default"
     return out
+
+
+@contextmanager
+def flag_names(**flags: str):
+    """Re-raise a library :class:`FHRNInputError` with Python argument names replaced by CLI flags.
+
+    ``with flag_names(n="--n-init"):`` turns "`n` must be >= 1" into "`--n-init` must be >= 1" (the
+    library names its arguments; the CLI speaks its flags).
+    """
+    try:
+        yield
+    except FHRNInputError as exc:
+        msg = str(exc)
+        for name, flag in flags.items():
+            msg = re.sub(rf"`{re.escape(name)}(?=[` \[(])", f"`{flag}", msg)
+        raise FHRNInputError(msg) from None
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
-                      params_from_args, resolve_wr_args)
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
+                      param_sources, params_from_args, resolve_wr_args)
 from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from ..field import FHRNField, lyapunov_V
+from ..energy import lyapunov_V
+from ..field import FHRNField
 from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
 from ..operators import operator_info
+from ..spectrum import spectral_abscissa
 from ..params import FHRNParams, ring_radius
 
 def register(sub) -> None:
@@ -45,8 +47,7 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
     yf = res.y[-1].detach()
     Af = None if res.A is None else res.A[-1].detach()
     field = FHRNField(W, p)
-    J = field.jacobian(yf, Af)
-    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    rho = spectral_abscissa(field.jacobian(yf, Af))
     info = operator_info(W, name)
     return {
         "status": res.status,
@@ -55,7 +56,7 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
         "t_diverged": res.t_diverged,
         "final_norm": yf.norm(dim=-1).tolist(),
         "V_final": lyapunov_V(yf, p.theta).tolist(),
-        "spectral_abscissa_final": rho.tolist(),
+        "spectral_abscissa_final": np.atleast_1d(rho).tolist(),
         "operator": {k: v for k, v in info.to_dict().items() if k != "dim"},
         "dim": int(W.shape[0]),
         "n_init": int(res.y0.shape[0]),
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     name, W = op.name, op.W
     params: FHRNParams = params_from_args(args, op)
     d = W.shape[0]
-    y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    with flag_names(n="--n-init", radius="--init-radius"):
+        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)

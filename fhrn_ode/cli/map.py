@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..field import FHRNField
 
     out = check_out_dir(args.out)
-    n = check_int("grid", args.grid, low=2)
+    n = check_int("--grid", args.grid, low=2)
     L = check_real("extent", args.extent, low=0.0, low_open=True)
     op = resolve_wr_args(args)
     name, W = op.name, op.W

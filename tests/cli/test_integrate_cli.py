@@ -75,7 +75,7 @@ def test_operator_from_file_and_diverged_status(tmp_path, capsys):
         (["--method", "rk45"], "invalid choice"),
         (["--rtol", "0"], "`rtol` must be > 0"),
         (["--n-points", "1"], "`n_points` must be >= 2"),
-        (["--dim", "1"], "`dim` must be >= 2"),
+        (["--dim", "1"], "`--dim` must be >= 2"),
         (["--drive", "1,x"], "`--drive` must be a number"),
         (["--bogus"], "unrecognized arguments"),
         (["--t1", "abc"], "invalid float value"),
