@@ -9,24 +9,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
+                      param_sources, params_from_args, resolve_wr_args)
 from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
 from ..energy import lyapunov_V
 from ..field import FHRNField
 from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
-from ..operators import operator_info, resolve_operator
+from ..operators import operator_info
 from ..spectrum import spectral_abscissa
 from ..params import FHRNParams, ring_radius
-
-#: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
-#: Each takes ``(spec, dim)`` and returns None when the spec is not theirs.
-WR_RESOLVERS: list = []
-
 
 def register(sub) -> None:
     p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",
                        description="Integrate dy/dt = -leak y + gamma g W* y + A y + g_h(y) + c (C 7-9) on torchdiffeq.")
-    add_operator_args(p, extra=", or a trained W*: CKPT[:layer[:context]], reference[:layer], a linearize .npz")
+    add_operator_args(p)
     add_model_args(p)
     g = p.add_argument_group("integration")
     g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
@@ -43,15 +39,6 @@ def register(sub) -> None:
     o.add_argument("--json", action="store_true", help="print summary.json to stdout (and nothing else)")
     o.add_argument("--no-plot", action="store_true", help="do not write phase.png")
     p.set_defaults(func=run)
-
-
-def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, np.ndarray]:
-    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
-        for hook in WR_RESOLVERS:
-            got = hook(spec, dim)
-            if got is not None:
-                return got
-        return resolve_operator(spec, dim, seed=seed, scale=scale)
 
 
 def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
@@ -78,6 +65,15 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
     }
 
 
+def _params_line(p: dict, sources: dict | None) -> str:
+    def v(k, fmt="{:g}"):
+        val = fmt.format(p[k]) if fmt else str(p[k])
+        src = (sources or {}).get(k)
+        return f"{k}={val}" + (f" ({src})" if src and src != "default" else "")
+
+    return " ".join([v("gamma"), v("kappa"), v("theta"), v("leak"), v("beta"), v("memory", None), v("drive", None)])
+
+
 def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
     p = s["params"]
     op = s["operator"]
@@ -87,8 +83,7 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
         f"fhrn-ode integrate: {s['status']} - {s['message']}",
         f"  operator  {op['name']} (d={s['dim']}): |W|_2={op['norm2']:.4g}  rho(W)={op['spectral_abscissa']:.4g}  "
         f"|W_a|={op['antisym_norm']:.4g}  |W_s|={op['sym_norm']:.4g}",
-        f"  params    gamma={p['gamma']:g} kappa={p['kappa']:g} theta={p['theta']:g} leak={p['leak']:g} "
-        f"beta={p['beta']:g} memory={p['memory']} drive={p['drive']}",
+        f"  params    {_params_line(p, s.get('param_sources'))}",
         f"  final |y| over {len(norms)} trajectories at t={s['t_final']:.4g}: min {norms.min():.6f}  "
         f"median {np.median(norms):.6f}  max {norms.max():.6f}",
         f"  V = (|y|^2 - theta^2)^2/4 at the end: max {max(s['V_final']):.3g}",
@@ -106,15 +101,18 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    params: FHRNParams = params_from_args(args)
     out = check_out_dir(args.out)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params: FHRNParams = params_from_args(args, op)
     d = W.shape[0]
     with flag_names(n="--n-init", radius="--init-radius"):
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)
+    summary["param_sources"] = param_sources(args, op)
+    summary["wr_source"] = op.to_dict()
     files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
     files.append(atomic_write_json(out / "summary.json", summary))
     if not args.no_plot:

@@ -1,7 +1,6 @@
 """``fhrn-ode linearize``: J_H and W* = J_H W_r of a trained checkpoint over many contexts (docs/model.md §5).
 
-Importing this module also registers the ``--wr CKPT[:layer[:context]]`` / ``--wr FILE.npz`` hook of
-``fhrn-ode integrate`` (:func:`fhrn_ode.linearize.resolve_wr_spec`).
+Its ``.npz`` is one of the ``--wr`` forms of the ODE commands (:func:`fhrn_ode._wr.resolve_wr`).
 """
 
 from __future__ import annotations
@@ -12,13 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ._common import flag_names, add_seed_arg, emit_json
-from .integrate import WR_RESOLVERS
 from .._errors import FHRNInputError, check_int
 from .._io import atomic_save_npz
-from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint, resolve_wr_spec
-
-if resolve_wr_spec not in WR_RESOLVERS:
-    WR_RESOLVERS.append(resolve_wr_spec)
+from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint
 
 
 def add_context_args(p: argparse.ArgumentParser, default_contexts: int) -> None:
@@ -32,7 +27,7 @@ def register(sub) -> None:
     p = sub.add_parser("linearize", help="effective reentry operator W* = J_H W_r of a trained checkpoint",
                        description="J_H = dy_t/dx_t at x_t = h_t with the fast-weight state and noise held fixed "
                                    "(C 3-5), W* = J_H W_r, for every FH-RL layer over many contexts.")
-    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder (default: the bundled reference model)")
+    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder, or `reference` (default: the bundled reference model)")
     p.add_argument("--layer", type=int, default=None, help="only this FH-RL layer (default: all)")
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (default %(default)s; see README)")
     p.add_argument("--method", choices=JAC_METHODS, default="jacrev", help="torch.func mode (default %(default)s)")
