@@ -23,21 +23,28 @@ def add_output_args(p: argparse.ArgumentParser, out: str, plot: bool = True) -> 
 
 
 def fhrn_field(args: argparse.Namespace):
-    """``(name, W, params, FHRNField)`` from the parsed flags (imports torch)."""
+    """``(name, W, params, FHRNField)`` from the parsed flags (imports torch).
+
+    ``--wr`` is resolved as in ``integrate``: a trained W* brings its gamma and beta as defaults (flags
+    given still win); :func:`header` reports where each value came from (``param_sources``).
+    """
     from ..field import FHRNField
-    from .integrate import resolve_wr
-    from ._common import params_from_args
+    from ._common import param_sources, params_from_args, resolve_wr_args
 
-    params = params_from_args(args)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
-    return name, W, params, FHRNField(W, params)
+    op = resolve_wr_args(args)
+    params = params_from_args(args, op)
+    args._param_sources = param_sources(args, op)
+    return op.name, op.W, params, FHRNField(op.W, params)
 
 
-def header(name, W, params) -> dict:
+def header(name, W, params, sources: dict | None = None) -> dict:
     from ..operators import operator_info
 
     info = operator_info(W, name).to_dict()
-    return {"operator": {k: v for k, v in info.items() if k != "dim"}, "dim": int(W.shape[0]), "params": params.to_dict()}
+    out = {"operator": {k: v for k, v in info.items() if k != "dim"}, "dim": int(W.shape[0]), "params": params.to_dict()}
+    if sources is not None:
+        out["param_sources"] = sources
+    return out
 
 
 def save_figure(fig, path):

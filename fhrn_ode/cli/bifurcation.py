@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
                           radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
                           exponents=not args.no_exponents, seed=args.seed, progress=not args.json and sys.stderr.isatty())
-    result = {**d.to_dict(), **header(name, W, params)}
+    result = {**d.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     files = [atomic_write_json(out / "bifurcation.json", result)]
     if not args.no_plot:
         from ..figures.dynamics import plot_bifurcation

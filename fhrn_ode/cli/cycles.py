@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     name, W, params, field = fhrn_field(args)
     res = find_cycles(field, n_init=args.n_init, radius=args.radius, t_transient=args.t_transient,
                       t_record=args.t_record, t_max=args.t_max, seed=args.seed)
-    result = {**res.to_dict(), **header(name, W, params)}
+    result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     f = atomic_write_json(out / "cycles.json", result)
     if args.json:
         emit_json(result)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         radius = 10.0 if args.radius is None else args.radius
     else:
         name, W, params, field = fhrn_field(args)
-        head = {"system": "fhrn", **header(name, W, params)}
+        head = {"system": "fhrn", **header(name, W, params, getattr(args, "_param_sources", None))}
         radius = 2.0 if args.radius is None else args.radius
     spec = lyapunov_spectrum(field, n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1,
                              dt=args.dt, rtol=args.rtol, atol=args.atol, seed=args.seed,

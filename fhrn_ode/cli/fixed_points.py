@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     name, W, params, field = fhrn_field(args)
     res = find_fixed_points(field, n_starts=args.n_starts, radius=args.radius, tol=args.tol, slow_q=args.slow_q,
                             seed=args.seed)
-    result = {**res.to_dict(), **header(name, W, params)}
+    result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     files = [atomic_write_json(out / "fixed_points.json", result)]
     if not args.no_plot:
         from ..figures.dynamics import plot_fixed_points
