@@ -34,6 +34,7 @@ from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import check_matrix
 from fhrn_ode.params import FHRNParams
+from fhrn_ode.spectrum import abscissa_of_eigvals
 
 from ._flow import as_flat_field
 from .cycles import find_cycles
@@ -170,8 +171,8 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
             kind, u = classify_equilibrium(lam)
             ud.append(u)
             eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
-                           stable=bool(lam.real.max() < 0 and kind != "non-hyperbolic"),
-                           eigenvalues_max_real=float(lam.real.max())))
+                           stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
+                           eigenvalues_max_real=float(abscissa_of_eigvals(lam))))
         equilibria.append(eq)
         pts_per_value.append(pts)
         udims.append(ud)

@@ -27,6 +27,7 @@ from scipy.optimize import minimize
 from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import check_int, check_real
+from fhrn_ode.spectrum import abscissa_of_eigvals
 
 from ._flow import FlatField, as_flat_field, as_states, random_states, single, trajectory_samples
 
@@ -249,8 +250,8 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
             ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
             kind, udim = classify_equilibrium(ev)
             points.append(FixedPoint(x=zn_np[i].copy(), residual=float(rn_np[i]), eigenvalues=ev, kind=kind,
-                                     unstable_dim=udim, stable=bool(ev.real.max() < 0 and kind != "non-hyperbolic"),
-                                     eigenvalues_max_real=float(ev.real.max()), count=counts[k]))
+                                     unstable_dim=udim, stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
+                                     eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
     # 4. slow points: small q where Newton found no root
     qa_np = qa.numpy()
     slow = ~conv_a & np.isfinite(qa_np) & (qa_np <= slow_q)
