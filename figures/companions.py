@@ -71,3 +71,70 @@ def plot_halting(results):
     c.set_title("(c) rate vs multiplier (halted loops)")
     fig.tight_layout()
     return fig
+
+
+def plot_saliency(report, bif: dict, scan):
+    """Two figures of the saliency map ``Z <- kappa (1 - 1/Z)``.
+
+    Cobweb: the map, the diagonal and the orbit of ``report`` (with ``Z±``), next to a below-threshold
+    orbit at ``kappa = 3.8`` that collapses. Bifurcation: the branches ``Z+`` (stable, solid) and ``Z-``
+    (unstable, dashed) against ``kappa`` with the orbit tails from ``bif['z0']``, and the escape time below
+    ``kappa_c`` (iterated, closed form, and the law ``2 pi / sqrt(4 - kappa)``) on log axes.
+    """
+    from fhrn_ode.analysis.saliency import saliency_report
+
+    figs = []
+    fig, axes = _fig(9.6, 4.0, 2)
+    for ax, rep in zip(axes, (report, saliency_report(3.8, report.z0 if report.z0 > 0 else 10.0, 60))):
+        orb = np.asarray(rep.orbit)
+        fin = orb[np.isfinite(orb)]
+        hi = max(2.5 * rep.kappa, float(np.max(fin)) * 1.1 if fin.size else 1.0, 4.0)
+        z = np.linspace(-0.5 * hi, hi, 2000)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fz = rep.kappa * (1 - 1 / z)
+        fz[np.abs(fz) > 3 * hi] = np.nan  # no line through the pole at Z = 0
+        ax.plot(z, fz, color="C0", lw=1.4, label=r"$f(Z)=\kappa(1-1/Z)$")
+        ax.plot(z, z, color="0.5", lw=0.8, ls=":")
+        xs, ys = [orb[0]], [0.0]
+        for a, b in zip(orb[:-1], orb[1:]):
+            if not (np.isfinite(a) and np.isfinite(b)):
+                break
+            xs += [a, b]
+            ys += [b, b]
+        ax.plot(xs, ys, color="C3", lw=0.9, alpha=0.85, label=f"orbit from $Z_0$={rep.z0:g}")
+        for zf, s in zip(rep.fixed_points, rep.stable):
+            ax.plot([zf], [zf], "o", color="k" if s else "w", mec="k", ms=6)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xlim(z[0], hi)
+        ax.set_ylim(-0.5 * hi, hi)
+        ax.set_xlabel(r"$Z_t$")
+        ax.set_ylabel(r"$Z_{t+1}$")
+        esc = "escapes (Z<=0) at t=%g" % rep.escape_time if np.isfinite(rep.escape_time) else "no escape"
+        ax.set_title(rf"cobweb, $\kappa$={rep.kappa:g} ({rep.regime}; {esc})", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    figs.append(fig)
+
+    fig, (a, b) = _fig(10.0, 4.0, 2)
+    k = bif["kappa"]
+    a.plot(k, bif["z_plus"], "k-", lw=1.5, label=r"$Z_+$ (stable, $f'=Z_-/Z_+$)")
+    a.plot(k, bif["z_minus"], "k--", lw=1.2, label=r"$Z_-$ (unstable, $f'=Z_+/Z_-$)")
+    tails = bif["tail"]
+    kk = np.repeat(k[:, None], tails.shape[1], 1)
+    a.plot(kk.ravel(), tails.ravel(), ".", color="C3", ms=2, alpha=0.5, zorder=3)
+    a.axvline(4.0, color="C0", lw=0.8, ls=":", label=r"$\kappa_c=4$")
+    a.set_xlabel(r"gain $\kappa$")
+    a.set_ylabel(r"$Z$")
+    a.set_title(rf"bifurcation (orbit tails from $Z_0$={bif['z0']:g} in red)", fontsize=9)
+    a.legend(fontsize=7)
+    eps = 4.0 - scan.kappa
+    b.loglog(eps, scan.escape_time, "o", ms=3, label="iterated")
+    b.loglog(eps, scan.closed_form, "-", lw=1, label="closed form (rotation number)")
+    b.loglog(eps, scan.law, "k--", lw=1, label=r"$2\pi/\sqrt{4-\kappa}$")
+    b.set_xlabel(r"$4-\kappa$")
+    b.set_ylabel(rf"escape time from $Z_0$={scan.z0:g}")
+    b.set_title("collapse below the critical gain", fontsize=9)
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    figs.append(fig)
+    return figs

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.claims",
     "fhrn_ode.cli.metrics",
     "fhrn_ode.cli.halting",
+    "fhrn_ode.cli.saliency",
 )
 
 
