@@ -1,0 +1,152 @@
+"""Attractor-slot memory as a memory rule of the FHRN field (docs/companions.md; docs/model.md §1, §6).
+
+State ``(y, M)``: ``y`` ``(N, d)`` and ``K`` slot vectors ``M = (m_1 .. m_K)`` ``(N, K, d)``:
+
+    s_k    = cos(m_k, y) = m_k . y / (|m_k|_eps |y|_eps),   |v|_eps = sqrt(|v|^2 + eps^2)
+    dy/dt  = -leak y + gamma g(|y|) W* y - kappa (|y|^2 - theta^2) y + c + rho sum_k s_k m_k
+    dm_k/dt = -lam m_k + eta max(s_k, 0) y
+
+(the reentry, gain ``g`` and homeostatic term exactly as the fast-weight field, C 2, C 7-8; the
+fast-weight readout ``A y`` is replaced by the slot readout ``rho sum_k s_k m_k``). ``eps`` regularises
+the cosine at ``m_k = 0`` or ``y = 0`` (there ``s_k = 0``: a zero slot feeds nothing back). ``lam``,
+``eta`` are the fast-weight trace's decay and plasticity rates (:class:`~fhrn_ode.params.FHRNParams`);
+``params.memory`` must be ``'none'`` (the slots ARE the memory). ``rho`` (default 1) scales the feedback.
+
+Closed forms used by the analysis (derived in docs/companions.md): at an equilibrium each slot is
+either ``0`` or aligned, ``m_k = (eta/lam) y`` (``s_k = 1``), and ``n_a`` aligned slots add
+``rho n_a eta/lam`` to the linear growth rate of ``y``: for ``beta = 0`` and ``y`` along an eigenvector of
+``W*`` with real eigenvalue ``w``, ``|y|^2 = theta^2 + (gamma w - leak + rho n_a eta/lam) / kappa``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._errors import FHRNInputError, check_int, check_real
+from .field import gain, homeostatic_field
+from .operators import check_matrix
+from .params import FHRNParams
+
+__all__ = ["SlotFHRNField", "slot_similarity", "integrate_slots", "SlotRun"]
+
+
+def slot_similarity(M: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """``s_k = m_k . y / (|m_k|_eps |y|_eps)`` for ``M`` ``(..., K, d)``, ``y`` ``(..., d)`` -> ``(..., K)``."""
+    dots = (M @ y.unsqueeze(-1)).squeeze(-1)
+    nm = torch.sqrt((M * M).sum(-1) + eps * eps)
+    ny = torch.sqrt((y * y).sum(-1, keepdim=True) + eps * eps)
+    return dots / (nm * ny)
+
+
+class SlotFHRNField(nn.Module):
+    """The FHRN field with attractor-slot memory, ``forward(t, (y, M)) -> (dy/dt, dM/dt)``.
+
+    Args:
+        W: reentry operator ``W*`` ``(d, d)``.
+        params: :class:`FHRNParams` with ``memory='none'`` (``lam``, ``eta`` are the slots' rates).
+        n_slots: number of slots ``K >= 1``.
+        readout: feedback scale ``rho >= 0`` (default 1).
+        eps: cosine regulariser (> 0).
+        dtype: float dtype of the buffers.
+
+    Raises:
+        FHRNInputError: bad ``W``, ``params.memory != 'none'``, bad ``n_slots``/``readout``/``eps``.
+    """
+
+    discrete = False
+
+    def __init__(self, W, params: FHRNParams | None = None, n_slots: int = 4, *, readout: float = 1.0,
+                 eps: float = 1e-8, dtype: torch.dtype = torch.float64) -> None:
+        super().__init__()
+        params = FHRNParams() if params is None else params
+        if not isinstance(params, FHRNParams):
+            raise FHRNInputError(f"`params` must be an FHRNParams, got {type(params).__name__}")
+        if params.memory != "none":
+            raise FHRNInputError(f"`params.memory` must be 'none' with slot memory (the slots are the memory), "
+                                 f"got {params.memory!r}")
+        Wn = check_matrix(W, "W")
+        self.params = params
+        self.dim = Wn.shape[0]
+        self.n_slots = check_int("n_slots", n_slots, low=1, high=10000)
+        self.readout = check_real("readout", readout, low=0.0)
+        self.eps = check_real("eps", eps, low=0.0, low_open=True)
+        self.register_buffer("W", torch.as_tensor(Wn, dtype=dtype))
+        self.register_buffer("c", torch.as_tensor(np.asarray(params.drive_vector(self.dim)), dtype=dtype))
+        self.nfe = 0
+
+    has_memory = True
+
+    def velocity(self, y: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+        """``dy/dt`` (module docstring), ``y`` ``(..., d)``, ``M`` ``(..., K, d)``."""
+        p = self.params
+        r2 = (y * y).sum(-1, keepdim=True)
+        Wy = y @ self.W.T
+        out = -p.leak * y + p.gamma * gain(r2, p.beta) * Wy + homeostatic_field(y, p.kappa, p.theta) + self.c
+        s = slot_similarity(M, y, self.eps)
+        return out + self.readout * (s.unsqueeze(-1) * M).sum(-2)
+
+    def slot_rate(self, y: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+        """``dM/dt = -lam M + eta max(s, 0) y`` ``(..., K, d)``."""
+        p = self.params
+        s = slot_similarity(M, y, self.eps)
+        return -p.lam * M + p.eta * torch.clamp(s, min=0.0).unsqueeze(-1) * y.unsqueeze(-2)
+
+    def forward(self, t, state):
+        self.nfe += 1
+        y, M = state
+        return self.velocity(y, M), self.slot_rate(y, M)
+
+    # flat views for fixed-point tools that work on one vector state
+    def flat_field(self):
+        """``f(x)`` on one flat state ``x = [y, vec M]`` ``(d + K d,)`` (for Jacobians / root finding)."""
+        d, K = self.dim, self.n_slots
+
+        def f(x):
+            y, M = x[:d], x[d:].reshape(K, d)
+            return torch.cat([self.velocity(y, M), self.slot_rate(y, M).reshape(-1)])
+
+        return f
+
+
+class SlotRun:
+    """Result of :func:`integrate_slots`: ``t`` ``(T,)``, ``y`` ``(T, N, d)``, ``M`` ``(T, N, K, d)``, ``status``."""
+
+    def __init__(self, t, y, M, status: str, nfe: int) -> None:
+        self.t, self.y, self.M, self.status, self.nfe = t, y, M, status, nfe
+
+
+def integrate_slots(field: SlotFHRNField, y0, M0, *, t1: float = 20.0, n_points: int = 201, rtol: float = 1e-8,
+                    atol: float = 1e-10, max_norm: float = 1e6) -> SlotRun:
+    """Integrate :class:`SlotFHRNField` with torchdiffeq's ``dopri5`` on ``linspace(0, t1, n_points)``.
+
+    ``status`` is ``'diverged'`` when some ``|y|`` exceeds ``max_norm`` or turns non-finite (the arrays
+    then end before that saved time), else ``'success'``.
+    """
+    from torchdiffeq import odeint
+
+    t1 = check_real("t1", t1, low=0.0, low_open=True)
+    n_points = check_int("n_points", n_points, low=2)
+    y0 = torch.as_tensor(np.asarray(y0), dtype=field.W.dtype)
+    M0 = torch.as_tensor(np.asarray(M0), dtype=field.W.dtype)
+    if y0.ndim != 2 or y0.shape[1] != field.dim or M0.shape != (y0.shape[0], field.n_slots, field.dim):
+        raise FHRNInputError(f"`y0` must be (N, {field.dim}) and `M0` (N, {field.n_slots}, {field.dim}), got "
+                             f"{tuple(y0.shape)} and {tuple(M0.shape)}")
+    t = torch.linspace(0.0, t1, n_points, dtype=field.W.dtype)
+
+    class _Guard(nn.Module):  # freeze rows past max_norm so the adaptive solver can finish
+        def forward(self, tt, s):
+            dy, dM = field(tt, s)
+            bad = ~((s[0] * s[0]).sum(-1, keepdim=True) <= max_norm ** 2)
+            return torch.where(bad, 0.0, dy), torch.where(bad.unsqueeze(-1), 0.0, dM)
+
+    with torch.no_grad():
+        y, M = odeint(_Guard(), (y0, M0), t, method="dopri5", rtol=rtol, atol=atol)
+    n = torch.linalg.vector_norm(y, dim=-1).amax(-1)
+    bad = ~(n <= max_norm)
+    status = "success"
+    if bool(bad.any()):
+        k = int(torch.nonzero(bad)[0])
+        t, y, M, status = t[:k], y[:k], M[:k], "diverged"
+    return SlotRun(t.numpy(), y.numpy(), M.numpy(), status, field.nfe)
