@@ -138,3 +138,48 @@ def plot_saliency(report, bif: dict, scan):
     fig.tight_layout()
     figs.append(fig)
     return figs
+
+
+def plot_slots(reg):
+    """Four panels of :class:`analysis.slots.SlotRegimes`: (a) slot similarity ``s_k(t)`` and norm ``|m_k|(t)`` of
+    one run (aligned slots settle at ``(eta/lam)|y|``, unused ones decay as ``e^{-lam t}``, dotted); (b) ``|y|`` at
+    equilibrium vs the number of aligned slots K (closed form line); (c) the equilibrium's spectral abscissa vs K
+    (closed form line: stable for every K, margin shrinking like 1/K) and, without homeostasis, the growth rate
+    of ``|y|`` (crossing 0 at ``K_crit``); (d) heavy decay: max deviation from the memory-free trajectory vs lam."""
+    fig, axes = _fig(16.0, 3.7, 4)
+    a, b, c, e = axes
+    a2 = a.twinx()
+    for k in range(reg.slot_norms.shape[1]):
+        a.plot(reg.t, reg.slot_similarity[:, k], color=f"C{k}", lw=1.2, label=f"$s_{k + 1}$")
+        a2.semilogy(reg.t, reg.slot_norms[:, k], color=f"C{k}", lw=1.0, ls="--")
+    for k in reg.unused:
+        a2.semilogy(reg.t, reg.slot_norms[0, k] * np.exp(-reg.params["lam"] * reg.t), color="k", lw=0.8, ls=":")
+    a.set_ylim(-1.05, 1.05)
+    a.set_ylabel(r"$s_k=\cos(m_k, y)$")
+    a2.set_ylabel(r"$|m_k|$")
+    a.set_xlabel("t")
+    a.set_title(r"(a) $s_k$ (solid), $|m_k|$ (dashed), $e^{-\lambda t}$ (dotted)", fontsize=9)
+    a.legend(fontsize=7, ncol=2, loc="center right")
+    ks = reg.ks
+    b.plot(ks, reg.radius_vs_k, "o", label="integrated")
+    b.plot(ks, reg.radius_vs_k_closed_form, "-", lw=1, label="closed form")
+    b.set_xlabel("aligned slots K")
+    b.set_ylabel(r"$|y|$ at equilibrium")
+    b.set_title("(b) slots raise the set-point radius", fontsize=9)
+    b.legend(fontsize=7)
+    c.plot(ks, reg.abscissa_vs_k, "o", color="C0", label=r"spectral abscissa, $\kappa>0$ (Newton+autograd)")
+    c.plot(ks, reg.abscissa_vs_k_closed_form, "-", color="C0", lw=1, label="closed form")
+    c.plot(ks, reg.growth_no_homeostasis, "s", color="C3", label=r"growth rate of $|y|$, $\kappa=0$")
+    c.plot(ks, reg.growth_no_homeostasis_closed_form, "-", color="C3", lw=1)
+    c.axhline(0, color="k", lw=0.6)
+    c.axvline(reg.k_critical, color="C3", lw=0.8, ls=":", label=r"$K_{crit}$ ($\kappa=0$)")
+    c.set_xlabel("slots K")
+    c.set_title("(c) too many slots", fontsize=9)
+    c.legend(fontsize=7)
+    e.loglog(reg.lams, reg.deviation_vs_lam, "o-", label="max |y_slots - y_memory-free|")
+    e.loglog(reg.lams, reg.deviation_vs_lam[-1] * reg.lams[-1] / reg.lams, "k--", lw=0.8, label=r"$\propto 1/\lambda$")
+    e.set_xlabel(r"slot decay $\lambda$")
+    e.set_title("(d) heavy decay: stateless", fontsize=9)
+    e.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
