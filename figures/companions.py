@@ -175,7 +175,7 @@ def plot_slots(reg):
     c.axvline(reg.k_critical, color="C3", lw=0.8, ls=":", label=r"$K_{crit}$ ($\kappa=0$)")
     c.set_xlabel("slots K")
     c.set_title("(c) too many slots", fontsize=9)
-    c.legend(fontsize=7)
+    c.legend(fontsize=7, loc="center right")
     e.loglog(reg.lams, reg.deviation_vs_lam, "o-", label="max |y_slots - y_memory-free|")
     e.loglog(reg.lams, reg.deviation_vs_lam[-1] * reg.lams[-1] / reg.lams, "k--", lw=0.8, label=r"$\propto 1/\lambda$")
     e.set_xlabel(r"slot decay $\lambda$")

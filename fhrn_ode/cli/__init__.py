@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.metrics",
     "fhrn_ode.cli.halting",
     "fhrn_ode.cli.saliency",
+    "fhrn_ode.cli.slots",
 )
 
 

@@ -14,6 +14,11 @@ from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
 
+#: ``--memory`` values: the FHRNParams memory kinds plus ``fast-weights`` (alias of ``hebbian``) and ``slots``
+#: (the attractor-slot field :class:`fhrn_ode.slots.SlotFHRNField`; FHRNParams.memory is then ``'none'``).
+MEMORY_FLAGS = MEMORY_KINDS + ("fast-weights", "slots")
+MEMORY_ALIASES = {"fast-weights": "hebbian", "slots": "none"}
+
 
 def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
     """Add the FHRN model parameters (``FHRNParams``) as options."""
@@ -25,9 +30,14 @@ def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
     g.add_argument("--beta", type=float, default=_DEFAULTS.beta, help="gain modulation g(|y|) = 1/(1+beta(|y|^2-1)); 0 = off (default %(default)s)")
     g.add_argument("--drive", type=str, default="0", help="constant drive c: a scalar (c = value * ones) or d comma-separated numbers (default 0)")
     if memory:
-        g.add_argument("--memory", choices=MEMORY_KINDS, default=_DEFAULTS.memory, help="fast-weight memory A (default %(default)s)")
-        g.add_argument("--lam", type=float, default=_DEFAULTS.lam, help="decay rate of A (default %(default)s)")
-        g.add_argument("--eta", type=float, default=_DEFAULTS.eta, help="plasticity rate of A (default %(default)s)")
+        g.add_argument("--memory", choices=MEMORY_FLAGS, default=_DEFAULTS.memory,
+                       help="memory rule: none; fast-weights (= hebbian, A with Phi = eta y y^T); input (Phi = eta y x^T); "
+                            "slots (attractor slots m_k, docs/companions.md) (default %(default)s)")
+        g.add_argument("--lam", type=float, default=_DEFAULTS.lam, help="decay rate of A or of the slots (default %(default)s)")
+        g.add_argument("--eta", type=float, default=_DEFAULTS.eta, help="plasticity rate of A or of the slots (default %(default)s)")
+        g.add_argument("--slots", type=int, default=4, help="number of slots K with --memory slots (default %(default)s)")
+        g.add_argument("--slot-readout", type=float, default=1.0,
+                       help="feedback scale rho of the slot readout rho sum_k s_k m_k (default %(default)s)")
 
 
 def add_operator_args(p: argparse.ArgumentParser, *, extra: str = "") -> None:
@@ -58,7 +68,29 @@ def params_from_args(args: argparse.Namespace) -> FHRNParams:
     for name in ("memory", "lam", "eta"):
         if hasattr(args, name):
             kw[name] = getattr(args, name)
+    if "memory" in kw:
+        kw["memory"] = MEMORY_ALIASES.get(kw["memory"], kw["memory"])
     return FHRNParams(**kw)
+
+
+def uses_slots(args: argparse.Namespace) -> bool:
+    """True when ``--memory slots`` was chosen (the field is then built by :func:`field_from_args`)."""
+    return getattr(args, "memory", None) == "slots"
+
+
+def field_from_args(W, args: argparse.Namespace):
+    """The field the model flags select: :class:`~fhrn_ode.slots.SlotFHRNField` for ``--memory slots``, else
+    :class:`~fhrn_ode.field.FHRNField` (state ``y`` or ``(y, A)``)."""
+    params = params_from_args(args)
+    if uses_slots(args):
+        from .._errors import check_int
+        from ..slots import SlotFHRNField
+
+        return SlotFHRNField(W, params, check_int("--slots", args.slots, low=1, high=10000),
+                             readout=args.slot_readout)
+    from ..field import FHRNField
+
+    return FHRNField(W, params)
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:

@@ -104,6 +104,10 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
+        from ._slots_run import run_slots
+
+        return run_slots(args, resolve_wr)
     params: FHRNParams = params_from_args(args)
     out = check_out_dir(args.out)
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)

@@ -83,7 +83,7 @@ def test_growth_without_homeostasis_and_critical_slot_count():
 
 def test_unused_slot_decays_exactly_and_heavy_decay_is_stateless():
     reg = slot_regimes(d=3, n_slots=3, ks=(1,), lams=(10.0, 100.0), t1=12.0, seed=0)
-    assert reg.unused.size >= 1 and reg.unused_decay_error < 0.05
+    assert reg.unused.size >= 1 and reg.unused_decay_error < 1e-4
     assert reg.fixed_point is not None and reg.fixed_point.n_aligned >= 1
     assert reg.fixed_point.spectral_abscissa_active < 0
     # a zero slot is not a hyperbolic equilibrium: the regularised cosine makes it violently unstable
