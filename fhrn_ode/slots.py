@@ -29,7 +29,7 @@ from .field import gain, homeostatic_field
 from .operators import check_matrix
 from .params import FHRNParams
 
-__all__ = ["SlotFHRNField", "slot_similarity", "integrate_slots", "SlotRun"]
+__all__ = ["SlotFHRNField", "FlatSlotField", "slot_similarity", "integrate_slots", "SlotRun"]
 
 
 def slot_similarity(M: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -99,6 +99,11 @@ class SlotFHRNField(nn.Module):
         return self.velocity(y, M), self.slot_rate(y, M)
 
     # flat views for fixed-point tools that work on one vector state
+    def flat(self) -> "FlatSlotField":
+        """This field as an ``nn.Module`` on flat states ``[y, vec M]`` ``(..., d + K d)`` (attribute ``dim``), for
+        tools that take any ``forward(t, z)`` field with one vector state (``analysis.fixed_points``)."""
+        return FlatSlotField(self)
+
     def flat_field(self):
         """``f(x)`` on one flat state ``x = [y, vec M]`` ``(d + K d,)`` (for Jacobians / root finding)."""
         d, K = self.dim, self.n_slots
@@ -108,6 +113,23 @@ class SlotFHRNField(nn.Module):
             return torch.cat([self.velocity(y, M), self.slot_rate(y, M).reshape(-1)])
 
         return f
+
+
+class FlatSlotField(nn.Module):
+    """:class:`SlotFHRNField` on flat states ``z = [y, vec M]`` ``(..., d + K d)``; ``dim = d + K d``."""
+
+    discrete = False
+
+    def __init__(self, fld: SlotFHRNField) -> None:
+        super().__init__()
+        self.slots = fld
+        self.dim = fld.dim + fld.n_slots * fld.dim
+
+    def forward(self, t, z: torch.Tensor) -> torch.Tensor:
+        d, K = self.slots.dim, self.slots.n_slots
+        y, M = z[..., :d], z[..., d:].reshape(*z.shape[:-1], K, d)
+        dy, dM = self.slots(t, (y, M))
+        return torch.cat([dy, dM.flatten(-2)], -1)
 
 
 class SlotRun:

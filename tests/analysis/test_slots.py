@@ -113,3 +113,16 @@ def test_similarity_is_zero_for_a_zero_slot_and_bad_input_is_refused():
         SlotFHRNField(np.eye(2), P, 0)
     with pytest.raises(FHRNInputError, match="M0"):
         integrate_slots(SlotFHRNField(np.eye(2), P, 2), np.ones((1, 2)), np.ones((1, 3, 2)))
+
+
+def test_part1_fixed_point_finder_on_the_flat_slot_field():
+    from fhrn_ode.analysis.fixed_points import find_fixed_points
+
+    W = regime_operator(3)
+    f = SlotFHRNField(W, P, 2).flat()
+    z0 = np.array([[1.0, 0, 0, 0.3, 0, 0, 0.3, 0, 0]])
+    res = find_fixed_points(f, starts=z0, n_adam=0)
+    assert res.points
+    for p in res.points:
+        assert np.linalg.norm(p.x[:3]) == pytest.approx(aligned_radius(P, 0.5, 2), rel=1e-9)
+        assert p.eigenvalues_max_real == pytest.approx(aligned_abscissa(P, np.diag(W), 2), abs=1e-8) and p.stable
