@@ -29,7 +29,7 @@ Pure functions returning dataclasses; no plotting.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
