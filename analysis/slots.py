@@ -23,7 +23,7 @@ from fhrn_ode.params import FHRNParams
 from fhrn_ode.slots import SlotFHRNField, integrate_slots, slot_similarity
 
 __all__ = ["SlotFixedPoint", "SlotRegimes", "slot_fixed_point", "aligned_radius", "aligned_abscissa",
-           "growth_rate_no_homeostasis", "critical_slot_count",
+           "growth_rate_no_homeostasis", "critical_slot_count", "RotationDrag", "rotating_slot_state", "rotation_drag",
            "slot_regimes", "regime_operator"]
 
 
@@ -125,6 +125,63 @@ def growth_rate_no_homeostasis(params: FHRNParams, w: float, n_aligned: int, rea
     p = params
     B = np.array([[p.gamma * w - p.leak, readout * n_aligned], [p.eta, -p.lam]])
     return float(np.max(np.linalg.eigvals(B).real))
+
+
+@dataclass(frozen=True)
+class RotationDrag:
+    """Slots on the rotating 2-D ring (``W* = [[0, -1], [1, 0]]``): rotation rate and radius vs slot count."""
+
+    ks: np.ndarray
+    omega: np.ndarray  # measured angular velocity over the second half of the run
+    omega_closed_form: np.ndarray
+    radius: np.ndarray
+    radius_closed_form: np.ndarray
+
+    def to_dict(self) -> dict:
+        return dict(k=self.ks, omega=self.omega, omega_closed_form=self.omega_closed_form, radius=self.radius,
+                    radius_closed_form=self.radius_closed_form)
+
+
+def rotating_slot_state(params: FHRNParams, n_slots: int, readout: float = 1.0) -> tuple[float, float]:
+    """``(omega, r)`` of the steadily rotating state with ``n`` identical slots for ``W* = [[0, -1], [1, 0]]``, ``beta = 0``.
+
+    In the frame rotating with ``y = r e_1`` the slots are constant, ``m = eta s r (lam, -omega)/(lam^2 + omega^2)``
+    with ``s = lam / sqrt(lam^2 + omega^2)``: they lag the state by ``atan(omega/lam)`` and their readout pulls it
+    back. The tangential balance gives ``omega (1 + rho n eta lam^2 / (lam^2 + omega^2)^2) = gamma`` (root by
+    ``scipy.optimize.brentq`` in ``(0, gamma]``; unique where the left side is increasing, as for the defaults), the radial one
+    ``r^2 = theta^2 + (rho n eta lam^3 / (lam^2 + omega^2)^2 - leak) / kappa``. ``omega > 0`` for every ``n``: an
+    aligned slot exerts no torque, so the drag slows the rotation (like ``1/n``) but never stops or reverses it.
+    """
+    from scipy.optimize import brentq
+
+    p, c = params, readout * n_slots * params.eta * params.lam ** 2
+    if p.gamma == 0:
+        om = 0.0
+    else:
+        om = brentq(lambda w: w * (1 + c / (p.lam ** 2 + w * w) ** 2) - p.gamma, 0.0, p.gamma, xtol=1e-14)
+    r2 = p.theta ** 2 + (readout * n_slots * p.eta * p.lam ** 3 / (p.lam ** 2 + om * om) ** 2 - p.leak) / p.kappa
+    return float(om), float(np.sqrt(r2)) if r2 > 0 else float("nan")
+
+
+def rotation_drag(params: FHRNParams | None = None, ks=(0, 1, 2, 4, 8, 16), *, t1: float = 60.0) -> RotationDrag:
+    """Integrate the rotating ring with ``K`` slots (evenly spread, small) and measure ``omega`` and ``|y|``."""
+    p = FHRNParams(gamma=1.0, kappa=2.0, leak=1.0, lam=1.0, eta=0.3) if params is None else params
+    W = np.array([[0.0, -1.0], [1.0, 0.0]])
+    om, rad, om_cf, rad_cf = [], [], [], []
+    for K in ks:
+        Kk = max(int(K), 1)
+        f = SlotFHRNField(W, p, Kk, readout=1.0 if K > 0 else 0.0)
+        ang = np.linspace(0, 2 * np.pi, Kk, endpoint=False)
+        M0 = 0.1 * np.stack([np.cos(ang), np.sin(ang)], -1)[None]
+        r = integrate_slots(f, np.array([[1.0, 0.0]]), M0, t1=t1, n_points=601)
+        th = np.unwrap(np.arctan2(r.y[:, 0, 1], r.y[:, 0, 0]))
+        h = len(th) // 2
+        om.append(float((th[-1] - th[h]) / (r.t[-1] - r.t[h])))
+        rad.append(float(np.linalg.norm(r.y[-1, 0])))
+        w, rr = rotating_slot_state(p, int(K))
+        om_cf.append(w)
+        rad_cf.append(rr)
+    return RotationDrag(np.asarray(ks), np.asarray(om), np.asarray(om_cf), np.asarray(rad), np.asarray(rad_cf))
 
 
 def regime_operator(d: int = 4) -> np.ndarray:

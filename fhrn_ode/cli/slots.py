@@ -29,6 +29,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def reg_params(args):
+    from ..params import FHRNParams
+
+    return FHRNParams(gamma=args.gamma, kappa=args.kappa, leak=1.0, lam=args.lam, eta=args.eta)
+
+
 def run(args: argparse.Namespace) -> int:
     from .._errors import FHRNInputError, check_int, check_real
     from ..analysis.slots import slot_regimes
@@ -46,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
                            ks=tuple(ks), lams=tuple(lams), t1=args.t1, seed=seed)
     except FHRNInputError as exc:
         raise FHRNInputError(str(exc).replace("`", "`--", 1)) from None
+    from ..analysis.slots import rotation_drag
+
+    drag = rotation_drag(reg_params(args), ks=tuple(ks), t1=args.t1 * 1.5)
     obj = reg.to_dict()
+    obj["rotation_drag"] = drag.to_dict()
     files = []
     if out is not None:
         import matplotlib.pyplot as plt
@@ -75,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  K_crit without homeostasis = {reg.k_critical:.4g}")
     print("  heavy decay: lam, max |y_slots - y_memory-free|: " +
           ", ".join(f"{l:g}: {v:.3g}" for l, v in zip(reg.lams, reg.deviation_vs_lam)))
+    print("  rotating ring W* = [[0,-1],[1,0]]: K, omega (closed form), |y| (closed form): " +
+          "; ".join(f"{int(k)}: {w:.4f} ({wc:.4f}), {r:.4f} ({rc:.4f})" for k, w, wc, r, rc in
+                    zip(drag.ks, drag.omega, drag.omega_closed_form, drag.radius, drag.radius_closed_form)))
     if files:
         print("  wrote " + ", ".join(str(f) for f in files))
     return 0
