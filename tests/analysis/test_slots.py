@@ -131,9 +131,9 @@ def test_part1_fixed_point_finder_on_the_flat_slot_field():
 def test_slots_drag_a_rotating_state_back_but_never_stop_it():
     from fhrn_ode.analysis.slots import rotation_drag, rotating_slot_state
 
-    drag = rotation_drag(P, ks=(0, 2, 8), t1=25.0)
-    np.testing.assert_allclose(drag.omega, drag.omega_closed_form, rtol=1e-4)
-    np.testing.assert_allclose(drag.radius, drag.radius_closed_form, rtol=1e-4)
+    drag = rotation_drag(P, ks=(0, 2, 8), t1=30.0)
+    np.testing.assert_allclose(drag.omega, drag.omega_closed_form, rtol=1e-3)
+    np.testing.assert_allclose(drag.radius, drag.radius_closed_form, rtol=1e-3)
     assert drag.omega[0] == pytest.approx(1.0) and np.all(np.diff(drag.omega) < 0) and np.all(drag.omega > 0)
     w, _ = rotating_slot_state(P, 1000)
     assert 0 < w < 2 * P.lam ** 2 / (1000 * P.eta)  # ~ gamma lam^2 / (rho n eta) for many slots
