@@ -91,7 +91,7 @@ def test_unused_slot_decays_exactly_and_heavy_decay_is_stateless():
         assert reg.fixed_point.spectral_abscissa > 1e3
     assert reg.deviation_vs_lam[1] < 0.2 * reg.deviation_vs_lam[0]  # ~ 1/lam
     d = reg.to_dict()
-    assert set(d) == {"stable_slots", "unused_slots", "too_many_slots", "heavy_decay", "params"}
+    assert set(d) == {"stable_slots", "unused_slots", "too_many_slots", "heavy_decay", "params"}  # + rotation_drag in the CLI
 
 
 def test_no_slot_feedback_reduces_to_the_memory_free_field():
