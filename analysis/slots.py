@@ -21,6 +21,7 @@ import torch
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.params import FHRNParams
 from fhrn_ode.slots import SlotFHRNField, integrate_slots, slot_similarity
+from fhrn_ode.spectrum import spectral_abscissa
 
 __all__ = ["SlotFixedPoint", "SlotRegimes", "slot_fixed_point", "aligned_radius", "aligned_abscissa",
            "growth_rate_no_homeostasis", "critical_slot_count", "RotationDrag", "rotating_slot_state", "rotation_drag",
@@ -66,16 +67,17 @@ def slot_fixed_point(fld: SlotFHRNField, y0, M0, *, tol: float = 1e-9) -> SlotFi
     r = float(np.linalg.norm(G(sol.x)))
     if not (np.all(np.isfinite(sol.x)) and r < tol):
         return None
-    lam = np.linalg.eigvals(dG(sol.x))
+    Jx = dG(sol.x)
+    lam = np.linalg.eigvals(Jx)
     y, M = sol.x[:d], sol.x[d:].reshape(K, d)
     s = slot_similarity(torch.as_tensor(M), torch.as_tensor(y), fld.eps).numpy()
-    a = float(np.max(lam.real))
+    a = float(spectral_abscissa(Jx))
     act = s > 0.999
     a_act = float("nan")
     if act.any():
         sub = SlotFHRNField(fld.W.numpy(), fld.params, int(act.sum()), readout=fld.readout, eps=fld.eps)
         xs = torch.as_tensor(np.concatenate([y, M[act].ravel()]))
-        a_act = float(np.max(np.linalg.eigvals(jacrev(sub.flat_field())(xs).numpy()).real))
+        a_act = float(spectral_abscissa(jacrev(sub.flat_field())(xs).numpy()))
     return SlotFixedPoint(y, M, r, lam, a, a < 0, s, int(act.sum()), a_act)
 
 
@@ -115,7 +117,7 @@ def aligned_abscissa(params: FHRNParams, w_eigs, n_aligned: int, readout: float 
     c = rho * n * p.eta / p.lam
     blocks = [np.array([[-c - 2 * p.kappa * r * r, rho * n], [p.eta, -p.lam]])]
     blocks += [np.array([[p.gamma * (wi - w[0]) - c, rho * n], [p.eta, -p.lam]]) for wi in w[1:]]
-    vals = [np.max(np.linalg.eigvals(B).real) for B in blocks] + [-p.lam]
+    vals = [float(spectral_abscissa(B)) for B in blocks] + [-p.lam]
     return float(max(vals))
 
 
@@ -124,7 +126,7 @@ def growth_rate_no_homeostasis(params: FHRNParams, w: float, n_aligned: int, rea
     eigenvalue ``w``: the top eigenvalue of ``[[gamma w - leak, rho n], [eta, -lam]]`` (> 0 iff ``n > K_crit``)."""
     p = params
     B = np.array([[p.gamma * w - p.leak, readout * n_aligned], [p.eta, -p.lam]])
-    return float(np.max(np.linalg.eigvals(B).real))
+    return float(spectral_abscissa(B))
 
 
 @dataclass(frozen=True)

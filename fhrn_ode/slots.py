@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from ._errors import FHRNInputError, check_int, check_real
-from .field import gain, homeostatic_field
+from .field import homeostatic_field
+from .homeostasis import gain
 from .operators import check_matrix
 from .params import FHRNParams
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,22 @@ def field_from_args(W, args: argparse.Namespace):
     from ..field import FHRNField
 
     return FHRNField(W, params)
+
+
+@contextmanager
+def flag_names(**flags: str):
+    """Re-raise a library :class:`FHRNInputError` with Python argument names replaced by CLI flags.
+
+    ``with flag_names(n="--n-init"):`` turns "`n` must be >= 1" into "`--n-init` must be >= 1" (the
+    library names its arguments; the CLI speaks its flags).
+    """
+    try:
+        yield
+    except FHRNInputError as exc:
+        msg = str(exc)
+        for name, flag in flags.items():
+            msg = re.sub(rf"`{re.escape(name)}(?=[` \[(])", f"`{flag}", msg)
+        raise FHRNInputError(msg) from None
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:

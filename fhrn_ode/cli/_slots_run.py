@@ -20,10 +20,11 @@ from ._common import check_out_dir, emit_json, field_from_args
 def run_slots(args: argparse.Namespace, resolve_wr) -> int:
     from .._errors import FHRNInputError
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from ..field import lyapunov_V
+    from ..energy import lyapunov_V
     from ..integration import initial_conditions
     from ..operators import operator_info
     from ..slots import integrate_slots, slot_similarity
+    from ..spectrum import spectral_abscissa
 
     if args.method != "dopri5":
         raise FHRNInputError(f"`--method` must be dopri5 with --memory slots, got {args.method!r}")
@@ -38,7 +39,7 @@ def run_slots(args: argparse.Namespace, resolve_wr) -> int:
                           max_norm=100.0 * r0)
     yf, Mf = torch.as_tensor(run.y[-1]), torch.as_tensor(run.M[-1])
     J = torch.func.vmap(torch.func.jacrev(fld.velocity, argnums=0))(yf, Mf)
-    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    rho = np.atleast_1d(spectral_abscissa(J.numpy()))
     p = fld.params
     summary = {
         "status": run.status,

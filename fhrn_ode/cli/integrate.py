@@ -9,11 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names, params_from_args
 from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from ..field import FHRNField, lyapunov_V
+from ..energy import lyapunov_V
+from ..field import FHRNField
 from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
 from ..operators import operator_info, resolve_operator
+from ..spectrum import spectral_abscissa
 from ..params import FHRNParams, ring_radius
 
 #: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
@@ -44,11 +46,12 @@ def register(sub) -> None:
 
 
 def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, np.ndarray]:
-    for hook in WR_RESOLVERS:
-        got = hook(spec, dim)
-        if got is not None:
-            return got
-    return resolve_operator(spec, dim, seed=seed, scale=scale)
+    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
+        for hook in WR_RESOLVERS:
+            got = hook(spec, dim)
+            if got is not None:
+                return got
+        return resolve_operator(spec, dim, seed=seed, scale=scale)
 
 
 def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
@@ -57,8 +60,7 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
     yf = res.y[-1].detach()
     Af = None if res.A is None else res.A[-1].detach()
     field = FHRNField(W, p)
-    J = field.jacobian(yf, Af)
-    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    rho = spectral_abscissa(field.jacobian(yf, Af))
     info = operator_info(W, name)
     return {
         "status": res.status,
@@ -67,7 +69,7 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
         "t_diverged": res.t_diverged,
         "final_norm": yf.norm(dim=-1).tolist(),
         "V_final": lyapunov_V(yf, p.theta).tolist(),
-        "spectral_abscissa_final": rho.tolist(),
+        "spectral_abscissa_final": np.atleast_1d(rho).tolist(),
         "operator": {k: v for k, v in info.to_dict().items() if k != "dim"},
         "dim": int(W.shape[0]),
         "n_init": int(res.y0.shape[0]),
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     d = W.shape[0]
-    y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    with flag_names(n="--n-init", radius="--init-radius"):
+        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_seed_arg, emit_json
+from ._common import flag_names, add_seed_arg, emit_json
 from .integrate import WR_RESOLVERS
 from .._errors import FHRNInputError, check_int
 from .._io import atomic_save_npz
@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
     check_int("--contexts", args.contexts, low=1, high=10000)
     ckpt = resolve_checkpoint(args.ckpt)
-    lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
-                               seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
+    with flag_names(layers="--layer", seq_len="--seq-len"):
+        lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
+                                   seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
     atomic_save_npz(out, **lin.arrays(), checkpoint=np.str_(str(ckpt)))
     err = np.abs(lin.W_star - lin.J_H @ lin.W_r[np.searchsorted(np.asarray(lin.layers), lin.layer)]).max()
     summary = {"checkpoint": str(ckpt), "out": str(out), "scope": lin.scope, "method": lin.method,
