@@ -134,42 +134,35 @@ class FlatSlotField(nn.Module):
 
 
 class SlotRun:
-    """Result of :func:`integrate_slots`: ``t`` ``(T,)``, ``y`` ``(T, N, d)``, ``M`` ``(T, N, K, d)``, ``status``."""
+    """Result of :func:`integrate_slots`: ``t`` ``(T,)``, ``y`` ``(T, N, d)``, ``M`` ``(T, N, K, d)`` (numpy),
+    ``status``/``message``/``t_diverged`` as :class:`fhrn_ode.IntegrationResult`, ``nfe``."""
 
-    def __init__(self, t, y, M, status: str, nfe: int) -> None:
+    def __init__(self, t, y, M, status: str, nfe: int, message: str = "", t_diverged=None) -> None:
         self.t, self.y, self.M, self.status, self.nfe = t, y, M, status, nfe
+        self.message, self.t_diverged = message, t_diverged
 
 
-def integrate_slots(field: SlotFHRNField, y0, M0, *, t1: float = 20.0, n_points: int = 201, rtol: float = 1e-8,
-                    atol: float = 1e-10, max_norm: float = 1e6) -> SlotRun:
-    """Integrate :class:`SlotFHRNField` with torchdiffeq's ``dopri5`` on ``linspace(0, t1, n_points)``.
+def integrate_slots(field: SlotFHRNField, y0, M0, *, t1: float = 20.0, n_points: int = 201, method: str = "dopri5",
+                    rtol: float = 1e-8, atol: float = 1e-10, max_norm: float = 1e6) -> SlotRun:
+    """Integrate :class:`SlotFHRNField` from ``(y0, M0)`` on ``linspace(0, t1, n_points)`` with
+    :func:`fhrn_ode.integrate` (its generic-field path: tuple state, divergence as a status).
 
-    ``status`` is ``'diverged'`` when some ``|y|`` exceeds ``max_norm`` or turns non-finite (the arrays
-    then end before that saved time), else ``'success'``.
+    ``status`` is ``'diverged'`` when some ``|y|`` exceeds ``max_norm`` or a state turns non-finite (the arrays
+    end before that saved time, as in ``integrate``), ``'failed'`` past the evaluation budget, else ``'success'``.
     """
-    from torchdiffeq import odeint
+    from .integration import integrate
 
-    t1 = check_real("t1", t1, low=0.0, low_open=True)
-    n_points = check_int("n_points", n_points, low=2)
+    if not isinstance(field, SlotFHRNField):
+        raise FHRNInputError(f"`field` must be a SlotFHRNField, got {type(field).__name__}")
     y0 = torch.as_tensor(np.asarray(y0), dtype=field.W.dtype)
     M0 = torch.as_tensor(np.asarray(M0), dtype=field.W.dtype)
     if y0.ndim != 2 or y0.shape[1] != field.dim or M0.shape != (y0.shape[0], field.n_slots, field.dim):
         raise FHRNInputError(f"`y0` must be (N, {field.dim}) and `M0` (N, {field.n_slots}, {field.dim}), got "
                              f"{tuple(y0.shape)} and {tuple(M0.shape)}")
-    t = torch.linspace(0.0, t1, n_points, dtype=field.W.dtype)
-
-    class _Guard(nn.Module):  # freeze rows past max_norm so the adaptive solver can finish
-        def forward(self, tt, s):
-            dy, dM = field(tt, s)
-            bad = ~((s[0] * s[0]).sum(-1, keepdim=True) <= max_norm ** 2)
-            return torch.where(bad, 0.0, dy), torch.where(bad.unsqueeze(-1), 0.0, dM)
-
+    nfe0 = field.nfe
     with torch.no_grad():
-        y, M = odeint(_Guard(), (y0, M0), t, method="dopri5", rtol=rtol, atol=atol)
-    n = torch.linalg.vector_norm(y, dim=-1).amax(-1)
-    bad = ~(n <= max_norm)
-    status = "success"
-    if bool(bad.any()):
-        k = int(torch.nonzero(bad)[0])
-        t, y, M, status = t[:k], y[:k], M[:k], "diverged"
-    return SlotRun(t.numpy(), y.numpy(), M.numpy(), status, field.nfe)
+        res = integrate(field, (y0, M0), t1=t1, n_points=n_points, method=method, rtol=rtol, atol=atol,
+                        max_norm=max_norm)
+    M = res.y_rest[0] if res.y_rest else M0[None]
+    return SlotRun(res.t.numpy(), res.y.numpy(), np.asarray(M), res.status, field.nfe - nfe0, res.message,
+                   res.t_diverged)
