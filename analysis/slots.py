@@ -260,7 +260,10 @@ def slot_regimes(*, d: int = 4, n_slots: int = 4, gamma: float = 1.0, kappa: flo
     sims = slot_similarity(Mt, yt, fld.eps).numpy()
     fp = slot_fixed_point(fld, run.y[-1, 0], run.M[-1, 0])
     n_a = fp.n_aligned if fp is not None else int(np.sum(sims[-1] > 0.999))
-    unused = np.flatnonzero(np.all(sims <= 0, axis=0))
+    # unused: s_k <= 0 at every saved time where |m_k| > 1e-6 (below that the slot is at the solver's noise level,
+    # where the regularised cosine is stiff: rate ~ eta |y| / eps)
+    alive = norms > 1e-6
+    unused = np.flatnonzero(np.all((sims <= 0) | ~alive, axis=0) & alive[0])
     err = 0.0
     if unused.size:
         pred = norms[0, unused][None] * np.exp(-lam * run.t)[:, None]
