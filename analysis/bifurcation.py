@@ -156,7 +156,7 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
     for i, p in enumerate(tqdm(vals, desc=f"sweep {param}", unit="value", disable=not progress, leave=False)):
         field = make_field(float(p))
         ff = as_flat_field(field, dim)
-        fp = find_fixed_points(ff, n_starts=n_starts, radius=radius, seed=seed, tol=tol, n_adam=150)
+        fp = find_fixed_points(ff, n_starts=n_starts, radius=radius, seed=seed, tol=tol, n_minimise=100)
         pts = [q.x for q in fp.points]
         if prev:  # continuation: polish last value's points here too
             z, r = newton_polish(ff, torch.as_tensor(np.stack(prev)), 50, tol=tol * 1e-3)

@@ -3,8 +3,9 @@
 Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 
 1. starts: states sampled along trajectories (:func:`~fhrn_ode.analysis._flow.trajectory_samples`), or given;
-2. batched minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` with ``torch.optim.Adam`` from all starts;
-3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from Adam's end points, the starts and their mirror images ``-z``) with the autograd Jacobian ``J = vmap(jacrev(f))``
+2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
+   (L-BFGS-B) on the separable sum, gradient by autograd;
+3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the autograd Jacobian ``J = vmap(jacrev(f))``
    (least squares, so a singular ``J`` does not stop it; ``a`` halves until ``|f|`` decreases);
 4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated; classified by the eigenvalues
    of ``J`` (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import minimize
 from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import check_int, check_real
@@ -171,7 +173,7 @@ def _dedup(z: np.ndarray, order: np.ndarray, tol: float) -> tuple[list[int], lis
 
 
 def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: int = 64, radius: float = 2.0,
-                      t_sample: float = 10.0, n_adam: int = 300, lr: float = 1e-2, n_newton: int = 40,
+                      t_sample: float = 10.0, n_minimise: int = 200, n_newton: int = 40,
                       tol: float = 1e-10, slow_q: float = 1e-4, dedup_tol: float = 1e-6,
                       seed: int = 0) -> FixedPointResult:
     """Fixed points and slow points of ``field`` (see the module docstring for the method).
@@ -184,7 +186,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
             ``t_sample`` (they find the attractors), a quarter uniform in that ball and a quarter with
             log-uniform radii in ``[radius/100, radius]`` (repellers, saddles, small-scale structure).
         dim: size of the ``y`` state when ``field`` has no ``dim`` attribute.
-        n_adam, lr: Adam iterations and learning rate on ``q``. n_newton: Newton iterations.
+        n_minimise: L-BFGS iterations on ``sum q`` (0: Newton only). n_newton: Newton iterations.
         tol: a polished state with ``|f| <= tol`` is a fixed point.
         slow_q: a non-converged minimum of ``q`` with ``q <= slow_q`` is a slow point.
         dedup_tol: relative distance under which two points are the same.
@@ -197,12 +199,11 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         FHRNInputError: a bad field, start array or option.
     """
     ff = as_flat_field(field, dim)
-    n_adam = check_int("n_adam", n_adam, low=0)
+    n_minimise = check_int("n_minimise", n_minimise, low=0)
     n_newton = check_int("n_newton", n_newton, low=0)
     tol = check_real("tol", tol, low=0.0, low_open=True)
     slow_q = check_real("slow_q", slow_q, low=0.0)
     dedup_tol = check_real("dedup_tol", dedup_tol, low=0.0, low_open=True)
-    lr = check_real("lr", lr, low=0.0, low_open=True)
     if starts is None:
         n = check_int("n_starts", n_starts, low=2)
         zr = random_states(ff, n // 2, radius, seed + 2)
@@ -213,24 +214,26 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     else:
         z0 = as_states(starts, ff.dim, "starts")
     fv = vmap(single(ff))
-    # 2. batched Adam on q = 1/2 |f|^2 (the sum over starts is separable: one optimiser for all)
-    z = z0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.99)
-    for _ in range(n_adam):
-        opt.zero_grad()
-        q = 0.5 * (fv(z) ** 2).sum(-1)
+    # 2. minimise sum_i q(z_i) with L-BFGS (scipy); the sum is separable, so this is every start's own descent
+    z_np = z0.numpy().ravel().copy()
+
+    def fun(v: np.ndarray):
+        zz = torch.as_tensor(v.reshape(z0.shape)).requires_grad_(True)
+        q = 0.5 * (fv(zz) ** 2).sum(-1)
         q = torch.where(torch.isfinite(q), q, torch.zeros_like(q))
-        q.sum().backward()
-        opt.step()
-        sched.step()
-    za = z.detach()
+        (g,) = torch.autograd.grad(q.sum(), zz)
+        return float(q.sum().detach()), g.numpy().ravel().astype(np.float64)
+
+    if n_minimise > 0:
+        z_np = minimize(fun, z_np, jac=True, method="L-BFGS-B",
+                        options=dict(maxiter=n_minimise, ftol=0.0, gtol=1e-14)).x
+    za = torch.as_tensor(z_np.reshape(z0.shape))
     with torch.no_grad():
         qa = 0.5 * (fv(za) ** 2).sum(-1)
     bad = ~torch.isfinite(qa)
-    za = torch.where(bad[:, None], z0, za)  # a start Adam threw away is polished from where it began
-    # 3. Newton polish, from Adam's end points and from the starts themselves (Newton alone reaches the
-    # roots whose basins Adam's normalised steps jump over), and from the mirrored starts -z (odd fields,
+    za = torch.where(bad[:, None], z0, za)  # a start the descent threw away is polished from where it began
+    # 3. Newton polish, from the minimiser's end points and from the starts themselves (Newton alone reaches the
+    # roots whose basins the descent leaves), and from the mirrored starts -z (odd fields,
     # such as FHRN without drive, have their roots in +- pairs; for others these are just more starts)
     zn, rn = newton_polish(ff, torch.cat([za, z0, -z0, -za]), n_newton, tol=tol * 1e-3)
     zn_np, rn_np = zn.numpy(), rn.numpy()

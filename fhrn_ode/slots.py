@@ -120,6 +120,7 @@ class FlatSlotField(nn.Module):
     """:class:`SlotFHRNField` on flat states ``z = [y, vec M]`` ``(..., d + K d)``; ``dim = d + K d``."""
 
     discrete = False
+    has_memory = True
 
     def __init__(self, fld: SlotFHRNField) -> None:
         super().__init__()

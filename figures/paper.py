@@ -177,14 +177,23 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0) -> dict
     """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest."""
     import matplotlib.pyplot as plt
 
-    names = list(FIGURES) if not only else list(only)
-    bad = [n for n in names if n not in FIGURES]
+    from .dynamics import CAPTIONS as DYN_CAPTIONS, PANELS as DYN_PANELS  # dynamics panels (figures/dynamics.py)
+
+    names = list(FIGURES) + list(DYN_PANELS) if not only else list(only)
+    bad = [n for n in names if n not in FIGURES and n not in DYN_PANELS]
     if bad:
-        raise FHRNInputError(f"`only` must name panels among {', '.join(FIGURES)}; got {', '.join(bad)}")
+        raise FHRNInputError(f"`only` must name panels among {', '.join([*FIGURES, *DYN_PANELS])}; got {', '.join(bad)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
     for name in names:
+        if name in DYN_PANELS:
+            (d, dyn_params), plot = DYN_PANELS[name][0](resolution=resolution, seed=seed), DYN_PANELS[name][1]
+            fig = plot(d)
+            files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
+            plt.close(fig)
+            manifest["figures"][name] = dict(files=[p.name for p in files], caption=DYN_CAPTIONS[name] + " " + NOTE, params=dyn_params)
+            continue
         d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
         fig = FIGURES[name](d)
         files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]

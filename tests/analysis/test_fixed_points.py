@@ -43,7 +43,7 @@ def _fd_jac(f, x, h=1e-6):
 def test_sym_operator_matches_scipy_root_and_finite_differences():
     W = make_operator("sym", 2)
     p = FHRNParams()
-    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_adam=100, seed=1)
+    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_minimise=100, seed=1)
     f = _np_field(W, p)
     g = np.linspace(-1.5, 1.5, 9)
     roots = _scipy_roots(f, 2, [np.array([a, b]) for a in g for b in g])
@@ -61,7 +61,7 @@ def test_sym_operator_matches_scipy_root_and_finite_differences():
 
 
 def test_antisym_ring_has_only_the_unstable_origin():
-    res = find_fixed_points(FHRNField(make_operator("antisym", 2), FHRNParams()), n_starts=32, n_adam=50)
+    res = find_fixed_points(FHRNField(make_operator("antisym", 2), FHRNParams()), n_starts=32, n_minimise=50)
     assert len(res.points) == 1
     q = res.points[0]
     assert np.linalg.norm(q.x) < 1e-12 and q.kind == "unstable focus" and q.unstable_dim == 2 and not q.stable
@@ -72,7 +72,7 @@ def test_antisym_ring_has_only_the_unstable_origin():
 def test_memory_fixed_points_satisfy_hebbian_balance_and_scipy():
     W = make_operator("sym", 2)
     p = FHRNParams(memory="hebbian", eta=0.5, lam=1.0)
-    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_adam=50, seed=2)
+    res = find_fixed_points(FHRNField(W, p), n_starts=48, n_minimise=50, seed=2)
     assert res.dim == 6
     f2 = _np_field(W, p)
 
@@ -90,7 +90,7 @@ def test_memory_fixed_points_satisfy_hebbian_balance_and_scipy():
 
 
 def test_slow_point_is_not_a_fixed_point():
-    res = find_fixed_points(_lin.GhostField(1e-3), n_starts=16, radius=0.5, n_adam=400, lr=5e-3, t_sample=1.0)
+    res = find_fixed_points(_lin.GhostField(1e-3), n_starts=16, radius=0.5, n_minimise=400, t_sample=1.0)
     assert res.points == []
     assert len(res.slow_points) >= 1
     s = min(res.slow_points, key=lambda s: s.q)
@@ -125,3 +125,29 @@ def test_bad_starts_and_options():
         find_fixed_points(field, np.zeros((3, 2)), tol=0.0)
     with pytest.raises(FHRNInputError, match="`dim` is needed"):
         find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))
+
+
+def test_closed_form_fixed_points_of_a_non_normal_4d_operator():
+    # beta = 0, no memory, no drive: f(y) = H y - kappa |y|^2 y with H = (kappa theta^2 - leak) I + gamma W, so
+    # the fixed points are 0 and +- r_j v_j for each real eigenpair (lambda_j, v_j) of W with
+    # r_j^2 = theta^2 + (gamma lambda_j - leak)/kappa > 0; J there has eigenvalues -2 kappa r_j^2 and
+    # gamma (lambda_i - lambda_j), i != j (Brauer's rank-one theorem). See docs/dynamics.md, Findings.
+    W = make_operator("random", 4, seed=1)
+    p = FHRNParams(gamma=1.0, kappa=2.0)
+    res = find_fixed_points(FHRNField(W, p), n_starts=64, n_minimise=50, seed=0)
+    lam, V = np.linalg.eig(W)
+    real = [j for j in range(4) if abs(lam[j].imag) < 1e-12]
+    want = [np.zeros(4)]
+    for j in real:
+        r2 = p.theta ** 2 + (p.gamma * lam[j].real - p.leak) / p.kappa
+        if r2 > 0:
+            v = V[:, j].real / np.linalg.norm(V[:, j].real)
+            want += [np.sqrt(r2) * v, -np.sqrt(r2) * v]
+            got = [q for q in res.points if np.linalg.norm(q.x - np.sqrt(r2) * v) < 1e-8]
+            assert len(got) == 1
+            ev = np.concatenate([[-2 * p.kappa * r2], p.gamma * (np.delete(lam, j) - lam[j])])
+            np.testing.assert_allclose(np.sort_complex(got[0].eigenvalues), np.sort_complex(ev), atol=1e-8)
+    assert len(res.points) == len(want)
+    stable = [q for q in res.points if q.stable]
+    jmax = int(np.argmax(lam.real))
+    assert len(stable) == 2 and abs(np.linalg.norm(stable[0].x) ** 2 - (1 + (lam[jmax].real - 1) / 2)) < 1e-9

@@ -142,13 +142,13 @@ def test_part1_fixed_point_finder_applies_to_the_map_through_its_difference_fiel
     from fhrn_ode.analysis.fixed_points import find_fixed_points
 
     res = find_fixed_points(difference_field(SaliencyMap(6.0)), starts=np.array([[0.5], [1.5], [3.0], [8.0]]),
-                            dim=1, n_adam=50)
+                            dim=1, n_minimise=50)
     zs = sorted(float(p.x[0]) for p in res.points)
     np.testing.assert_allclose(zs, saliency_fixed_points(6.0), rtol=1e-9)
     verdict = {round(float(p.x[0]), 6): bool(map_stable(p.eigenvalues)) for p in res.points}
     assert list(dict(sorted(verdict.items())).values()) == [False, True]
     # just below kappa_c there is no fixed point, only the slow ghost of the saddle-node at Z = 2
     res = find_fixed_points(difference_field(SaliencyMap(3.99)), starts=np.array([[1.5], [2.0], [3.0]]), dim=1,
-                            n_adam=200)
+                            n_minimise=200)
     assert res.points == [] or len(res.points) == 0
     assert any(abs(float(s.x[0]) - 2.0) < 0.05 for s in res.slow_points)

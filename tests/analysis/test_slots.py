@@ -121,7 +121,7 @@ def test_part1_fixed_point_finder_on_the_flat_slot_field():
     W = regime_operator(3)
     f = SlotFHRNField(W, P, 2).flat()
     z0 = np.array([[1.0, 0, 0, 0.3, 0, 0, 0.3, 0, 0]])
-    res = find_fixed_points(f, starts=z0, n_adam=0)
+    res = find_fixed_points(f, starts=z0, n_minimise=0)
     assert res.points
     for p in res.points:
         assert np.linalg.norm(p.x[:3]) == pytest.approx(aligned_radius(P, 0.5, 2), rel=1e-9)

@@ -93,3 +93,15 @@ def test_slots_command(tmp_path, capsys):
     np.testing.assert_allclose(o["too_many_slots"]["radius"], o["too_many_slots"]["radius_closed_form"], rtol=1e-3)
     assert main(["slots", "--dim", "1"]) == 2
     assert "--dim" in capsys.readouterr().err
+
+
+def test_fixed_points_command_takes_slot_memory(tmp_path, capsys):
+    assert main(["fixed-points", "--memory", "slots", "--slots", "1", "--wr", "sym", "--dim", "2", "--n-starts", "16",
+                 "--out", str(tmp_path / "fp"), "--no-plot", "--json"]) == 0
+    pts = [p for p in _json(capsys)["points"] if p["stable"] and abs(p["x"][2]) + abs(p["x"][3]) > 1e-3]
+    assert pts  # a stable equilibrium with an aligned slot m = (eta/lam) y (eta = 0.5, lam = 1)
+    for p in pts:
+        np.testing.assert_allclose(p["x"][2:], 0.5 * np.asarray(p["x"][:2]), atol=1e-8)
+    assert main(["bifurcation", "--memory", "slots", "--param", "gamma", "--range", "0:1:3",
+                 "--out", str(tmp_path / "b")]) == 2
+    assert "slots" in capsys.readouterr().err
