@@ -39,3 +39,22 @@ __all__ += ["LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian", "FixedP
             "classify_equilibrium", "find_fixed_points", "newton_polish", "Cycle", "CycleResult", "find_cycles",
             "floquet_multipliers", "monodromy", "LyapunovSpectrum", "lyapunov_spectrum", "BIFURCATION_PARAMS",
             "BifurcationDiagram", "BifurcationPoint", "bifurcation_sweep", "fhrn_family"]
+
+# companion systems (docs/companions.md)
+from .halting import (HaltingResult, LoopIteration, continuous_to_discrete, discrete_to_continuous, halting_checkpoint,
+                      halting_model, halting_table, iterate_loop, loop_multipliers, loop_stable_from_multipliers,
+                      max_stable_step, ode_stable_from_multipliers, verdict_class)
+from .saliency import (KAPPA_CRITICAL, EscapeScan, MapFixedPoint, SaliencyReport, asymptotic_period, bifurcation_data,
+                       escape_scan, escape_time, escape_time_closed_form, map_fixed_points, saliency_fixed_points,
+                       saliency_multipliers, saliency_regime, saliency_report)
+from .slots import (RotationDrag, SlotFixedPoint, SlotRegimes, aligned_abscissa, aligned_radius, critical_slot_count,
+                    growth_rate_no_homeostasis, rotating_slot_state, rotation_drag, slot_fixed_point, slot_regimes)
+__all__ += ["HaltingResult", "LoopIteration", "continuous_to_discrete", "discrete_to_continuous", "halting_checkpoint",
+            "halting_model", "halting_table", "iterate_loop", "loop_multipliers", "loop_stable_from_multipliers",
+            "max_stable_step", "ode_stable_from_multipliers", "verdict_class",
+            "KAPPA_CRITICAL", "EscapeScan", "MapFixedPoint", "SaliencyReport", "asymptotic_period", "bifurcation_data",
+            "escape_scan", "escape_time", "escape_time_closed_form", "map_fixed_points", "saliency_fixed_points",
+            "saliency_multipliers", "saliency_regime", "saliency_report",
+            "SlotFixedPoint", "SlotRegimes", "aligned_abscissa", "aligned_radius", "critical_slot_count",
+            "growth_rate_no_homeostasis", "slot_fixed_point", "slot_regimes", "RotationDrag", "rotating_slot_state",
+            "rotation_drag"]

@@ -82,3 +82,10 @@ __all__ = [
     "ring_radius",
     "spectral_abscissa",
 ]
+
+# companion systems (docs/companions.md): discrete maps as fields, attractor-slot memory
+from .maps import DiscreteMap, DifferenceField, SaliencyMap, difference_field, is_discrete, map_stable  # noqa: E402
+from .slots import FlatSlotField, SlotFHRNField, integrate_slots, slot_similarity  # noqa: E402
+
+__all__ += ["DiscreteMap", "DifferenceField", "SaliencyMap", "difference_field", "is_discrete", "map_stable",
+            "FlatSlotField", "SlotFHRNField", "integrate_slots", "slot_similarity"]

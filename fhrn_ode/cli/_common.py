@@ -16,6 +16,11 @@ from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
 
+#: ``--memory`` values: the FHRNParams memory kinds plus ``fast-weights`` (alias of ``hebbian``) and ``slots``
+#: (the attractor-slot field :class:`fhrn_ode.slots.SlotFHRNField`; FHRNParams.memory is then ``'none'``).
+MEMORY_FLAGS = MEMORY_KINDS + ("fast-weights", "slots")
+MEMORY_ALIASES = {"fast-weights": "hebbian", "slots": "none"}
+
 
 #: The options of :func:`add_model_args` that a trained ``--wr`` (CKPT, reference, LIN.npz) supplies.
 TRAINED_PARAMS = ("gamma", "beta")
@@ -39,9 +44,14 @@ def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
                         f"trained --wr: the model's)")
     g.add_argument("--drive", type=str, default=None, help="constant drive c: a scalar (c = value * ones) or d comma-separated numbers (default 0)")
     if memory:
-        g.add_argument("--memory", choices=MEMORY_KINDS, default=None, help=f"fast-weight memory A (default {d.memory})")
-        g.add_argument("--lam", type=float, default=None, help=f"decay rate of A (default {d.lam:g})")
-        g.add_argument("--eta", type=float, default=None, help=f"plasticity rate of A (default {d.eta:g})")
+        g.add_argument("--memory", choices=MEMORY_FLAGS, default=None,
+                       help="memory rule: none; fast-weights (= hebbian, A with Phi = eta y y^T); input (Phi = eta y x^T); "
+                            f"slots (attractor slots m_k, docs/companions.md) (default {d.memory})")
+        g.add_argument("--lam", type=float, default=None, help=f"decay rate of A or of the slots (default {d.lam:g})")
+        g.add_argument("--eta", type=float, default=None, help=f"plasticity rate of A or of the slots (default {d.eta:g})")
+        g.add_argument("--slots", type=int, default=4, help="number of slots K with --memory slots (default %(default)s)")
+        g.add_argument("--slot-readout", type=float, default=1.0,
+                       help="feedback scale rho of the slot readout rho sum_k s_k m_k (default %(default)s)")
 
 
 def add_operator_args(p: argparse.ArgumentParser, *, extra: str = "") -> None:
@@ -80,7 +90,8 @@ def parse_drive(text: str) -> float | tuple[float, ...]:
 
 def params_from_args(args: argparse.Namespace, trained=None) -> FHRNParams:
     """``FHRNParams`` from the options; unset ones from ``trained`` (a trained :class:`WrOperator`: gamma, beta)
-    or the defaults. :func:`param_sources` says which is which."""
+    or the defaults. :func:`param_sources` says which is which. ``--memory fast-weights`` is ``hebbian``;
+    ``--memory slots`` gives ``memory='none'`` (the slot field is built by :func:`field_from_args`)."""
     kw: dict[str, Any] = {}
     for name, src in param_sources(args, trained).items():
         if src == "flag":
@@ -88,6 +99,8 @@ def params_from_args(args: argparse.Namespace, trained=None) -> FHRNParams:
             kw[name] = parse_drive(v) if name == "drive" else v
         elif src == "checkpoint":
             kw[name] = getattr(trained, name)
+    if "memory" in kw:
+        kw["memory"] = MEMORY_ALIASES.get(kw["memory"], kw["memory"])
     return FHRNParams(**kw)
 
 
@@ -103,6 +116,26 @@ def param_sources(args: argparse.Namespace, trained=None) -> dict[str, str]:
         else:
             out[n] = "default"
     return out
+
+
+def uses_slots(args: argparse.Namespace) -> bool:
+    """True when ``--memory slots`` was chosen (the field is then built by :func:`field_from_args`)."""
+    return getattr(args, "memory", None) == "slots"
+
+
+def field_from_args(W, args: argparse.Namespace, trained=None):
+    """The field the model flags select: :class:`~fhrn_ode.slots.SlotFHRNField` for ``--memory slots``, else
+    :class:`~fhrn_ode.field.FHRNField` (state ``y`` or ``(y, A)``); ``trained`` as in :func:`params_from_args`."""
+    params = params_from_args(args, trained)
+    if uses_slots(args):
+        from .._errors import check_int
+        from ..slots import SlotFHRNField
+
+        return SlotFHRNField(W, params, check_int("--slots", args.slots, low=1, high=10000),
+                             readout=args.slot_readout)
+    from ..field import FHRNField
+
+    return FHRNField(W, params)
 
 
 @contextmanager

@@ -22,18 +22,27 @@ def add_output_args(p: argparse.ArgumentParser, out: str, plot: bool = True) -> 
         o.add_argument("--no-plot", action="store_true", help="do not write the figure")
 
 
-def fhrn_field(args: argparse.Namespace):
-    """``(name, W, params, FHRNField)`` from the parsed flags (imports torch).
+def fhrn_field(args: argparse.Namespace, *, slots: bool = True):
+    """``(name, W, params, field)`` from the parsed flags (imports torch).
 
     ``--wr`` is resolved as in ``integrate``: a trained W* brings its gamma and beta as defaults (flags
-    given still win); :func:`header` reports where each value came from (``param_sources``).
+    given still win); :func:`header` reports where each value came from (``param_sources``). With
+    ``--memory slots`` the field is the flat attractor-slot field (``SlotFHRNField(...).flat()``,
+    docs/companions.md); ``slots=False`` refuses it.
     """
     from ..field import FHRNField
-    from ._common import param_sources, params_from_args, resolve_wr_args
+    from ._common import field_from_args, param_sources, params_from_args, resolve_wr_args, uses_slots
 
     op = resolve_wr_args(args)
     params = params_from_args(args, op)
     args._param_sources = param_sources(args, op)
+    if uses_slots(args):
+        if not slots:
+            from .._errors import FHRNInputError
+
+            raise FHRNInputError("`--memory` slots is not supported by this command (integrate, fixed-points, "
+                                 "cycles and exponents take it)")
+        return op.name, op.W, params, field_from_args(op.W, args, op).flat()
     return op.name, op.W, params, FHRNField(op.W, params)
 
 

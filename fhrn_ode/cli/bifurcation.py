@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_out_dir(args.out)
     values = parse_range(args.range)
-    name, W, params, _ = fhrn_field(args)
+    name, W, params, _ = fhrn_field(args, slots=False)
     if args.param != "wr_scale":
         params.replace(**{args.param: values[0]})  # validates the range's first value (e.g. kappa >= 0)
         params.replace(**{args.param: values[-1]})

@@ -101,6 +101,10 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
+        from ._slots_run import run_slots
+
+        return run_slots(args)
     out = check_out_dir(args.out)
     op = resolve_wr_args(args)
     name, W = op.name, op.W
