@@ -32,7 +32,7 @@ from scipy.optimize import brentq
 
 from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
 from fhrn_ode.field import FHRNField
-from fhrn_ode.operators import check_matrix
+from fhrn_ode.operators import check_matrix, spectral_abscissa
 from fhrn_ode.params import FHRNParams
 
 from ._flow import as_flat_field
@@ -167,11 +167,11 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
         ud = []
         for x in pts:
             lam = _eig(ff, x)
+            rho = float(spectral_abscissa(field_jacobian(ff, torch.as_tensor(x[None])).detach()[0].numpy()))
             kind, u = classify_equilibrium(lam)
             ud.append(u)
             eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
-                           stable=bool(lam.real.max() < 0 and kind != "non-hyperbolic"),
-                           eigenvalues_max_real=float(lam.real.max())))
+                           stable=bool(rho < 0 and kind != "non-hyperbolic"), eigenvalues_max_real=rho))
         equilibria.append(eq)
         pts_per_value.append(pts)
         udims.append(ud)

@@ -27,6 +27,7 @@ from scipy.optimize import minimize
 from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import check_int, check_real
+from fhrn_ode.operators import spectral_abscissa
 
 from ._flow import FlatField, as_flat_field, as_states, random_states, single, trajectory_samples
 
@@ -244,13 +245,15 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         idx = np.nonzero(conv)[0]
         reps, counts = _dedup(zn_np, idx[np.argsort(rn_np[idx], kind="stable")], dedup_tol)
         X = torch.as_tensor(zn_np[reps])
-        lam = torch.linalg.eigvals(field_jacobian(ff, X).detach()).numpy()
+        Js = field_jacobian(ff, X).detach()
+        lam = torch.linalg.eigvals(Js).numpy()
         for k, i in enumerate(reps):
             ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
             kind, udim = classify_equilibrium(ev)
+            rho = float(spectral_abscissa(Js[k].numpy()))  # the one home of rho (C 10-11)
             points.append(FixedPoint(x=zn_np[i].copy(), residual=float(rn_np[i]), eigenvalues=ev, kind=kind,
-                                     unstable_dim=udim, stable=bool(ev.real.max() < 0 and kind != "non-hyperbolic"),
-                                     eigenvalues_max_real=float(ev.real.max()), count=counts[k]))
+                                     unstable_dim=udim, stable=bool(rho < 0 and kind != "non-hyperbolic"),
+                                     eigenvalues_max_real=rho, count=counts[k]))
     # 4. slow points: small q where Newton found no root
     qa_np = qa.numpy()
     slow = ~conv_a & np.isfinite(qa_np) & (qa_np <= slow_q)
