@@ -49,7 +49,7 @@ import math
 import torch
 import torchdiffeq
 
-__all__ = ["FAST_PATH_PROBLEM", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available"]
+__all__ = ["FAST_PATH_PROBLEM", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
 
 #: torchdiffeq versions the fast path is tested on (pyproject: ``torchdiffeq>=0.2.4,<0.2.6``).
 TESTED_TORCHDIFFEQ: tuple[str, ...] = ("0.2.4", "0.2.5")
@@ -169,6 +169,23 @@ if _T is not None:
             self._last = 1
             self._xp = torch.empty(4, dtype=dty, device=dev)
 
+        def integrate(self, t):
+            """torchdiffeq's ``integrate``; on any exception (solver give-up, evaluation budget, Ctrl-C) the
+            saved times computed so far are attached to it (:func:`partial_solution`)."""
+            solution = torch.empty(len(t), *self.y0.shape, dtype=self.y0.dtype, device=self.y0.device)
+            solution[0] = self.y0
+            t = t.to(self.dtype)
+            done = 1
+            try:
+                self._before_integrate(t)
+                for i in range(1, len(t)):
+                    solution[i] = self._advance(t[i])
+                    done = i + 1
+            except BaseException as exc:
+                exc._fhrn_partial = solution[:done]
+                raise
+            return solution
+
         def _advance(self, next_t):
             next_t = float(next_t)
             n_steps = 0
@@ -264,7 +281,20 @@ def odeint_stage_major(func, y0, t, *, rtol=1e-7, atol=1e-9, options=None):
     shapes, func, y0, t, rtol, atol, method, options, event_fn, _ = _T["_check_inputs"](
         func, y0, t, rtol, atol, "dopri5", options, None, _SOLVERS)
     solver = StageMajorDopri5(func=func, y0=y0, rtol=rtol, atol=atol, **options)
-    solution = solver.integrate(t)
+    try:
+        solution = solver.integrate(t)
+    except BaseException as exc:
+        part = getattr(exc, "_fhrn_partial", None)
+        if part is not None and shapes is not None:
+            exc._fhrn_partial = _T["_flat_to_shape"](part, (part.shape[0],), shapes)
+        raise
     if shapes is not None:
         solution = _T["_flat_to_shape"](solution, (len(t),), shapes)
     return solution
+
+
+def partial_solution(exc: BaseException):
+    """The saved states computed before ``exc`` stopped :func:`odeint_stage_major` (``(k, ...)`` tensor, or a
+    tuple for tuple states, ``k >= 1`` including ``y0``), or None (the exception did not come from it, or the
+    fallback solver ran)."""
+    return getattr(exc, "_fhrn_partial", None)

@@ -15,6 +15,9 @@ kappa 10, theta 1, no gain, no memory), ``N`` initial states with radii in ``(0,
   a missing peer gives a row with ``skipped`` (why) and null ``baseline_s``. diffrax rows carry
   ``compile_s`` (the jit compile, measured separately and never part of ``baseline_s``).
 
+Every row carries ``matmul_floor_s``: ``nfe`` times one float64 ``(N, d) @ (d, d)`` product (best
+of 20, same run), the time the field's products alone take; at d = 192 every solver sits on it.
+
 Accuracy: ``max_abs_err`` is the max over saved times and components of ``|y - y_ref|`` on
 ``n_ref`` states, with ``y_ref`` from ``solve_ivp`` DOP853 at rtol 1e-12 / atol 1e-14;
 ``baseline_max_abs_err`` is the same for the baseline. The batched solvers (ours and the vectorised
@@ -135,7 +138,9 @@ def integrate_case(d: int, n: int, *, t1: float = 20.0, n_points: int = 401, n_l
     Yvec = sol_vec.y.T.reshape(n_points, n, d)
     err_vec = float(np.abs(Yvec[:, ref_idx] - ref).max())
 
-    common = dict(d=d, n=n, t1=t1, n_points=n_points, rtol=rtol, atol=atol, method="dopri5", nfe=int(res.nfe),
+    Yt, Wt = y0.clone(), torch.as_tensor(W.T.copy())
+    t_mm, _ = best_of(lambda: torch.mm(Yt, Wt), 20)
+    common = dict(d=d, n=n, t1=t1, matmul_floor_s=t_mm * int(res.nfe), n_points=n_points, rtol=rtol, atol=atol, method="dopri5", nfe=int(res.nfe),
                   n_ref=len(ref_idx), reference="solve_ivp DOP853 rtol 1e-12 atol 1e-14",
                   torch_threads=torch.get_num_threads(), repeats=k, device="cpu")
     rows = []

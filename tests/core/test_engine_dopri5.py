@@ -111,3 +111,24 @@ def test_fallback_runs_torchdiffeq_dopri5(monkeypatch):
     W = make_operator("antisym", 2, seed=0)
     res = mod.integrate(W, initial_conditions(4, 2, 2.0, seed=0), t1=2.0, n_points=11)
     assert res.status == "success" and calls.count("dopri5") >= 2
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, RuntimeError])
+def test_exception_carries_the_computed_prefix(exc_type):
+    """A failure (or Ctrl-C) inside the field leaves the saved times computed before it on the exception."""
+
+    class Stops(torch.nn.Module):
+        def forward(self, t, y):
+            if float(t) > 1.25:
+                raise exc_type("stop")
+            return -y
+
+    y0 = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    t = torch.linspace(0.0, 2.0, 9, dtype=torch.float64)
+    with torch.no_grad(), pytest.raises(exc_type) as info:
+        _dopri5.odeint_stage_major(Stops(), y0, t)
+    part = _dopri5.partial_solution(info.value)
+    assert part is not None and 2 <= part.shape[0] <= 6  # y0 and the saved times up to t <= 1.25
+    np.testing.assert_allclose(part[:, 0].numpy(), (torch.exp(-t[: part.shape[0]])[:, None] * y0[0]).numpy(),
+                               rtol=1e-6)
+    assert _dopri5.partial_solution(ValueError()) is None
