@@ -49,7 +49,7 @@ import math
 import torch
 import torchdiffeq
 
-__all__ = ["FAST_PATH_PROBLEM", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
+__all__ = ["FAST_PATH_PROBLEM", "GroupRMSNorm", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
 
 #: torchdiffeq versions the fast path is tested on (pyproject: ``torchdiffeq>=0.2.4,<0.2.6``).
 TESTED_TORCHDIFFEQ: tuple[str, ...] = ("0.2.4", "0.2.5")
@@ -85,6 +85,30 @@ except ImportError as _exc:  # pragma: no cover - exercised by tests through mon
 def fast_path_available() -> bool:
     """True when the stage-major solver can run on the installed torchdiffeq."""
     return _T is not None and FAST_PATH_PROBLEM is None
+
+
+class GroupRMSNorm:
+    """Error norm for a batch of ``groups`` independent problems stacked along the leading axis.
+
+    ``norm(x) = max_g rms(x[g])``, the largest of the per-group rms norms (torchdiffeq's default norm is
+    the rms over everything). With it, a step of the whole batch is accepted only when every group
+    meets the criterion it would meet in a call of its own (each group's rms error ratio <= 1), so
+    one shared step size never loosens the error control of any group. A torchdiffeq-style norm
+    (callable on a tensor); :class:`StageMajorDopri5` evaluates it in two fused ops.
+
+    Args:
+        groups: number of groups ``G``; the flattened state must have ``G * k`` entries, group-major.
+    """
+
+    def __init__(self, groups: int) -> None:
+        self.groups = int(groups)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        q = x.reshape(self.groups, -1)
+        return torch.linalg.vector_norm(q, dim=1).max() / math.sqrt(q.shape[1])
+
+    def __repr__(self) -> str:
+        return f"GroupRMSNorm({self.groups})"
 
 
 def _direct_callable(f):
@@ -132,6 +156,7 @@ if _T is not None:
             self._alphas = [float(a) for a in tab.alpha]
             self._base = self.func.base_func if type(self.func) is _T["_PerturbFunc"] else self.func
             self._rms = self.norm is _T["_rms_norm"]
+            self._groups = self.norm.groups if isinstance(self.norm, GroupRMSNorm) else None
 
         def _before_integrate(self, t):
             super()._before_integrate(t)
@@ -143,7 +168,8 @@ if _T is not None:
             self._t_dtype = y0.abs().dtype
             self._min_step, self._max_step = float(self.min_step), float(self.max_step)
             self._safety, self._ifactor, self._dfactor = float(self.safety), float(self.ifactor), float(self.dfactor)
-            self._scalar_tol = self._rms and self.rtol.numel() == 1 and self.atol.numel() == 1
+            self._scalar_tol = ((self._rms or self._groups is not None)
+                                and self.rtol.numel() == 1 and self.atol.numel() == 1)
             if self._scalar_tol:
                 self._rtol_f, self._atol_f = float(self.rtol), float(self.atol)
             S, M = len(self._alphas) + 1, y0.numel()
@@ -223,6 +249,9 @@ if _T is not None:
             # err / (atol + rtol m) = (err / rtol) / (m + atol / rtol): one op less
             tol = torch.maximum(self._a1, a1, out=self._tol).add_(self._atol_f / self._rtol_f)
             q = err.div_(tol)
+            if self._groups is not None:
+                q = q.reshape(self._groups, -1)
+                return float(torch.linalg.vector_norm(q, dim=1).max()) / (self._rtol_f * math.sqrt(q.shape[1]))
             return float(torch.linalg.vector_norm(q)) / (self._rtol_f * math.sqrt(q.numel()))
 
         def _step(self) -> None:

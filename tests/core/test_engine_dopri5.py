@@ -132,3 +132,25 @@ def test_exception_carries_the_computed_prefix(exc_type):
     np.testing.assert_allclose(part[:, 0].numpy(), (torch.exp(-t[: part.shape[0]])[:, None] * y0[0]).numpy(),
                                rtol=1e-6)
     assert _dopri5.partial_solution(ValueError()) is None
+
+
+def test_group_norm_fast_path_equals_torchdiffeq_with_the_same_norm():
+    """The fused group norm takes torchdiffeq's steps under the same (callable) norm."""
+    W = make_operator("antisym", 2, seed=0)
+    y0 = initial_conditions(12, 2, 2.0, seed=1).reshape(3, 4, 2)  # 3 groups of 4 states
+
+    class Grouped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = FHRNField(W, FHRNParams(beta=0.3))
+
+        def forward(self, t, y):
+            return self.f(t, y.reshape(-1, 2)).reshape(y.shape)
+
+    t = torch.linspace(0.0, 3.0, 13, dtype=torch.float64)
+    norm = _dopri5.GroupRMSNorm(3)
+    x = torch.randn(3, 8, dtype=torch.float64)
+    assert float(norm(x)) == pytest.approx(max(float(r.pow(2).mean().sqrt()) for r in x))
+    ref, new, fr, fn = _run_both(Grouped, y0, t, rtol=1e-7, atol=1e-9, options=dict(norm=norm))
+    assert fr.f.nfe == fn.f.nfe
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-12)
