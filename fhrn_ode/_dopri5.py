@@ -97,18 +97,27 @@ class GroupRMSNorm:
     (callable on a tensor); :class:`StageMajorDopri5` evaluates it in two fused ops.
 
     Args:
-        groups: number of groups ``G``; the flattened state must have ``G * k`` entries, group-major.
+        groups: number of groups ``G``.
+        shape, axis: the state's shape and its group axis (default: group-major, ``(G, -1)``, axis 0).
     """
 
-    def __init__(self, groups: int) -> None:
+    def __init__(self, groups: int, shape: tuple[int, ...] | None = None, axis: int = 0) -> None:
         self.groups = int(groups)
+        self.shape = (self.groups, -1) if shape is None else tuple(int(s) for s in shape)
+        self.axis = int(axis) % len(self.shape)
+        if shape is not None and self.shape[self.axis] != self.groups:
+            raise ValueError(f"GroupRMSNorm: shape[{axis}] = {self.shape[self.axis]} is not groups = {groups}")
+        self._dims = tuple(i for i in range(len(self.shape)) if i != self.axis)
+
+    def _of_ratio(self, q: torch.Tensor) -> torch.Tensor:
+        q = q.reshape(self.shape)
+        return torch.linalg.vector_norm(q, dim=self._dims).max() / math.sqrt(q.numel() // self.groups)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        q = x.reshape(self.groups, -1)
-        return torch.linalg.vector_norm(q, dim=1).max() / math.sqrt(q.shape[1])
+        return self._of_ratio(x)
 
     def __repr__(self) -> str:
-        return f"GroupRMSNorm({self.groups})"
+        return f"GroupRMSNorm({self.groups}, shape={self.shape}, axis={self.axis})"
 
 
 def _direct_callable(f):
@@ -156,7 +165,7 @@ if _T is not None:
             self._alphas = [float(a) for a in tab.alpha]
             self._base = self.func.base_func if type(self.func) is _T["_PerturbFunc"] else self.func
             self._rms = self.norm is _T["_rms_norm"]
-            self._groups = self.norm.groups if isinstance(self.norm, GroupRMSNorm) else None
+            self._groups = self.norm if isinstance(self.norm, GroupRMSNorm) else None
 
         def _before_integrate(self, t):
             super()._before_integrate(t)
@@ -250,8 +259,7 @@ if _T is not None:
             tol = torch.maximum(self._a1, a1, out=self._tol).add_(self._atol_f / self._rtol_f)
             q = err.div_(tol)
             if self._groups is not None:
-                q = q.reshape(self._groups, -1)
-                return float(torch.linalg.vector_norm(q, dim=1).max()) / (self._rtol_f * math.sqrt(q.shape[1]))
+                return float(self._groups._of_ratio(q)) / self._rtol_f
             return float(torch.linalg.vector_norm(q)) / (self._rtol_f * math.sqrt(q.numel()))
 
         def _step(self) -> None:
