@@ -4,8 +4,12 @@ The public API is re-exported here; modules with a leading underscore are privat
 """
 
 from ._errors import FHRNInputError
-from .field import FHRNField, gain, gain_derivative, homeostatic_field, lyapunov_V
+from .homeostasis import (POLE_THRESHOLD, gain, gain_denominator, gain_derivative, gain_or_nan, near_pole, pole_r2,
+                          pole_radius)
+from .energy import lyapunov_V, lyapunov_V_dot
+from .field import PARAMETER_NAMES, FHRNField, homeostatic_field
 from .integration import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
+from .fitting import OPTIMIZERS, FitResult, fit
 from .operators import (
     OPERATOR_KINDS,
     OperatorInfo,
@@ -46,6 +50,17 @@ __all__ = [
     "train",
     "FHRNField",
     "FHRNInputError",
+    "FitResult",
+    "OPTIMIZERS",
+    "PARAMETER_NAMES",
+    "POLE_THRESHOLD",
+    "fit",
+    "gain_denominator",
+    "gain_or_nan",
+    "lyapunov_V_dot",
+    "near_pole",
+    "pole_r2",
+    "pole_radius",
     "FHRNParams",
     "IntegrationResult",
     "MEMORY_KINDS",
