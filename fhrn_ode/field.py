@@ -23,7 +23,7 @@ from torch import nn
 
 from ._errors import FHRNInputError
 from .energy import lyapunov_V
-from .homeostasis import gain, gain_derivative, near_pole
+from .homeostasis import gain, gain_denominator, gain_derivative, near_pole
 from .operators import check_matrix
 from .params import FHRNParams
 
@@ -130,6 +130,8 @@ class FHRNField(nn.Module):
         # forward() skips the autograd and version checks (the per-call overhead matters for small d).
         self._pin: _Frozen | None = None
         self.max_norm = None if max_norm is None else float(max_norm)
+        # optional bound on |g| (set by integrate(max_gain=...)): rows beyond it are frozen like pole rows
+        self.max_gain: float | None = None
         self.nfe = 0
         self.max_nfe: int | None = None  # set by integrate(): evaluation budget of one run
 
@@ -318,6 +320,8 @@ class FHRNField(nn.Module):
         beta = self._frozen().beta
         if beta > 1.0:
             bad = bad | near_pole(r2, beta)
+            if self.max_gain is not None:  # |g| > max_gain  <=>  |1 + beta (r2 - 1)| < 1 / max_gain (C 2)
+                bad = bad | (gain_denominator(r2, beta).abs() < 1.0 / self.max_gain)
         return bad
 
     def bad_mask(self, y: torch.Tensor) -> torch.Tensor:

@@ -54,8 +54,9 @@ def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str
 def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
     """The ``summary.json`` object (keys documented in the README)."""
     p = res.params
-    yf = res.y[-1].detach()
-    Af = None if res.A is None else res.A[-1].detach()
+    last = res.last_index
+    yf = res.y_final.detach()  # each trajectory's last kept state (before its t_diverged)
+    Af = None if res.A is None else res.A[last, torch.arange(res.A.shape[1])].detach()
     field = FHRNField(W, p)
     J = field.jacobian(yf, Af)
     rho = torch.linalg.eigvals(J).real.max(dim=-1).values
@@ -64,7 +65,8 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
         "status": res.status,
         "message": res.message,
         "t_final": res.t_final,
-        "t_diverged": res.t_diverged,
+        "t_diverged": [None if not np.isfinite(v) else float(v) for v in res.t_diverged],
+        "diverged": [bool(v) for v in res.diverged],
         "final_norm": yf.norm(dim=-1).tolist(),
         "V_final": lyapunov_V(yf, p.theta).tolist(),
         "spectral_abscissa_final": rho.tolist(),
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)
-    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
+    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W, diverged=res.diverged,
+                             t_diverged=res.t_diverged)]
     files.append(atomic_write_json(out / "summary.json", summary))
     if not args.no_plot:
         from ..figures.trajectories import plot_trajectories
@@ -128,4 +131,10 @@ def run(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         print(_text_summary(summary, out, files))
+    if res.status == "interrupted":  # the computed prefix is written (atomically) above
+        import sys
+
+        print(f"fhrn-ode integrate: interrupted; kept the saved times t <= {res.t_final:.4g} in {out}",
+              file=sys.stderr)
+        return 130
     return 1 if res.status == "failed" else 0
