@@ -18,7 +18,7 @@ the hardest one (tests/core/test_speed_sweep.py checks the results against separ
 exceed what its own call would allow by up to ``sqrt(P)``).
 
 Divergence: a trajectory that leaves ``|y| <= max_norm``, becomes non-finite or comes within the
-pole guard of the gain is frozen (zero derivative, as :class:`FHRNField` does) and marked; the others
+pole guard of the gain (or passes ``max_gain``) is frozen (zero derivative, as :class:`FHRNField` does) and marked; the others
 go on to ``t1``. Its saved states after its stop time are NaN and ``t_diverged[p, n]`` is the first
 saved time at which it was bad.
 """
@@ -34,8 +34,9 @@ import torch
 
 from ._dopri5 import GroupRMSNorm, odeint_stage_major, partial_solution
 from ._errors import FHRNInputError, check_choice, check_int, check_real
-from .field import _EvaluationBudgetExceeded
-from .integration import initial_conditions
+from .field import _EvaluationBudgetExceeded, fhrn_velocity
+from .homeostasis import POLE_THRESHOLD, gain_denominator
+from .integration import MAX_GAIN, initial_conditions
 from .operators import check_matrix
 from .params import FHRNParams
 
@@ -43,20 +44,6 @@ __all__ = ["SweepField", "SweepResult", "integrate_sweep", "parse_grid", "SWEEP_
 
 #: Scalar parameters that may vary across the sets of a sweep (plus ``drive`` and the ``W`` stack).
 SWEEP_PARAMETERS = ("gamma", "kappa", "beta", "leak", "theta")
-#: |1 + beta (|y|^2 - 1)| below this freezes a trajectory (the field's pole guard).
-_POLE_GUARD = 1e-3
-
-
-def fhrn_velocity(y, Wy, r2, *, gamma, kappa, theta, leak, beta=None, drive=None):
-    """``-leak y + gamma g(|y|^2) W* y - kappa (|y|^2 - theta^2) y + c`` (C 7-8, C 2), broadcasting.
-
-    ``Wy = W* y`` and ``r2 = |y|^2`` (keepdim) are given by the caller (their layout is the caller's);
-    the parameters are tensors or floats broadcastable against ``y``; ``beta=None`` means ``g = 1``.
-    """
-    lin = Wy if beta is None else Wy / (1.0 + beta * (r2 - 1.0))
-    s = kappa * (r2 - theta * theta) + leak  # leak + kappa (|y|^2 - theta^2), the radial rate
-    out = torch.addcmul(gamma * lin, s, y, value=-1.0)
-    return out if drive is None else out + drive
 
 
 def parse_grid(spec: str, name: str = "grid") -> np.ndarray:
@@ -111,6 +98,7 @@ class SweepField(torch.nn.Module):
         self._has_gain = bool((values["beta"] != 0).any())
         self._pole = bool((values["beta"] > 1).any())
         self.max_norm = float(max_norm)
+        self.max_gain: float | None = None
         self.nfe = 0
         self.max_nfe: int | None = None
 
@@ -128,7 +116,8 @@ class SweepField(torch.nn.Module):
     def _bad_r2(self, r2: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         bad = ~(r2 <= self.max_norm ** 2)
         if self._pole:
-            bad = bad | ((beta > 1) & ((1.0 + beta * (r2 - 1.0)).abs() < _POLE_GUARD))
+            thr = POLE_THRESHOLD if self.max_gain is None else max(POLE_THRESHOLD, 1.0 / self.max_gain)
+            bad = bad | ((beta > 1) & (gain_denominator(r2, beta).abs() < thr))
         return bad
 
     def forward(self, t, y):
@@ -201,7 +190,8 @@ def _per_set(name: str, v, default: float, P: int | None) -> np.ndarray:
 def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None, kappa=None, beta=None, leak=None,
                     theta=None, drive=None, t1: float = 20.0, n_points: int = 401, rtol: float = 1e-7,
                     atol: float = 1e-9, error_control: str = "group", max_norm: float | None = None,
-                    max_nfe: int = 100_000, seed: int = 0, device=None) -> SweepResult:
+                    max_gain: float | None = MAX_GAIN, max_nfe: int = 100_000, seed: int = 0,
+                    device=None) -> SweepResult:
     """Integrate the FHRN ODE for ``P`` parameter sets x ``N`` initial states as one batch (dopri5).
 
     Args:
@@ -214,6 +204,8 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
         t1, n_points: saved grid ``linspace(0, t1, n_points)``.
         rtol, atol: dopri5 tolerances. error_control: 'group' or 'shared' (module docstring).
         max_norm: divergence bound on ``|y|`` (default ``100 max(1, max|y0|, max|c|)``).
+        max_gain: sets with ``beta > 1``: a trajectory with ``|g| > max_gain`` is stopped (as in
+            :func:`fhrn_ode.integrate`).
         max_nfe: evaluation budget of the whole batch.
         device: torch device (default: ``W``'s if it is a tensor, else CPU).
 
@@ -292,6 +284,7 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
         p, n = (int(i) for i in torch.nonzero(fieldm.bad_mask(y0t))[0])
         raise FHRNInputError(f"`y0`[{n}] of set {p} is beyond `max_norm` or on the gain pole; move it off")
     fieldm.max_nfe = max_nfe
+    fieldm.max_gain = None if max_gain is None else check_real("max_gain", max_gain, low=1.0, low_open=True)
     tt = torch.linspace(0.0, t1, n_points, dtype=dt, device=device)
     options = {"norm": GroupRMSNorm(P, shape=(d, P, N), axis=1)} if error_control == "group" else None
     status, why = "success", ""

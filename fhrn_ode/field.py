@@ -27,11 +27,26 @@ from .homeostasis import gain, gain_denominator, gain_derivative, near_pole
 from .operators import check_matrix
 from .params import FHRNParams
 
-__all__ = ["FHRNField", "PARAMETER_NAMES", "homeostatic_field"]
+__all__ = ["FHRNField", "PARAMETER_NAMES", "fhrn_velocity", "homeostatic_field"]
 
 #: Names of the tensors of an :class:`FHRNField`, any of which can be made trainable.
 PARAMETER_NAMES = ("W", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "drive")
 _SCALARS = ("gamma", "kappa", "theta", "leak", "beta", "lam", "eta")
+
+
+def fhrn_velocity(y, Wy, r2, *, gamma, kappa, theta, leak, beta=None, drive=None):
+    """``dy/dt = -leak y + gamma g(|y|^2) W* y - kappa (|y|^2 - theta^2) y + c`` (C 7-8, C 2), no memory.
+
+    The one home of the FHRN field's formula for broadcast (tensor) parameters: ``Wy = W* y`` and
+    ``r2 = |y|^2`` (keepdim) come from the caller, whose layout they follow (rows ``(N, d)``,
+    component-major ``(d, P, N)`` for :func:`fhrn_ode.integrate_sweep`, ...); the parameters are floats
+    or tensors broadcastable against ``y``. ``beta=None`` means ``g = 1``; ``drive=None`` means ``c = 0``.
+    Differentiable in every tensor argument.
+    """
+    lin = Wy if beta is None else gain(r2, beta) * Wy
+    rate = kappa * (r2 - theta * theta) + leak  # leak + kappa (|y|^2 - theta^2), the radial rate
+    out = gamma * lin - rate * y
+    return out if drive is None else out + drive
 
 
 def homeostatic_field(y: torch.Tensor, kappa: float, theta: float = 1.0) -> torch.Tensor:
@@ -222,13 +237,12 @@ class FHRNField(nn.Module):
         f = self._pin
         if f is None and self.needs_graph():
             # differentiable in every tensor of the field (C 7-9, C 2)
-            lin = y @ self.W.mT
-            if self.beta.requires_grad or float(self.beta.detach()) != 0.0:
-                lin = gain(r2, self.beta) * lin
-            out = self.gamma * lin - self.leak * y - self.kappa * (r2 - self.theta * self.theta) * y
+            beta = self.beta if (self.beta.requires_grad or float(self.beta.detach()) != 0.0) else None
+            out = fhrn_velocity(y, y @ self.W.mT, r2, gamma=self.gamma, kappa=self.kappa, theta=self.theta,
+                                leak=self.leak, beta=beta, drive=self.drive)
             if A is not None:
                 out = out + (A @ y.unsqueeze(-1)).squeeze(-1)
-            return out + self.drive, r2
+            return out, r2
         if f is None:
             f = self._frozen()
         if f.beta == 0.0:
