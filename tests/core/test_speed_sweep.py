@@ -95,3 +95,24 @@ def test_parse_grid(spec, want):
 def test_parse_grid_rejects(spec):
     with pytest.raises(F.FHRNInputError, match="`gamma`"):
         parse_grid(spec, "gamma")
+
+
+def test_cli_grid_is_one_batched_solve_matching_the_library(tmp_path, capsys):
+    import json
+
+    from fhrn_ode.cli import main
+
+    out = tmp_path / "g"
+    assert main(["integrate", "--grid", "gamma=0:1:3", "--grid", "kappa=1,10", "--n-init", "2", "--t1", "2",
+                 "--n-points", "11", "--out", str(out), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["status"] == "success" and s["grid_shape"] == [3, 2] and s["n_sets"] == 6
+    z = np.load(out / "trajectory.npz")
+    assert z["y"].shape == (11, 6, 2, 2)
+    np.testing.assert_allclose(z["grid_gamma"], np.repeat([0.0, 0.5, 1.0], 2))
+    one = integrate(W2, initial_conditions(2, 2, 2.0, seed=0), params=FHRNParams(gamma=0.5, kappa=10.0), t1=2.0,
+                    n_points=11)
+    np.testing.assert_allclose(z["y"][:, 3], one.y.numpy(), rtol=0, atol=1e-6)
+    assert main(["integrate", "--grid", "gamma=1:2", "--out", str(tmp_path / "x")]) == 2
+    assert "`--grid gamma` must be 'a:b:n'" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "trajectory.npz").exists()
