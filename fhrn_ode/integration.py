@@ -131,6 +131,30 @@ class IntegrationResult:
         return {"method": self.method, "rtol": self.rtol, "atol": self.atol, "nfe": self.nfe}
 
 
+def _pick_device(device, field, y0) -> torch.device:
+    """The solve's device: ``device`` if given, else tensor ``y0``'s, else the field's, else CPU."""
+    if device is not None:
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(device)
+        except (TypeError, RuntimeError):
+            raise FHRNInputError(f"`device` must be 'cpu', 'cuda', 'auto' or a torch.device, got {device!r}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise FHRNInputError("`device` is 'cuda' but no CUDA GPU is available (torch.cuda.is_available() is False)")
+        return dev
+    if isinstance(y0, torch.Tensor):
+        return y0.device
+    if isinstance(y0, (tuple, list)) and y0 and isinstance(y0[0], torch.Tensor):
+        return y0[0].device
+    if isinstance(field, torch.nn.Module):
+        for t in list(field.parameters()) + list(field.buffers()):
+            return t.device
+    if isinstance(field, torch.Tensor):
+        return field.device
+    return torch.device("cpu")
+
+
 def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
                        dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``n`` initial states ``(n, dim)``: random directions, radii evenly spaced in ``(0, radius]``.
@@ -168,6 +192,7 @@ def integrate(
     max_nfe: int = 20_000,
     dtype: torch.dtype | None = None,
     seed: int = 0,
+    device=None,
 ) -> IntegrationResult:
     """Integrate ``dy/dt = f(t, y)`` from ``y0`` with a torchdiffeq solver: the FHRN ODE (C 7-9, S1) or any field.
 
@@ -214,6 +239,11 @@ def integrate(
         dtype: float dtype for a matrix ``field`` (default float64) and for array ``y0``; an
             :class:`FHRNField` uses its own dtype, a generic field keeps the dtype of tensor ``y0``.
         seed: seed for the default ``y0``.
+        device: torch device of the solve (``"cpu"``, ``"cuda"``, a ``torch.device``). Default: the
+            device of tensor ``y0``, else of the field's tensors (a module) or of tensor ``W``, else CPU.
+            A matrix field is built there; an ``nn.Module`` field must already live there (no silent
+            moves of the caller's module: ``field.to(device)``). float32 (``dtype``) needs
+            ``rtol >= 1e-6``: its unit round-off (6e-8) makes tighter tolerances meaningless.
 
     Without a gradient to compute (autograd off, or nothing requires grad) the method 'dopri5' runs on
     the stage-major re-layout of torchdiffeq's dopri5 (same steps, faster); otherwise on torchdiffeq.
@@ -257,12 +287,22 @@ def integrate(
         dtype = torch.float64 if dtype is None else dtype
         func = FHRNField(field if isinstance(field, torch.Tensor) else check_matrix(field, "field"), params, dtype=dtype)
     tdtype = dtype if dtype is not None else torch.float64
+    dev = _pick_device(device, field, y0)
+    if not generic:
+        if field is func and any(t.device != dev for t in func._tensors()):
+            raise FHRNInputError(f"the FHRNField lives on {func.W.device}, `device` is {dev}; move it with .to(device)")
+        func = func.to(dev)
+    elif any(t.device != dev for t in list(field.parameters()) + list(field.buffers())):
+        raise FHRNInputError(f"the field's tensors are not on `device` {dev}; move it with .to(device)")
+    if tdtype == torch.float32 and adaptive and rtol < 1e-6:
+        raise FHRNInputError(f"`rtol`={rtol:g} is below the float32 floor 1e-6 (unit round-off 6e-8); "
+                             "raise rtol or use float64")
     if t is None:
         t1 = check_real("t1", t1, low=0.0, low_open=True)
         n_points = check_int("n_points", n_points, low=2)
-        tt = torch.linspace(0.0, t1, n_points, dtype=tdtype)
+        tt = torch.linspace(0.0, t1, n_points, dtype=tdtype, device=dev)
     else:
-        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=tdtype)
+        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=tdtype, device=dev)
         if tt.ndim != 1 or tt.numel() < 2 or not torch.isfinite(tt).all() or not bool((tt[1:] > tt[:-1]).all()):
             raise FHRNInputError("`t` must be a 1-D, finite, strictly increasing grid of at least 2 times")
 
@@ -272,11 +312,12 @@ def integrate(
         if A0 is not None:
             raise FHRNInputError("`A0` applies to FHRN fields with memory; pass a generic field's whole state as the tuple `y0`")
         comps0, is_tuple = _generic_state(y0, dtype)
+        comps0 = tuple(c.to(dev) for c in comps0)
         y0t = comps0[0]
         c_norm = 0.0
     else:
         d = func.dim
-        y0t = initial_conditions(8, d, 2.0, seed=seed, dtype=dtype) if y0 is None else _check_y0(y0, d, dtype)
+        y0t = (initial_conditions(8, d, 2.0, seed=seed, dtype=dtype) if y0 is None else _check_y0(y0, d, dtype)).to(dev)
         c_norm = float(func.drive.detach().norm())
     N = y0t.shape[0]
     if max_norm is None:
@@ -305,9 +346,10 @@ def integrate(
             )
         if func.has_memory:
             if A0 is None:
-                A0t = torch.zeros(N, d, d, dtype=dtype)
+                A0t = torch.zeros(N, d, d, dtype=dtype, device=dev)
             else:
-                A0t = A0.to(dtype) if isinstance(A0, torch.Tensor) else torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)
+                A0t = (A0.to(dtype) if isinstance(A0, torch.Tensor)
+                       else torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)).to(dev)
                 if A0t.ndim == 2:
                     A0t = A0t.expand(N, d, d).clone()
                 if tuple(A0t.shape) != (N, d, d) or not torch.isfinite(A0t.detach()).all():

@@ -37,6 +37,8 @@ def register(sub) -> None:
     g.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default %(default)s)")
     g.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default %(default)s)")
     add_seed_arg(p)
+    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                   help="where to integrate (default %(default)s; auto: cuda when a GPU is present)")
     g.add_argument("--grid", action="append", metavar="NAME=SPEC", default=None,
                    help="sweep a parameter in ONE batched solve: NAME in gamma, kappa, beta, leak, theta, drive; "
                         "SPEC 'a:b:n' (n values from a to b) or 'v1,v2,...'; repeat for a full outer-product grid "
@@ -110,6 +112,15 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def _to_cpu(res: IntegrationResult) -> IntegrationResult:
+    """The result with its tensors on the CPU (for writing and the summary)."""
+    import dataclasses
+
+    moved = {k: getattr(res, k).detach().cpu() for k in ("t", "y", "A", "y0", "W")
+             if isinstance(getattr(res, k), torch.Tensor)}
+    return dataclasses.replace(res, **moved)
+
+
 _GRID_NAMES = ("gamma", "kappa", "beta", "leak", "theta", "drive")
 
 
@@ -146,8 +157,11 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path) -> int:
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     d = W.shape[0]
     y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    from ..integration import _pick_device
+
     res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points, rtol=args.rtol,
-                          atol=args.atol, **per_set)
+                          atol=args.atol, device=_pick_device(args.device, None, None), **per_set)
+    res.y, res.t = res.y.cpu(), res.t.cpu()
     summary = res.summary()
     summary.update(grid={k: axes[k].tolist() for k in names}, grid_shape=[int(axes[k].size) for k in names],
                    operator={k: v for k, v in operator_info(W, name).to_dict().items() if k != "dim"})
@@ -172,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     d = W.shape[0]
     y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
-                    rtol=args.rtol, atol=args.atol)
+                    rtol=args.rtol, atol=args.atol, device=args.device)
+    res = _to_cpu(res)
     summary = summarize(res, name, W)
     files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W, diverged=res.diverged,
                              t_diverged=res.t_diverged)]
