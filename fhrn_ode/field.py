@@ -67,7 +67,7 @@ class _EvaluationBudgetExceeded(Exception):
 class _Frozen:
     """Current parameter values as Python floats plus precomputed matrices (evaluation without autograd)."""
 
-    __slots__ = ("key", "refs", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "Ht", "Wt", "c", "c_col", "has_drive")
+    __slots__ = ("key", "refs", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "Ht", "Wt", "c", "c_col", "has_drive", "H", "Wc")
 
 
 class FHRNField(nn.Module):
@@ -211,6 +211,7 @@ class FHRNField(nn.Module):
             H = (-f.leak + f.kappa * f.theta * f.theta) * eye + f.gamma * W
             f.Ht = H.mT.contiguous()
             f.Wt = W.mT.contiguous()
+            f.H, f.Wc = H.contiguous(), W.contiguous()  # for the column layout: one mm, no transposes
             f.c = self.drive.detach()
             f.c_col = f.c.unsqueeze(-1)
             f.has_drive = bool(torch.any(f.c != 0))
@@ -304,9 +305,9 @@ class FHRNField(nn.Module):
         f = self._pin or self._frozen()
         r2 = (yT * yT).sum(0, keepdim=True)  # (1, N)
         if f.beta == 0.0:
-            out = (f.Ht.mT @ yT).addcmul_(r2, yT, value=-f.kappa)
+            out = torch.mm(f.H, yT).addcmul_(r2, yT, value=-f.kappa)
         else:
-            out = torch.addcmul(-f.leak * yT, gain(r2, f.beta), f.Wt.mT @ yT, value=f.gamma)
+            out = torch.addcmul(-f.leak * yT, gain(r2, f.beta), torch.mm(f.Wc, yT), value=f.gamma)
             out = torch.addcmul(out, r2 - f.theta * f.theta, yT, value=-f.kappa)
         if f.has_drive:
             out = out + f.c_col
