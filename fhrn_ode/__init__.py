@@ -9,6 +9,7 @@ from .homeostasis import (POLE_THRESHOLD, gain, gain_denominator, gain_derivativ
 from .energy import lyapunov_V, lyapunov_V_dot
 from .field import PARAMETER_NAMES, FHRNField, homeostatic_field
 from .integration import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
+from .batched import SweepResult, integrate_sweep, parse_grid
 from .fitting import OPTIMIZERS, FitResult, fit
 from .operators import (
     OPERATOR_KINDS,
@@ -74,6 +75,9 @@ __all__ = [
     "homeostatic_field",
     "initial_conditions",
     "integrate",
+    "integrate_sweep",
+    "SweepResult",
+    "parse_grid",
     "load_operator",
     "lyapunov_V",
     "make_operator",

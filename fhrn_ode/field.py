@@ -23,15 +23,30 @@ from torch import nn
 
 from ._errors import FHRNInputError
 from .energy import lyapunov_V
-from .homeostasis import gain, gain_derivative, near_pole
+from .homeostasis import gain, gain_denominator, gain_derivative, near_pole
 from .operators import check_matrix
 from .params import FHRNParams
 
-__all__ = ["FHRNField", "PARAMETER_NAMES", "homeostatic_field"]
+__all__ = ["FHRNField", "PARAMETER_NAMES", "fhrn_velocity", "homeostatic_field"]
 
 #: Names of the tensors of an :class:`FHRNField`, any of which can be made trainable.
 PARAMETER_NAMES = ("W", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "drive")
 _SCALARS = ("gamma", "kappa", "theta", "leak", "beta", "lam", "eta")
+
+
+def fhrn_velocity(y, Wy, r2, *, gamma, kappa, theta, leak, beta=None, drive=None):
+    """``dy/dt = -leak y + gamma g(|y|^2) W* y - kappa (|y|^2 - theta^2) y + c`` (C 7-8, C 2), no memory.
+
+    The one home of the FHRN field's formula for broadcast (tensor) parameters: ``Wy = W* y`` and
+    ``r2 = |y|^2`` (keepdim) come from the caller, whose layout they follow (rows ``(N, d)``,
+    component-major ``(d, P, N)`` for :func:`fhrn_ode.integrate_sweep`, ...); the parameters are floats
+    or tensors broadcastable against ``y``. ``beta=None`` means ``g = 1``; ``drive=None`` means ``c = 0``.
+    Differentiable in every tensor argument.
+    """
+    lin = Wy if beta is None else gain(r2, beta) * Wy
+    rate = kappa * (r2 - theta * theta) + leak  # leak + kappa (|y|^2 - theta^2), the radial rate
+    out = gamma * lin - rate * y
+    return out if drive is None else out + drive
 
 
 def homeostatic_field(y: torch.Tensor, kappa: float, theta: float = 1.0) -> torch.Tensor:
@@ -52,7 +67,7 @@ class _EvaluationBudgetExceeded(Exception):
 class _Frozen:
     """Current parameter values as Python floats plus precomputed matrices (evaluation without autograd)."""
 
-    __slots__ = ("key", "refs", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "Ht", "Wt", "c", "c_col", "has_drive")
+    __slots__ = ("key", "refs", "gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "Ht", "Wt", "c", "c_col", "has_drive", "H", "Wc")
 
 
 class FHRNField(nn.Module):
@@ -130,6 +145,8 @@ class FHRNField(nn.Module):
         # forward() skips the autograd and version checks (the per-call overhead matters for small d).
         self._pin: _Frozen | None = None
         self.max_norm = None if max_norm is None else float(max_norm)
+        # optional bound on |g| (set by integrate(max_gain=...)): rows beyond it are frozen like pole rows
+        self.max_gain: float | None = None
         self.nfe = 0
         self.max_nfe: int | None = None  # set by integrate(): evaluation budget of one run
 
@@ -194,6 +211,7 @@ class FHRNField(nn.Module):
             H = (-f.leak + f.kappa * f.theta * f.theta) * eye + f.gamma * W
             f.Ht = H.mT.contiguous()
             f.Wt = W.mT.contiguous()
+            f.H, f.Wc = H.contiguous(), W.contiguous()  # for the column layout: one mm, no transposes
             f.c = self.drive.detach()
             f.c_col = f.c.unsqueeze(-1)
             f.has_drive = bool(torch.any(f.c != 0))
@@ -220,13 +238,12 @@ class FHRNField(nn.Module):
         f = self._pin
         if f is None and self.needs_graph():
             # differentiable in every tensor of the field (C 7-9, C 2)
-            lin = y @ self.W.mT
-            if self.beta.requires_grad or float(self.beta.detach()) != 0.0:
-                lin = gain(r2, self.beta) * lin
-            out = self.gamma * lin - self.leak * y - self.kappa * (r2 - self.theta * self.theta) * y
+            beta = self.beta if (self.beta.requires_grad or float(self.beta.detach()) != 0.0) else None
+            out = fhrn_velocity(y, y @ self.W.mT, r2, gamma=self.gamma, kappa=self.kappa, theta=self.theta,
+                                leak=self.leak, beta=beta, drive=self.drive)
             if A is not None:
                 out = out + (A @ y.unsqueeze(-1)).squeeze(-1)
-            return out + self.drive, r2
+            return out, r2
         if f is None:
             f = self._frozen()
         if f.beta == 0.0:
@@ -288,9 +305,9 @@ class FHRNField(nn.Module):
         f = self._pin or self._frozen()
         r2 = (yT * yT).sum(0, keepdim=True)  # (1, N)
         if f.beta == 0.0:
-            out = (f.Ht.mT @ yT).addcmul_(r2, yT, value=-f.kappa)
+            out = torch.mm(f.H, yT).addcmul_(r2, yT, value=-f.kappa)
         else:
-            out = torch.addcmul(-f.leak * yT, gain(r2, f.beta), f.Wt.mT @ yT, value=f.gamma)
+            out = torch.addcmul(-f.leak * yT, gain(r2, f.beta), torch.mm(f.Wc, yT), value=f.gamma)
             out = torch.addcmul(out, r2 - f.theta * f.theta, yT, value=-f.kappa)
         if f.has_drive:
             out = out + f.c_col
@@ -318,6 +335,8 @@ class FHRNField(nn.Module):
         beta = self._frozen().beta
         if beta > 1.0:
             bad = bad | near_pole(r2, beta)
+            if self.max_gain is not None:  # |g| > max_gain  <=>  |1 + beta (r2 - 1)| < 1 / max_gain (C 2)
+                bad = bad | (gain_denominator(r2, beta).abs() < 1.0 / self.max_gain)
         return bad
 
     def bad_mask(self, y: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torchdiffeq
 from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
-from ._dopri5 import odeint_stage_major
+from ._dopri5 import odeint_stage_major, partial_solution
 from ._errors import FHRNInputError, check_int, check_real
 from ._states import _check_y0, _Columns, _generic_bad, _generic_state, _Guarded
 from .field import FHRNField, _EvaluationBudgetExceeded
@@ -44,7 +44,9 @@ ADAPTIVE_SOLVERS: tuple[str, ...] = tuple(
     k for k in SOLVERS if not issubclass(_TORCHDIFFEQ_SOLVERS[k], FixedGridODESolver)
 )
 
-STATUSES = ("success", "diverged", "failed")
+STATUSES = ("success", "diverged", "failed", "interrupted")
+#: Default bound on |g| for integration (see `max_gain` of :func:`integrate`, docs/performance.md).
+MAX_GAIN = 20.0
 _N_CHUNKS = 8
 #: Run method 'dopri5' (without gradients) on the stage-major re-layout of torchdiffeq's dopri5
 #: (fhrn_ode/_dopri5.py): same steps, same nfe, results equal to round-off, several times faster.
@@ -63,15 +65,20 @@ class IntegrationResult:
         A: fast-weight traces ``(T, N, d, d)`` or None without memory.
         y0: initial states ``(N, d)``.
         W: the operator ``(d, d)`` (detached), or None for a generic (non-FHRN) field.
-        status: 'success', 'diverged' (a trajectory blew up or hit the gain pole) or 'failed'
-            (the solver gave up).
+        status: 'success', 'diverged' (some trajectories blew up or reached the gain pole and were
+            stopped; the others reached ``t1``), 'failed' (the solver gave up or the evaluation budget
+            ran out: ``t`` holds every saved time computed before) or 'interrupted' (Ctrl-C/SIGTERM:
+            likewise the computed prefix of the time grid).
         message: one human-readable sentence.
         nfe: number of vector-field evaluations.
         params: the :class:`FHRNParams` used (a snapshot of an FHRN field's values), or None for a
             generic field.
         method, rtol, atol: solver settings (``rtol``/``atol`` are None for fixed-step methods).
-        t_diverged: first saved time at which some trajectory had diverged, else None.
-        diverged: boolean mask ``(N,)`` of diverged trajectories.
+        t_diverged: ``(N,)`` per trajectory: the first saved time at which it was found diverged
+            (stopped), NaN for the trajectories that reached ``t_final``.
+        diverged: boolean mask ``(N,)`` of diverged trajectories. A diverged trajectory is stopped on
+            its own, the others go on: its saved states from ``t_diverged`` on are NaN (``y_final``
+            gives each trajectory's last kept state).
         y_rest: for a generic field with a tuple state, the saved trajectories ``(T, N, ...)`` of its
             components after the first (``y`` holds the first); empty otherwise.
     """
@@ -88,7 +95,7 @@ class IntegrationResult:
     method: str
     rtol: float | None
     atol: float | None
-    t_diverged: float | None = None
+    t_diverged: np.ndarray = field(default_factory=lambda: np.zeros(0))
     diverged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     y_rest: tuple = ()
 
@@ -102,11 +109,50 @@ class IntegrationResult:
 
     @property
     def y_final(self) -> torch.Tensor:
-        """Final states ``(N, d)``."""
-        return self.y[-1]
+        """Each trajectory's last kept state ``(N, d)``: at ``t_final``, or just before its ``t_diverged``."""
+        return self.y[self.last_index, torch.arange(self.y.shape[1])]
+
+    @property
+    def last_index(self) -> torch.Tensor:
+        """``(N,)`` index into ``t`` of each trajectory's last kept (finite) saved state."""
+        T = self.y.shape[0]
+        if not self.diverged.any():
+            return torch.full((self.y.shape[1],), T - 1, dtype=torch.long)
+        t = self.t.detach().cpu().numpy()
+        first = np.where(self.diverged, np.searchsorted(t, np.nan_to_num(self.t_diverged, nan=np.inf)), T)
+        return torch.as_tensor(np.clip(first - 1, 0, T - 1), dtype=torch.long)
+
+    @property
+    def first_divergence(self) -> float | None:
+        """The earliest ``t_diverged``, or None when no trajectory diverged."""
+        return float(np.nanmin(self.t_diverged)) if self.diverged.any() else None
 
     def solver_dict(self) -> dict[str, Any]:
         return {"method": self.method, "rtol": self.rtol, "atol": self.atol, "nfe": self.nfe}
+
+
+def _pick_device(device, field, y0) -> torch.device:
+    """The solve's device: ``device`` if given, else tensor ``y0``'s, else the field's, else CPU."""
+    if device is not None:
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(device)
+        except (TypeError, RuntimeError):
+            raise FHRNInputError(f"`device` must be 'cpu', 'cuda', 'auto' or a torch.device, got {device!r}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise FHRNInputError("`device` is 'cuda' but no CUDA GPU is available (torch.cuda.is_available() is False)")
+        return dev
+    if isinstance(y0, torch.Tensor):
+        return y0.device
+    if isinstance(y0, (tuple, list)) and y0 and isinstance(y0[0], torch.Tensor):
+        return y0[0].device
+    if isinstance(field, torch.nn.Module):
+        for t in list(field.parameters()) + list(field.buffers()):
+            return t.device
+    if isinstance(field, torch.Tensor):
+        return field.device
+    return torch.device("cpu")
 
 
 def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
@@ -142,9 +188,11 @@ def integrate(
     adjoint_params=None,
     A0=None,
     max_norm: float | None = None,
-    max_nfe: int = 100_000,
+    max_gain: float | None = MAX_GAIN,
+    max_nfe: int = 20_000,
     dtype: torch.dtype | None = None,
     seed: int = 0,
+    device=None,
 ) -> IntegrationResult:
     """Integrate ``dy/dt = f(t, y)`` from ``y0`` with a torchdiffeq solver: the FHRN ODE (C 7-9, S1) or any field.
 
@@ -175,11 +223,27 @@ def integrate(
         A0: initial fast-weight traces ``(N, d, d)`` (default zeros); only for an FHRN field with memory.
         max_norm: a trajectory with ``|y|`` above it counts as diverged (default
             ``100 * max(1, max |y0|, |c|)``).
-        max_nfe: cap on vector-field evaluations for the whole forward run; past it the run stops with
-            status 'failed' (a stiff or slowly exploding system never hangs the caller).
+        max_gain: FHRN fields with a gain pole (beta > 1): a trajectory whose gain ``|g(|y|^2)|``
+            exceeds this bound, i.e. ``|1 + beta (|y|^2 - 1)| < 1 / max_gain`` (C 2), counts as having
+            reached the pole and is stopped on its own (default :data:`MAX_GAIN` = 20). Stopping at a
+            finite bound is what keeps the shared step size from collapsing: near the pole the field's
+            speed grows like ``g``. None: only the pole threshold of :mod:`fhrn_ode.homeostasis`.
+        max_nfe: cap on vector-field evaluations for the whole forward run (default 20 000, a few
+            seconds for small batches); past it the run stops with status 'failed', keeping every
+            saved time computed before (a stiff or slowly exploding system never hangs the caller).
+
+    Divergence is per trajectory: a trajectory that leaves ``|y| <= max_norm``, becomes non-finite
+    or passes ``max_gain`` is frozen (zero derivative) and marked (``diverged``, ``t_diverged``) while
+    the others are integrated on to ``t1``. A KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into
+    one) during the solve returns the computed prefix with status 'interrupted' instead of raising.
         dtype: float dtype for a matrix ``field`` (default float64) and for array ``y0``; an
             :class:`FHRNField` uses its own dtype, a generic field keeps the dtype of tensor ``y0``.
         seed: seed for the default ``y0``.
+        device: torch device of the solve (``"cpu"``, ``"cuda"``, a ``torch.device``). Default: the
+            device of tensor ``y0``, else of the field's tensors (a module) or of tensor ``W``, else CPU.
+            A matrix field is built there; an ``nn.Module`` field must already live there (no silent
+            moves of the caller's module: ``field.to(device)``). float32 (``dtype``) needs
+            ``rtol >= 1e-6``: its unit round-off (6e-8) makes tighter tolerances meaningless.
 
     Without a gradient to compute (autograd off, or nothing requires grad) the method 'dopri5' runs on
     the stage-major re-layout of torchdiffeq's dopri5 (same steps, faster); otherwise on torchdiffeq.
@@ -223,12 +287,22 @@ def integrate(
         dtype = torch.float64 if dtype is None else dtype
         func = FHRNField(field if isinstance(field, torch.Tensor) else check_matrix(field, "field"), params, dtype=dtype)
     tdtype = dtype if dtype is not None else torch.float64
+    dev = _pick_device(device, field, y0)
+    if not generic:
+        if field is func and any(t.device != dev for t in func._tensors()):
+            raise FHRNInputError(f"the FHRNField lives on {func.W.device}, `device` is {dev}; move it with .to(device)")
+        func = func.to(dev)
+    elif any(t.device != dev for t in list(field.parameters()) + list(field.buffers())):
+        raise FHRNInputError(f"the field's tensors are not on `device` {dev}; move it with .to(device)")
+    if tdtype == torch.float32 and adaptive and rtol < 1e-6:
+        raise FHRNInputError(f"`rtol`={rtol:g} is below the float32 floor 1e-6 (unit round-off 6e-8); "
+                             "raise rtol or use float64")
     if t is None:
         t1 = check_real("t1", t1, low=0.0, low_open=True)
         n_points = check_int("n_points", n_points, low=2)
-        tt = torch.linspace(0.0, t1, n_points, dtype=tdtype)
+        tt = torch.linspace(0.0, t1, n_points, dtype=tdtype, device=dev)
     else:
-        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=tdtype)
+        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=tdtype, device=dev)
         if tt.ndim != 1 or tt.numel() < 2 or not torch.isfinite(tt).all() or not bool((tt[1:] > tt[:-1]).all()):
             raise FHRNInputError("`t` must be a 1-D, finite, strictly increasing grid of at least 2 times")
 
@@ -238,16 +312,19 @@ def integrate(
         if A0 is not None:
             raise FHRNInputError("`A0` applies to FHRN fields with memory; pass a generic field's whole state as the tuple `y0`")
         comps0, is_tuple = _generic_state(y0, dtype)
+        comps0 = tuple(c.to(dev) for c in comps0)
         y0t = comps0[0]
         c_norm = 0.0
     else:
         d = func.dim
-        y0t = initial_conditions(8, d, 2.0, seed=seed, dtype=dtype) if y0 is None else _check_y0(y0, d, dtype)
+        y0t = (initial_conditions(8, d, 2.0, seed=seed, dtype=dtype) if y0 is None else _check_y0(y0, d, dtype)).to(dev)
         c_norm = float(func.drive.detach().norm())
     N = y0t.shape[0]
     if max_norm is None:
         max_norm = 1e2 * max(1.0, float(y0t.detach().norm(dim=-1).max()), c_norm)
     max_norm = check_real("max_norm", max_norm, low=0.0, low_open=True)
+    if max_gain is not None:
+        max_gain = check_real("max_gain", max_gain, low=1.0, low_open=True)
     if float(y0t.detach().norm(dim=-1).max()) > max_norm:
         raise FHRNInputError(f"`y0` has a state with |y| above `max_norm`={max_norm:g}")
 
@@ -269,9 +346,10 @@ def integrate(
             )
         if func.has_memory:
             if A0 is None:
-                A0t = torch.zeros(N, d, d, dtype=dtype)
+                A0t = torch.zeros(N, d, d, dtype=dtype, device=dev)
             else:
-                A0t = A0.to(dtype) if isinstance(A0, torch.Tensor) else torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)
+                A0t = (A0.to(dtype) if isinstance(A0, torch.Tensor)
+                       else torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)).to(dev)
                 if A0t.ndim == 2:
                     A0t = A0t.expand(N, d, d).clone()
                 if tuple(A0t.shape) != (N, d, d) or not torch.isfinite(A0t.detach()).all():
@@ -287,6 +365,8 @@ def integrate(
         counter = func
         grad_source = func
         nfe0 = func.nfe
+        saved_gain = func.max_gain
+        func.max_gain = max_gain
         func.max_nfe = nfe0 + max_nfe
     try:
         return _run(rhs_mod, counter, nfe0, grad_source, comps0, is_tuple, tt, generic=generic, params=params,
@@ -296,6 +376,7 @@ def integrate(
         counter.max_nfe = None  # no budget during a later backward pass (adjoint)
         if not generic:
             func.max_norm, func.max_nfe = saved
+            func.max_gain = saved_gain if "saved_gain" in locals() else func.max_gain
             func._pin = None
 
 
@@ -354,9 +435,14 @@ def _run(rhs_mod, counter, nfe0, grad_source, comps0, is_tuple, tt, *, generic, 
 
 def _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, tt, columns, is_tuple,
             generic, method, max_norm, N, common, adjoint) -> IntegrationResult:
-    """Solve chunk after chunk of the saved grid, stop at the first divergence or failure; the result."""
+    """Solve chunk after chunk of the saved grid; diverged rows are frozen and marked, the others go on.
+
+    A failure, an exhausted budget or an interrupt ends the loop; the saved times computed before it
+    are kept (inside the failing chunk too, on the stage-major path: :func:`partial_solution`).
+    """
     fhrn = None if generic else counter
     failure: str | None = None
+    status = "failed"
     # Integrate in a few chunks of the saved grid so a run that fails late keeps what it computed.
     T = tt.numel()
     bounds = np.unique(np.linspace(0, T - 1, min(T - 1, _N_CHUNKS) + 1).round().astype(int))
@@ -364,61 +450,68 @@ def _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, t
         try:
             with torch.set_grad_enabled(adjoint or torch.is_grad_enabled()):
                 sol = solve(rhs, state, tt[a:b + 1], **kwargs)
+        except KeyboardInterrupt as exc:
+            sol, status = partial_solution(exc), "interrupted"
+            failure = f"interrupted after t = {float(tt[a]):.4g}"
         except _EvaluationBudgetExceeded as exc:
-            failure = (f"stopped after {counter.nfe - nfe0} evaluations (max_nfe) at t = {exc.t:.4g} of "
+            sol = partial_solution(exc)
+            failure = (f"stopped after {counter.nfe - nfe0 - 1} evaluations (max_nfe) at t = {exc.t:.4g} of "
                        f"[{float(tt[0]):.4g}, {float(tt[-1]):.4g}]: the system is stiff or slowly diverging "
                        f"(max |y| {exc.max_norm:.3g}); raise max_nfe or shorten t1")
-            break
         except (AssertionError, RuntimeError) as exc:  # torchdiffeq reports give-ups by assertion
+            sol = partial_solution(exc)
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             failure = f"the {method} solver gave up after t = {float(tt[a]):.4g}: {why}"
-            break
-        if columns:
-            new = (sol[1:].transpose(1, 2),)
-            state = sol[-1]
-        else:
-            sols = sol if is_tuple else (sol,)
-            new = tuple(s[1:] for s in sols)
-            state = tuple(s[-1] for s in sols) if is_tuple else sols[0][-1]
-        for p, n in zip(parts, new):
-            p.append(n)
-        bad = bad_rows(new)
-        bad_tn = torch.cat([bad_tn, bad])
-        if bool(bad.any()):
+        if sol is not None and (sol[0] if isinstance(sol, tuple) else sol).shape[0] > 1:
+            if columns:
+                new = (sol[1:].transpose(1, 2),)
+                state = sol[-1]
+            else:
+                sols = sol if is_tuple else (sol,)
+                new = tuple(s[1:] for s in sols)
+                state = tuple(s[-1] for s in sols) if is_tuple else sols[0][-1]
+            for p, n in zip(parts, new):
+                p.append(n)
+            bad_tn = torch.cat([bad_tn, bad_rows(new)])
+        if failure is not None:
             break
     full = [torch.cat(p) for p in parts]
-    ys = full[0]
-    As = full[1] if (not generic and len(full) > 1) else None
-    rest = tuple(full[1:]) if generic else ()
+    keep = full[0].shape[0]
+    tk = tt[:keep]
     nfe = counter.nfe - nfe0
-    if bool(bad_tn.any()):
-        first = int(torch.nonzero(bad_tn.any(dim=1))[0])
-        diverged = bad_tn.any(dim=0).cpu().numpy()
-        k = int(np.nonzero(bad_tn[first].cpu().numpy())[0][0])
-        r_bad = float(ys[first, k].detach().norm()) if torch.isfinite(ys[first, k].detach()).all() else math.inf
+    diverged = bad_tn.any(dim=0).cpu().numpy()
+    t_div = np.full(N, np.nan)
+    why = ""
+    if diverged.any():
+        first = torch.where(bad_tn.any(0), bad_tn.to(torch.int8).argmax(0), torch.full((N,), keep)).cpu().numpy()
+        t_div[diverged] = tk.detach().cpu().numpy()[first[diverged]]
+        k = int(np.argmin(np.where(diverged, first, keep)))
+        y_bad = full[0][first[k], k].detach()
+        r_bad = float(y_bad.norm()) if torch.isfinite(y_bad).all() else math.inf
         beta = 0.0 if generic else fhrn._frozen().beta
         if beta > 1.0 and math.isfinite(r_bad) and r_bad <= max_norm:
-            why = f"reached the gain pole |y| = {pole_radius(beta):.4g} of g (beta = {beta:g})"
+            why = f"reached the gain pole |y| = {pole_radius(beta):.4g} of g (beta = {beta:g}, |g| > max_gain)"
         elif math.isfinite(r_bad) and r_bad <= max_norm:
             why = "became non-finite"
         else:
             why = f"left the ball |y| <= {max_norm:.3g}"
-        keep = max(first, 1)
-        t_div = float(tt[first])
-        return IntegrationResult(
-            t=tt[:keep], y=ys[:keep], A=None if As is None else As[:keep], status="diverged",
-            message=(f"{int(diverged.sum())} of {N} trajectories diverged; trajectory {k} {why} "
-                     f"by t = {t_div:.4g}; results stop at t = {float(tt[keep - 1]):.4g}"),
-            nfe=nfe, t_diverged=t_div, diverged=diverged, y_rest=tuple(r[:keep] for r in rest), **common,
-        )
+        # a stopped trajectory keeps its states before t_diverged; NaN from there on (y0 always kept)
+        idx = torch.arange(keep)[:, None]
+        after = (idx >= torch.as_tensor(np.maximum(first, 1))[None, :])  # (keep, N)
+        full = [torch.where(after.reshape(after.shape + (1,) * (f.ndim - 2)), torch.full_like(f, float("nan")), f)
+                for f in full]
+        why = (f"{int(diverged.sum())} of {N} trajectories diverged and were stopped (trajectory {k} {why} by "
+               f"t = {t_div[k]:.4g}); ")
+    ys = full[0]
+    As = full[1] if (not generic and len(full) > 1) else None
+    rest = tuple(full[1:]) if generic else ()
+    res = dict(t=tk, y=ys, A=As, nfe=nfe, t_diverged=t_div, diverged=diverged, y_rest=rest, **common)
     if failure is not None:
-        keep = ys.shape[0]
-        return IntegrationResult(
-            t=tt[:keep], y=ys, A=As, status="failed", message=failure + f"; results stop at t = {float(tt[keep - 1]):.4g}",
-            nfe=nfe, diverged=np.zeros(N, dtype=bool), y_rest=rest, **common,
-        )
+        return IntegrationResult(status=status, message=why + failure + f"; results stop at t = {float(tk[-1]):.4g}",
+                                 **res)
+    if diverged.any():
+        return IntegrationResult(status="diverged", message=why + f"the other {N - int(diverged.sum())} were "
+                                 f"integrated to t = {float(tk[-1]):.4g}", **res)
     return IntegrationResult(
-        t=tt, y=ys, A=As, status="success",
-        message=f"integrated {N} trajectories to t = {float(tt[-1]):.4g} with {method} ({nfe} evaluations)",
-        nfe=nfe, diverged=np.zeros(N, dtype=bool), y_rest=rest, **common,
-    )
+        status="success",
+        message=f"integrated {N} trajectories to t = {float(tt[-1]):.4g} with {method} ({nfe} evaluations)", **res)

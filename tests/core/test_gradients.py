@@ -147,7 +147,9 @@ def test_generic_module_blow_up_is_diverged_and_tuple_states_work():
     y0 = (torch.ones(2, 2, dtype=torch.float64), torch.ones(2, 1, dtype=torch.float64))
     res = F.integrate(Grow(), y0, t1=5.0, n_points=11, max_norm=10.0)
     assert res.status == "diverged" and "left the ball" in res.message
-    assert torch.isfinite(res.y).all() and len(res.y_rest) == 1 and res.y_rest[0].shape[1:] == (2, 1)
+    # per-trajectory stop: the kept states are finite, NaN after each trajectory's t_diverged
+    assert torch.isfinite(res.y_final).all() and len(res.y_rest) == 1 and res.y_rest[0].shape[1:] == (2, 1)
+    assert res.diverged.all() and torch.isnan(res.y[-1]).all()
     ok = F.integrate(Grow(), (y0[0] * 1e-3, y0[1]), t1=1.0, n_points=3)
     np.testing.assert_allclose(ok.y_rest[0][-1].numpy(), np.exp(-1.0), rtol=1e-6)
     with pytest.raises(FHRNInputError, match="`y0` is required"):
