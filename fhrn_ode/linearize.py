@@ -286,10 +286,14 @@ def resolve_wr_spec(spec: str, dim: int | None = None, *, contexts: int = 32, se
     if not (is_ckpt or is_npz):
         return None
     if is_npz:
-        with np.load(p, allow_pickle=False) as z:
-            if "W_star" not in z.files:
-                return None
-            arrays = {k: z[k] for k in ("W_star", "layer")}
+        from ._loaders import array_keys, load_arrays
+
+        if "W_star" not in array_keys(p, name="wr"):
+            return None
+        arrays = load_arrays(p, {"W_star": 3, "layer": 1}, name="wr")
+        if arrays["W_star"].shape[1] != arrays["W_star"].shape[2] or arrays["layer"].shape[0] != arrays["W_star"].shape[0]:
+            raise FHRNInputError(f"`wr` file {str(p)!r}: W_star must be (n, d, d) and layer (n,), got "
+                                 f"{arrays['W_star'].shape} and {arrays['layer'].shape}")
     if len(rest) > 2:
         raise FHRNInputError(f"`--wr` must be CKPT[:layer[:context]], got {spec!r}")
     try:

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import FHRNInputError, check_int, check_real
-from ._io import load_matrix
+from ._loaders import load_matrix
+from ._names import OPERATOR_KINDS
 
 __all__ = [
     "OPERATOR_KINDS",
@@ -34,7 +35,6 @@ __all__ = [
     "spectral_abscissa",
 ]
 
-OPERATOR_KINDS = ("antisym", "sym", "mixed", "random")
 
 
 def check_matrix(W, name: str = "W", dim: int | None = None) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ..bench.harness import CASE_MODULES, collect_cases, format_table, run_cases
 from ._common import add_seed_arg, emit_json
 from .._errors import FHRNInputError
 
@@ -29,6 +28,8 @@ def run(args) -> int:
         raise FHRNInputError(f"`--seed` must be >= 0, got {args.seed}")
     if args.only is not None and not args.only.strip():
         raise FHRNInputError("`--only` must be a non-empty substring")
+    from ..bench.harness import CASE_MODULES, collect_cases, format_table, run_cases
+
     cases, skipped = collect_cases(args.quick, CASE_MODULES, seed=args.seed)
     rows = run_cases(cases, only=args.only, seed=args.seed)
     failed = [r for r in rows if r.get("error")]

@@ -6,13 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ._common import check_out_dir, emit_json
 from .linearize import add_context_args
 from .._errors import FHRNInputError, check_int
-from .._io import atomic_savefig, atomic_write_json
-from ..linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
+from .._names import SCOPES
 
 
 def register(sub) -> None:
@@ -35,6 +32,7 @@ def _is_ckpt(p: Path) -> bool:
 
 def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> dict:
     from ..analysis.trained import check_trained, operator_split
+    from ..linearize import linearize_checkpoint
 
     lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
     res = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer).to_dict()
@@ -56,6 +54,11 @@ def _text(r: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .._io import atomic_savefig, atomic_write_json
+    from ..linearize import resolve_checkpoint
+
     check_int("--contexts", args.contexts, low=1, high=10000)
     out = None if args.out is None else check_out_dir(args.out)
     target = resolve_checkpoint(args.ckpt)

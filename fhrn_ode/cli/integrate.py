@@ -6,14 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
-from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from ..field import FHRNField, lyapunov_V
-from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
-from ..operators import operator_info, resolve_operator
+from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
 
 #: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
@@ -43,7 +37,26 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, np.ndarray]:
+def check_sizes(args: argparse.Namespace, params: FHRNParams, d: int | None = None) -> None:
+    """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
+    from .._errors import check_int, check_real
+    from .._limits import check_sizes, integrate_cost
+
+    n_init = check_int("--n-init", args.n_init, low=1)
+    n_points = check_int("--n-points", args.n_points, low=2)
+    check_real("--init-radius", args.init_radius, low=0.0, high=1e6, low_open=True)
+    check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
+    if d is None:
+        d = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
+    mem = params.memory != "none"
+    check_sizes(lambda dd, ni, npt: integrate_cost(dd, ni, npt, memory=mem),
+                [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
+                 ("--n-points", n_points, 2)], what="O(d^3) eigenvalues of the final Jacobians")
+
+
+def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, "np.ndarray"]:
+    from ..operators import resolve_operator
+
     for hook in WR_RESOLVERS:
         got = hook(spec, dim)
         if got is not None:
@@ -51,8 +64,13 @@ def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str
     return resolve_operator(spec, dim, seed=seed, scale=scale)
 
 
-def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
+def summarize(res: "IntegrationResult", name: str, W: "np.ndarray") -> dict[str, Any]:
     """The ``summary.json`` object (keys documented in the README)."""
+    import torch
+
+    from ..field import FHRNField, lyapunov_V
+    from ..operators import operator_info
+
     p = res.params
     yf = res.y[-1].detach()
     Af = None if res.A is None else res.A[-1].detach()
@@ -77,6 +95,8 @@ def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any
 
 
 def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
+    import numpy as np
+
     p = s["params"]
     op = s["operator"]
     norms = np.asarray(s["final_norm"])
@@ -104,10 +124,15 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..integration import initial_conditions, integrate
+
     params: FHRNParams = params_from_args(args)
+    check_sizes(args, params)
     out = check_out_dir(args.out)
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     d = W.shape[0]
+    check_sizes(args, params, d)
     y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)

@@ -9,16 +9,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ._common import add_seed_arg, emit_json
 from .integrate import WR_RESOLVERS
 from .._errors import FHRNInputError, check_int
-from .._io import atomic_save_npz
-from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint, resolve_wr_spec
+from .._names import JAC_METHODS, SCOPES
 
-if resolve_wr_spec not in WR_RESOLVERS:
-    WR_RESOLVERS.append(resolve_wr_spec)
+
+def _resolve_wr_spec(spec, dim=None):
+    """The ``--wr CKPT...`` hook, importing the (heavy) linearization only when a spec is resolved."""
+    from ..linearize import resolve_wr_spec
+
+    return resolve_wr_spec(spec, dim)
+
+
+if _resolve_wr_spec not in WR_RESOLVERS:
+    WR_RESOLVERS.append(_resolve_wr_spec)
 
 
 def add_context_args(p: argparse.ArgumentParser, default_contexts: int) -> None:
@@ -43,10 +48,19 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._common import check_out_dir
+    from .._io import atomic_save_npz
+    from ..linearize import linearize_checkpoint, resolve_checkpoint
+
     out = Path(args.out)
     if out.is_dir():
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
+    if out.is_symlink() and not out.exists():
+        raise FHRNInputError(f"`--out` {str(out)!r} is a dangling symbolic link")
     check_int("--contexts", args.contexts, low=1, high=10000)
+    check_out_dir(out.parent if str(out.parent) else ".", flag="--out (its folder)", lock=False)
     ckpt = resolve_checkpoint(args.ckpt)
     lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
                                seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)

@@ -34,8 +34,14 @@ def run_metrics(args: argparse.Namespace) -> int:
     from ..analysis.metrics import model_metrics
     from ..discrete.checkpoint import load_checkpoint
 
-    seed = check_int("seed", args.seed, low=0)
-    n_seq = check_int("n-seq", args.n_seq, low=1)
+    from .._limits import check_sizes, model_eval_cost
+    from ..discrete.checkpoint import read_config
+
+    seed = check_int("--seed", args.seed, low=0)
+    n_seq = check_int("--n-seq", args.n_seq, low=1)
+    c = read_config(args.checkpoint)
+    check_sizes(lambda n: model_eval_cost(n, c.context, c.d, c.n_layer, c.rank), [("--n-seq", n_seq, 1)],
+                what="the model's forward passes")
     model, cfg = load_checkpoint(args.checkpoint)
     res = model_metrics(model, n_seq=n_seq, seed=seed).to_dict()
     if args.json:
@@ -57,8 +63,12 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     from .._io import atomic_savefig, atomic_write_json
     from ..analysis.sweeps import sweep_report
 
-    seed = check_int("seed", args.seed, low=0)
-    n_seq = check_int("n-seq", args.n_seq, low=1)
+    seed = check_int("--seed", args.seed, low=0)
+    n_seq = check_int("--n-seq", args.n_seq, low=1)
+    from .._limits import check_sizes, model_eval_cost
+
+    check_sizes(lambda n: model_eval_cost(n, 1024, 768, 12, 64), [("--n-seq", n_seq, 1)],
+                what="the models' forward passes (sizes bounded by the largest preset)")
     out = check_out_dir(args.out) if args.out is not None else None
     rep = sweep_report(args.sweep_dir, n_seq=n_seq, seed=seed)
     if out is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._common import add_seed_arg, emit_json
-from ..operators import OPERATOR_KINDS
+from .._names import OPERATOR_KINDS
 
 
 def register(sub) -> None:
@@ -38,9 +38,18 @@ def run(args: argparse.Namespace) -> int:
     out = dict(gamma=gamma, beta=beta, radius=radius, gain=g,
                wr_norm_critical_small_gain=float(wr_crit_small_gain(gamma, beta, radius)))
     if args.wr is not None:
+        from .._errors import check_int
+        from .._limits import check_cost, dense_cost, largest_fitting
         from .integrate import resolve_wr
 
+        if args.dim is not None:
+            d = check_int("--dim", args.dim, low=1)
+            check_cost("--dim", d, dense_cost(d), what="O(d^3) eigenvalues and norms",
+                       largest=largest_fitting(dense_cost, 1, d))
         name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+        d = W.shape[0]
+        check_cost("--dim" if args.dim is not None else "the operator size d", d, dense_cost(d),
+                   what="O(d^3) eigenvalues and norms", largest=largest_fitting(dense_cost, 1, d))
         c = check_operator(W, gamma, beta, radius)
         out.update(wr=name, dim=int(W.shape[0]), wr_norm=c.wr_norm, r_e=c.r_e, spectral_abscissa=c.spectral_abscissa,
                    stable=bool(c.stable), stable_small_gain=bool(c.stable_small_gain),

@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from .._errors import FHRNInputError, check_int, check_real
     from ..discrete.training import SWEEP_GAMMAS, preset, sweep, train
 
-    seed = check_int("seed", args.seed, low=0)
+    from ._common import check_out_dir
+
+    seed = check_int("--seed", args.seed, low=0)
+    check_out_dir(args.out)  # writable, and locked: a second `train` into the same folder is refused
     import torch
 
     torch.set_num_threads(check_int("threads", args.threads, low=1))

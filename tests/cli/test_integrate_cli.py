@@ -68,16 +68,16 @@ def test_operator_from_file_and_diverged_status(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["--wr", "spiral"], "`wr` must be one of"),
+        (["--wr", "spiral"], "`--wr` must be one of"),
         (["--wr", "missing.npy"], "does not exist"),
-        (["--gamma", "-1"], "`gamma` must be >= 0"),
-        (["--lam", "-1", "--memory", "hebbian"], "`lam` must be >= 0"),
+        (["--gamma", "-1"], "`--gamma` must be >= 0"),
+        (["--lam", "-1", "--memory", "hebbian"], "`--lam` must be >= 0"),
         (["--method", "rk45"], "invalid choice"),
-        (["--rtol", "0"], "`rtol` must be > 0"),
-        (["--n-points", "1"], "`n_points` must be >= 2"),
-        (["--dim", "1"], "`dim` must be >= 2"),
+        (["--rtol", "0"], "`--rtol` must be > 0"),
+        (["--n-points", "1"], "`--n-points` must be >= 2"),
+        (["--dim", "1"], "`--dim` must be >= 2"),
         (["--drive", "1,x"], "`--drive` must be a number"),
-        (["--bogus"], "unrecognized arguments"),
+        (["--bogus"], "unrecognized option --bogus"),
         (["--t1", "abc"], "invalid float value"),
     ],
 )
