@@ -11,6 +11,7 @@ leak is present: for an antisymmetric ``W*`` the radial equation is
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,14 +65,10 @@ class FHRNParams:
                 raise FHRNInputError("`drive` must be a scalar or a non-empty list of numbers, got []")
             set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d)))
         else:
-            try:
-                import numpy as np
-
-                if isinstance(d, np.ndarray):
-                    set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d.ravel())))
-                    return
-            except ImportError:  # pragma: no cover
-                pass
+            np = sys.modules.get("numpy")  # an ndarray exists only once numpy is imported (keeps this module light)
+            if np is not None and isinstance(d, np.ndarray):
+                set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d.ravel())))
+                return
             set_(self, "drive", check_real("drive", d))
 
     @property

@@ -11,11 +11,12 @@ answer at once (tests/cli/test_startup.py).
 =====  ==========================================================================================
 code   meaning (always one line ``fhrn-ode CMD: ...`` on stderr, never a traceback)
 =====  ==========================================================================================
-0      success (a ``--json`` reader that closes the pipe early also ends with 0 output lost, 141)
+0      success
 1      the computation ran but failed (e.g. ``integrate`` status ``failed``), or out of memory
 2      bad input: a flag, a file, an output folder that cannot be written, a size that cannot fit
 130    interrupted by Ctrl-C (SIGINT)
-141    stdout closed early (``fhrn-ode verify | head``): SIGPIPE, handled the way Unix tools do
+141    stdout closed early (``fhrn-ode verify | head``): stdout is pointed at /dev/null and the
+       command ends quietly, as Unix tools do on SIGPIPE (the Python docs' recipe)
 143    terminated (SIGTERM), handled as SIGINT is
 =====  ==========================================================================================
 
@@ -30,10 +31,10 @@ import difflib
 import importlib
 import os
 import re
-import signal
 import sys
 
 from .._errors import FHRNInputError
+from .._signals import Terminated, caught, exit_code, install, restore, signal_name
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES", "Terminated"]
 
@@ -55,10 +56,6 @@ COMMAND_MODULES = (
 
 #: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
-
-
-class Terminated(BaseException):
-    """Raised in the main thread by the SIGTERM handler of :func:`main` (handled like KeyboardInterrupt)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,10 +137,6 @@ def _flagify(message: str, parser, command: str) -> str:
     return re.sub(r"`([A-Za-z][A-Za-z0-9_\-]*)`", repl, message)
 
 
-def _on_sigterm(signum, frame) -> None:  # pragma: no cover - exercised by subprocess tests
-    raise Terminated()
-
-
 def _cleanup_after_failure() -> None:
     from .._io import remove_temp_files
     from ._common import release_out_dirs
@@ -169,11 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_unknown_message(parser, args.command, extras), file=sys.stderr)
         return 2
     cmd = args.command
-    previous = None
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (e.g. main() called from a worker thread): keep the default
-        previous = None
+    previous = install()  # SIGTERM -> Terminated, a KeyboardInterrupt
     code = 1
     try:
         code = int(args.func(args) or 0)
@@ -183,14 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
         print(f"fhrn-ode {cmd}: error: {_flagify(str(exc), parser, cmd)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        code = 130
-        print(f"fhrn-ode {cmd}: interrupted (SIGINT); partial outputs removed", file=sys.stderr)
-        return 130
-    except Terminated:
-        code = 143
-        print(f"fhrn-ode {cmd}: terminated (SIGTERM); partial outputs removed", file=sys.stderr)
-        return 143
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM as Terminated
+        caught()
+        code = exit_code(exc)
+        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); "
+              f"no partial files left", file=sys.stderr)
+        return code
     except BrokenPipeError:
         code = 141
         _stdout_to_devnull()
@@ -218,11 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             from ._common import release_out_dirs
 
             release_out_dirs(failed=False)
-        if previous is not None:
-            try:
-                signal.signal(signal.SIGTERM, previous)
-            except (ValueError, TypeError):  # pragma: no cover
-                pass
+        restore(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,10 +64,23 @@ def parse_drive(text: str) -> float | tuple[float, ...]:
         raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}") from None
     if not parts:
         raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}")
+    for v in parts:
+        if not abs(v) <= 1e6:
+            raise FHRNInputError(f"`--drive` entries must be finite with |c| <= 1e6, got {v:g}")
     return parts[0] if len(parts) == 1 and "," not in str(text) else tuple(parts)
 
 
+#: Largest magnitude accepted for a model parameter or drive flag (beyond it, downstream values overflow).
+MAX_MAGNITUDE = 1e6
+
+
 def params_from_args(args: argparse.Namespace) -> FHRNParams:
+    from .._errors import check_real
+
+    for name in ("gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "wr_scale"):
+        v = getattr(args, name, None)
+        if isinstance(v, float) and abs(v) > MAX_MAGNITUDE and v == v:
+            check_real(f"--{name.replace('_', '-')}", v, high=MAX_MAGNITUDE)
     kw: dict[str, Any] = dict(gamma=args.gamma, kappa=args.kappa, theta=args.theta, leak=args.leak,
                               beta=args.beta, drive=parse_drive(args.drive))
     for name in ("memory", "lam", "eta"):
