@@ -179,7 +179,7 @@ JSON_MAX_INT = 2 ** 63 - 1
 
 def _parse_int(text: str) -> int:
     if len(text.lstrip("-")) > 19:
-        raise _JSONBound(f"an integer with {len(text.lstrip('-'))} digits")
+        raise _JSONBound(f"an integer with {len(text.lstrip('-'))} digits (beyond 64 bits)")
     v = int(text)
     if abs(v) > JSON_MAX_INT:
         raise _JSONBound(f"the integer {text} (beyond 64 bits)")

@@ -179,6 +179,24 @@ def prepare_out_dir(path: str | Path, *, flag: str = "--out", lock: bool = True)
     return p
 
 
+def check_out_file(path: str | Path, *, flag: str = "--out") -> Path:
+    """For a command that writes one file: refuse a dangling symlink, a folder, a parent that is a file
+    or not writable; create the parent folder and probe a write there, before computing."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise _refuse(flag, p, f"is a dangling symbolic link (to {os.readlink(p)!r})")
+    if p.is_dir():
+        raise _refuse(flag, p, "is a directory; give a file name")
+    parent = p.parent
+    anc = parent
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise _refuse(flag, p, f"cannot be created: {str(anc)!r} is a file, not a directory")
+    prepare_out_dir(parent, flag=flag, lock=False)
+    return p
+
+
 def _lock(p: Path, flag: str) -> None:
     import fcntl
 

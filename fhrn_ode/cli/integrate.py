@@ -124,15 +124,15 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from ..integration import initial_conditions, integrate
-
     params: FHRNParams = params_from_args(args)
     check_sizes(args, params)
     out = check_out_dir(args.out)
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     d = W.shape[0]
     check_sizes(args, params, d)
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..integration import initial_conditions, integrate
+
     y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)

@@ -16,7 +16,10 @@ from .._names import JAC_METHODS, SCOPES
 
 
 def _resolve_wr_spec(spec, dim=None):
-    """The ``--wr CKPT...`` hook, importing the (heavy) linearization only when a spec is resolved."""
+    """The ``--wr CKPT...`` hook, importing the (heavy) linearization only for a spec that may be its."""
+    head = Path(str(spec).split(":")[0])
+    if not (str(head) == "reference" or (head / "config.json").is_file() or head.suffix == ".npz"):
+        return None
     from ..linearize import resolve_wr_spec
 
     return resolve_wr_spec(spec, dim)
@@ -48,19 +51,18 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ._common import check_out_dir
-    from .._io import atomic_save_npz
-    from ..linearize import linearize_checkpoint, resolve_checkpoint
+    from ._common import check_out_file
 
     out = Path(args.out)
     if out.is_dir():
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
-    if out.is_symlink() and not out.exists():
-        raise FHRNInputError(f"`--out` {str(out)!r} is a dangling symbolic link")
     check_int("--contexts", args.contexts, low=1, high=10000)
-    check_out_dir(out.parent if str(out.parent) else ".", flag="--out (its folder)", lock=False)
+    check_out_file(out)
+    import numpy as np
+
+    from .._io import atomic_save_npz
+    from ..linearize import linearize_checkpoint, resolve_checkpoint
+
     ckpt = resolve_checkpoint(args.ckpt)
     lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
                                seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)

@@ -28,8 +28,6 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .integrate import resolve_wr
     from .._errors import FHRNInputError, check_real
-    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from ..analysis.lyapunov import lyapunov_traces
     from ..params import ring_radius
 
     from .._errors import check_int
@@ -48,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     sizes = [("--dim", d0, 1), ("--radii (count)", len(radii), 1), ("--n-points", n_points, 2)]
     check_sizes(lyapunov_cost, sizes, what="the traces")
     out = check_out_dir(args.out)
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..analysis.lyapunov import lyapunov_traces
+
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     sizes[0] = ("--dim" if args.dim is not None else "the operator size d", W.shape[0], 1)
     check_sizes(lyapunov_cost, sizes, what="the traces")

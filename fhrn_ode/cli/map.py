@@ -51,11 +51,7 @@ def _plane(spec: str, W, params, seed: int):
 def run(args: argparse.Namespace) -> int:
     from .integrate import resolve_wr
     from .._errors import check_int, check_real
-    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from ..analysis.spectra import spectral_map
-    from ..field import FHRNField
     from .._limits import check_sizes, map_cost
-    import numpy as np
 
     params = params_from_args(args)
     n = check_int("--grid", args.grid, low=2)
@@ -63,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     d0 = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
     check_sizes(map_cost, [("--dim", d0, 1), ("--grid", n, 2)], what="eigenvalues of grid^2 Jacobians")
     out = check_out_dir(args.out)
+    import numpy as np
+
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..analysis.spectra import spectral_map
+    from ..field import FHRNField
+
     name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
     check_sizes(map_cost, [("--dim" if args.dim is not None else "the operator size d", W.shape[0], 1),
                            ("--grid", n, 2)], what="eigenvalues of grid^2 Jacobians")
