@@ -138,3 +138,25 @@ def test_out_folder_created_then_left_empty_is_removed_on_failure(tmp_path):
     assert main(["integrate", "--t1", "0.5", "--n-points", "3", "--no-plot", "--out", str(keep)]) == 0
     assert (keep / "mine.txt").read_text() == "user file"  # unrelated files in --out are kept
     assert sorted(f.name for f in keep.iterdir()) == ["mine.txt", "summary.json", "trajectory.npz"]
+
+
+def test_disk_full_at_write_time_is_one_line_exit_2_and_no_temp_file(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from fhrn_ode import _io
+    from fhrn_ode.cli import main
+
+    real = _io.os.replace
+
+    def full(src, dst):
+        if str(dst).endswith("summary.json"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(_io.os, "replace", full)
+    out = tmp_path / "o"
+    assert main(["integrate", "--t1", "0.5", "--n-points", "3", "--no-plot", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fhrn-ode integrate: error: cannot write or read")
+    assert "No space left on device" in err[0]
+    assert sorted(f.name for f in out.iterdir()) == ["trajectory.npz"]  # the completed file is kept, whole
