@@ -7,6 +7,9 @@ import sys
 from ._common import add_seed_arg, emit_json
 from .._errors import FHRNInputError
 
+#: The case modules to run; None: fhrn_ode.bench.harness.CASE_MODULES (imported only when bench runs).
+CASE_MODULES: tuple[str, ...] | None = None
+
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmark our code against baselines (speedups and errors)",
@@ -28,9 +31,11 @@ def run(args) -> int:
         raise FHRNInputError(f"`--seed` must be >= 0, got {args.seed}")
     if args.only is not None and not args.only.strip():
         raise FHRNInputError("`--only` must be a non-empty substring")
-    from ..bench.harness import CASE_MODULES, collect_cases, format_table, run_cases
+    from ..bench import harness
+    from ..bench.harness import collect_cases, format_table, run_cases
 
-    cases, skipped = collect_cases(args.quick, CASE_MODULES, seed=args.seed)
+    modules = harness.CASE_MODULES if CASE_MODULES is None else CASE_MODULES
+    cases, skipped = collect_cases(args.quick, modules, seed=args.seed)
     rows = run_cases(cases, only=args.only, seed=args.seed)
     failed = [r for r in rows if r.get("error")]
     if args.json:
