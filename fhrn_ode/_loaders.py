@@ -177,7 +177,7 @@ def _read_text(p: Path, name: str):
     return arr
 
 
-def array_keys(path: str | os.PathLike, *, name: str = "wr") -> list[str]:
+def array_keys(path: str | os.PathLike, *, name: str = "path") -> list[str]:
     """The array names in an ``.npz`` or ``.safetensors`` file (checks 1-3 of the module docstring)."""
     p = Path(path)
     _check_file(p, name)
@@ -217,7 +217,7 @@ def _check_array(arr: Any, p: Path, name: str, key: str, ndim: int | None, finit
     return out
 
 
-def load_arrays(path: str | os.PathLike, keys: dict[str, int | None], *, name: str = "wr",
+def load_arrays(path: str | os.PathLike, keys: dict[str, int | None], *, name: str = "path",
                 finite: bool = True) -> dict:
     """Load and check the arrays ``keys`` (name -> required rank, or None) from an array file.
 
@@ -239,7 +239,7 @@ def load_arrays(path: str | os.PathLike, keys: dict[str, int | None], *, name: s
     return {k: _check_array(v, p, name, k, keys.get(k), finite) for k, v in raw.items()}
 
 
-def load_matrix(path: str | os.PathLike, *, key: str = "W", name: str = "wr"):
+def load_matrix(path: str | os.PathLike, *, key: str = "W", name: str = "path"):
     """A real 2-D float64 array from a file (``.npz``/``.safetensors``: under ``key``).
 
     Finiteness and squareness are checked by :func:`fhrn_ode.operators.check_matrix`.

@@ -1,10 +1,12 @@
-"""Integration of the FHRN ODE on torchdiffeq (docs/model.md §1), with divergence as a result.
+"""Integration of the FHRN ODE, or of any ``nn.Module`` field, on torchdiffeq, with divergence as a result.
 
 One public entry point, :func:`integrate`, returns an :class:`IntegrationResult` (scipy-style:
-``status``, ``message``, ``nfe``). A trajectory that blows up (``|y|`` beyond ``max_norm``),
-reaches the gain pole, or makes the solver give up stops cleanly: the result then carries
-``status = "diverged"`` (or ``"failed"``) and the time, and its arrays stop before the
-first bad saved time, so they never hold NaN.
+``status``, ``message``, ``nfe``). A trajectory that blows up (``|y|`` beyond ``max_norm``, or
+non-finite), reaches the gain pole (FHRN fields), or makes the solver give up stops cleanly: the
+result then carries ``status = "diverged"`` (or ``"failed"``) and the time, and its arrays stop
+before the first bad saved time, so they never hold NaN. Gradients flow to every tensor of the
+field that requires grad (direct backprop through the solver, or the adjoint method with
+``adjoint=True``); see docs/api.md.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from ._dopri5 import odeint_stage_major
 from ._errors import FHRNInputError, check_int, check_real
+from ._states import _check_y0, _Columns, _generic_bad, _generic_state, _Guarded
 from .field import FHRNField, _EvaluationBudgetExceeded
+from .homeostasis import pole_radius
 from .operators import check_matrix
 from .params import FHRNParams
 
@@ -49,17 +53,6 @@ _STAGE_MAJOR_DOPRI5 = True
 _COLUMNS_MAX_DIM = 16
 
 
-class _Columns(torch.nn.Module):
-    """The field on states stored as columns ``(d, N)`` (FHRNField._forward_columns)."""
-
-    def __init__(self, field: FHRNField) -> None:
-        super().__init__()
-        self.field = field
-
-    def forward(self, t, yT):
-        return self.field._forward_columns(t, yT)
-
-
 @dataclass
 class IntegrationResult:
     """Outcome of :func:`integrate`.
@@ -69,31 +62,35 @@ class IntegrationResult:
         y: states ``(T, N, d)``; ``y[0]`` is ``y0``.
         A: fast-weight traces ``(T, N, d, d)`` or None without memory.
         y0: initial states ``(N, d)``.
-        W: the operator ``(d, d)``.
+        W: the operator ``(d, d)`` (detached), or None for a generic (non-FHRN) field.
         status: 'success', 'diverged' (a trajectory blew up or hit the gain pole) or 'failed'
             (the solver gave up).
         message: one human-readable sentence.
         nfe: number of vector-field evaluations.
-        params: the :class:`FHRNParams` used.
+        params: the :class:`FHRNParams` used (a snapshot of an FHRN field's values), or None for a
+            generic field.
         method, rtol, atol: solver settings (``rtol``/``atol`` are None for fixed-step methods).
         t_diverged: first saved time at which some trajectory had diverged, else None.
         diverged: boolean mask ``(N,)`` of diverged trajectories.
+        y_rest: for a generic field with a tuple state, the saved trajectories ``(T, N, ...)`` of its
+            components after the first (``y`` holds the first); empty otherwise.
     """
 
     t: torch.Tensor
     y: torch.Tensor
     A: torch.Tensor | None
     y0: torch.Tensor
-    W: torch.Tensor
+    W: torch.Tensor | None
     status: str
     message: str
     nfe: int
-    params: FHRNParams
+    params: FHRNParams | None
     method: str
     rtol: float | None
     atol: float | None
     t_diverged: float | None = None
     diverged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    y_rest: tuple = ()
 
     @property
     def success(self) -> bool:
@@ -119,9 +116,9 @@ def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
     ``y0_k = r_k u_k`` with ``u_k`` uniform on the unit sphere (seeded) and ``r_k = radius (k+1)/n``,
     so a family covers both the inside and the outside of the homeostatic shell.
     """
-    n = check_int("n_init", n, low=1)
+    n = check_int("n", n, low=1)
     dim = check_int("dim", dim, low=1)
-    radius = check_real("init_radius", radius, low=0.0, low_open=True)
+    radius = check_real("radius", radius, low=0.0, low_open=True)
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     u = rng.standard_normal((n, dim))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -129,28 +126,8 @@ def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
     return torch.as_tensor(u * r[:, None], dtype=dtype)
 
 
-def _check_y0(y0, d: int, dtype: torch.dtype) -> torch.Tensor:
-    """Validate ``y0``; a tensor keeps its autograd graph (for gradients w.r.t. initial states)."""
-    if isinstance(y0, torch.Tensor):
-        y = y0.to(dtype)
-    else:
-        try:
-            y = torch.as_tensor(np.asarray(y0, dtype=np.float64), dtype=dtype)
-        except (TypeError, ValueError):
-            raise FHRNInputError(f"`y0` must be a real array of shape (N, {d}), got {type(y0).__name__}") from None
-    if y.ndim == 1:
-        y = y.unsqueeze(0)
-    if y.ndim != 2 or y.shape[1] != d:
-        raise FHRNInputError(f"`y0` must have shape (N, {d}) or ({d},) to match W, got {tuple(np.shape(y0))}")
-    if y.shape[0] == 0:
-        raise FHRNInputError("`y0` must hold at least one initial state, got 0")
-    if not bool(torch.isfinite(y.detach()).all()):
-        raise FHRNInputError("`y0` must be finite; it has NaN/inf entries")
-    return y
-
-
 def integrate(
-    W,
+    field,
     y0=None,
     *,
     params: FHRNParams | None = None,
@@ -162,19 +139,28 @@ def integrate(
     atol: float = 1e-9,
     step_size: float | None = None,
     adjoint: bool = False,
+    adjoint_params=None,
     A0=None,
     max_norm: float | None = None,
     max_nfe: int = 100_000,
-    dtype: torch.dtype = torch.float64,
+    dtype: torch.dtype | None = None,
     seed: int = 0,
 ) -> IntegrationResult:
-    """Integrate the FHRN ODE (C 7-9, S1) from ``y0`` with a torchdiffeq solver.
+    """Integrate ``dy/dt = f(t, y)`` from ``y0`` with a torchdiffeq solver: the FHRN ODE (C 7-9, S1) or any field.
 
     Args:
-        W: reentry operator ``W*`` ``(d, d)``.
-        y0: initial states ``(N, d)`` or ``(d,)``; default: 8 states from
-            :func:`initial_conditions` with radius 2 and ``seed``.
-        params: model parameters (default :class:`FHRNParams`).
+        field: one of
+            - a matrix ``W*`` ``(d, d)`` (numpy or torch): integrated as ``FHRNField(W, params)``; a torch
+              ``W`` that requires grad receives gradients;
+            - an :class:`FHRNField` (its own parameters; the trainable ones receive gradients);
+            - any ``nn.Module`` with ``forward(t, y)`` in torchdiffeq's convention, ``y`` a tensor
+              ``(N, d)`` or a tuple of tensors with leading dimension ``N`` (the first one ``(N, d)``).
+              Only the generic guards apply to it: a row whose first state tensor is non-finite or has
+              ``|y| > max_norm``, or whose other tensors are non-finite, counts as diverged (no gain pole).
+        y0: initial states ``(N, d)`` or ``(d,)`` (a tuple for a generic field with a tuple state);
+            default (matrix or FHRN field only): 8 states from :func:`initial_conditions` with radius 2
+            and ``seed``.
+        params: model parameters when ``field`` is a matrix (default :class:`FHRNParams`).
         t1: final time (> 0) of the saved grid ``linspace(0, t1, n_points)``.
         n_points: number of saved times (>= 2).
         t: explicit increasing saved times (overrides ``t1``/``n_points``).
@@ -182,26 +168,31 @@ def integrate(
         rtol, atol: tolerances of adaptive methods (> 0).
         step_size: step of fixed-grid methods (default: the saved-grid spacing); refused for
             adaptive methods.
-        adjoint: use ``torchdiffeq.odeint_adjoint`` (memory-efficient gradients w.r.t. parameters).
-        A0: initial fast-weight traces ``(N, d, d)`` (default zeros); only with memory.
+        adjoint: use ``torchdiffeq.odeint_adjoint`` (memory-efficient gradients w.r.t. ``y0`` and
+            ``adjoint_params``).
+        adjoint_params: tensors the adjoint method differentiates; default every parameter and buffer
+            of the field that requires grad (pass it for tensors a generic field captures otherwise).
+        A0: initial fast-weight traces ``(N, d, d)`` (default zeros); only for an FHRN field with memory.
         max_norm: a trajectory with ``|y|`` above it counts as diverged (default
             ``100 * max(1, max |y0|, |c|)``).
-        max_nfe: cap on vector-field evaluations for the whole run; past it the run stops with
+        max_nfe: cap on vector-field evaluations for the whole forward run; past it the run stops with
             status 'failed' (a stiff or slowly exploding system never hangs the caller).
-        dtype: float dtype (float64 by default).
+        dtype: float dtype for a matrix ``field`` (default float64) and for array ``y0``; an
+            :class:`FHRNField` uses its own dtype, a generic field keeps the dtype of tensor ``y0``.
         seed: seed for the default ``y0``.
 
+    Without a gradient to compute (autograd off, or nothing requires grad) the method 'dopri5' runs on
+    the stage-major re-layout of torchdiffeq's dopri5 (same steps, faster); otherwise on torchdiffeq.
+
     Returns:
-        :class:`IntegrationResult`.
+        :class:`IntegrationResult` (``W``/``params`` None for a generic field; ``y_rest`` holds the
+        trajectories of a tuple state's other components).
 
     Raises:
         FHRNInputError: any invalid argument (checked before any integration).
     """
-    params = FHRNParams() if params is None else params
-    if not isinstance(params, FHRNParams):
-        raise FHRNInputError(f"`params` must be an FHRNParams, got {type(params).__name__}")
-    Wn = check_matrix(W, "W")
-    d = Wn.shape[0]
+    is_fhrn = isinstance(field, FHRNField)
+    generic = isinstance(field, torch.nn.Module) and not is_fhrn
     if method not in SOLVERS:
         raise FHRNInputError(f"`method` must be one of {', '.join(SOLVERS)}; got {method!r}")
     adaptive = method in ADAPTIVE_SOLVERS
@@ -214,46 +205,113 @@ def integrate(
                 f"`step_size` applies to fixed-grid methods only; method {method!r} is adaptive (use rtol/atol)"
             )
         step_size = check_real("step_size", step_size, low=0.0, low_open=True)
+    if (is_fhrn or generic) and params is not None:
+        raise FHRNInputError("`params` applies only when `field` is a matrix; an nn.Module field carries its own parameters")
+    if is_fhrn:
+        func = field
+        if dtype is not None and dtype != func.W.dtype:
+            raise FHRNInputError(f"`dtype`={dtype} differs from the FHRNField's dtype {func.W.dtype}; build the field with it")
+        dtype = func.W.dtype
+        try:
+            params = func.params
+        except FHRNInputError:  # e.g. a trained kappa < 0: still integrable, no FHRNParams snapshot
+            params = None
+    elif not generic:
+        params = FHRNParams() if params is None else params
+        if not isinstance(params, FHRNParams):
+            raise FHRNInputError(f"`params` must be an FHRNParams, got {type(params).__name__}")
+        dtype = torch.float64 if dtype is None else dtype
+        func = FHRNField(field if isinstance(field, torch.Tensor) else check_matrix(field, "field"), params, dtype=dtype)
+    tdtype = dtype if dtype is not None else torch.float64
     if t is None:
         t1 = check_real("t1", t1, low=0.0, low_open=True)
         n_points = check_int("n_points", n_points, low=2)
-        tt = torch.linspace(0.0, t1, n_points, dtype=dtype)
+        tt = torch.linspace(0.0, t1, n_points, dtype=tdtype)
     else:
-        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=dtype)
+        tt = torch.as_tensor(np.asarray(t, dtype=np.float64), dtype=tdtype)
         if tt.ndim != 1 or tt.numel() < 2 or not torch.isfinite(tt).all() or not bool((tt[1:] > tt[:-1]).all()):
             raise FHRNInputError("`t` must be a 1-D, finite, strictly increasing grid of at least 2 times")
-    if y0 is None:
-        y0t = initial_conditions(8, d, 2.0, seed=seed, dtype=dtype)
+
+    if generic:
+        if y0 is None:
+            raise FHRNInputError("`y0` is required when `field` is a generic nn.Module")
+        if A0 is not None:
+            raise FHRNInputError("`A0` applies to FHRN fields with memory; pass a generic field's whole state as the tuple `y0`")
+        comps0, is_tuple = _generic_state(y0, dtype)
+        y0t = comps0[0]
+        c_norm = 0.0
     else:
-        y0t = _check_y0(y0, d, dtype)
+        d = func.dim
+        y0t = initial_conditions(8, d, 2.0, seed=seed, dtype=dtype) if y0 is None else _check_y0(y0, d, dtype)
+        c_norm = float(func.drive.detach().norm())
     N = y0t.shape[0]
-    c = np.asarray(params.drive_vector(d))
     if max_norm is None:
-        max_norm = 1e2 * max(1.0, float(y0t.detach().norm(dim=-1).max()), float(np.linalg.norm(c)))
+        max_norm = 1e2 * max(1.0, float(y0t.detach().norm(dim=-1).max()), c_norm)
     max_norm = check_real("max_norm", max_norm, low=0.0, low_open=True)
     if float(y0t.detach().norm(dim=-1).max()) > max_norm:
         raise FHRNInputError(f"`y0` has a state with |y| above `max_norm`={max_norm:g}")
-    func = FHRNField(Wn, params, dtype=dtype, max_norm=max_norm)
-    if params.beta > 1.0 and bool(func.bad_mask(y0t.detach()).any()):
-        k = int(torch.nonzero(func.bad_mask(y0t.detach()))[0])
-        raise FHRNInputError(
-            f"`y0`[{k}] sits on the gain pole |y| = {params.pole_radius:.6g} of g (beta={params.beta:g}); move it off"
-        )
-    if func.has_memory:
-        if A0 is None:
-            A0t = torch.zeros(N, d, d, dtype=dtype)
-        else:
-            A0t = torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)
-            if A0t.ndim == 2:
-                A0t = A0t.expand(N, d, d).clone()
-            if tuple(A0t.shape) != (N, d, d) or not torch.isfinite(A0t).all():
-                raise FHRNInputError(f"`A0` must be finite with shape ({N}, {d}, {d}) or ({d}, {d}); got {tuple(A0t.shape)}")
-        state0: Any = (y0t, A0t)
-    else:
-        if A0 is not None:
-            raise FHRNInputError("`A0` is only used with memory; set params.memory to 'hebbian' or 'input'")
-        state0 = y0t
 
+    if generic:
+        rhs_mod: Any = _Guarded(field, max_norm, max_nfe)
+        counter = rhs_mod
+        grad_source = field
+        nfe0 = 0
+    else:
+        saved = (func.max_norm, func.max_nfe)
+        func.max_norm = max_norm
+        bad0 = func.bad_mask(y0t)
+        beta = func._frozen().beta
+        if beta > 1.0 and bool(bad0.any()):
+            func.max_norm = saved[0]
+            k = int(torch.nonzero(bad0)[0])
+            raise FHRNInputError(
+                f"`y0`[{k}] sits on the gain pole |y| = {pole_radius(beta):.6g} of g (beta={beta:g}); move it off"
+            )
+        if func.has_memory:
+            if A0 is None:
+                A0t = torch.zeros(N, d, d, dtype=dtype)
+            else:
+                A0t = A0.to(dtype) if isinstance(A0, torch.Tensor) else torch.as_tensor(np.asarray(A0, dtype=np.float64), dtype=dtype)
+                if A0t.ndim == 2:
+                    A0t = A0t.expand(N, d, d).clone()
+                if tuple(A0t.shape) != (N, d, d) or not torch.isfinite(A0t.detach()).all():
+                    func.max_norm = saved[0]
+                    raise FHRNInputError(f"`A0` must be finite with shape ({N}, {d}, {d}) or ({d}, {d}); got {tuple(A0t.shape)}")
+            comps0, is_tuple = (y0t, A0t), True
+        else:
+            if A0 is not None:
+                func.max_norm = saved[0]
+                raise FHRNInputError("`A0` is only used with memory; set params.memory to 'hebbian' or 'input'")
+            comps0, is_tuple = (y0t,), False
+        rhs_mod = func
+        counter = func
+        grad_source = func
+        nfe0 = func.nfe
+        func.max_nfe = nfe0 + max_nfe
+    try:
+        return _run(rhs_mod, counter, nfe0, grad_source, comps0, is_tuple, tt, generic=generic, params=params,
+                    method=method, adaptive=adaptive, rtol=rtol, atol=atol, step_size=step_size, adjoint=adjoint,
+                    adjoint_params=adjoint_params, max_norm=max_norm)
+    finally:
+        counter.max_nfe = None  # no budget during a later backward pass (adjoint)
+        if not generic:
+            func.max_norm, func.max_nfe = saved
+            func._pin = None
+
+
+def _run(rhs_mod, counter, nfe0, grad_source, comps0, is_tuple, tt, *, generic, params, method, adaptive, rtol,
+         atol, step_size, adjoint, adjoint_params, max_norm) -> IntegrationResult:
+    """The chunked solve of :func:`integrate` (inputs validated)."""
+    y0t = comps0[0]
+    N, d = y0t.shape
+    if adjoint_params is None:
+        grad_tensors = tuple(p for p in list(grad_source.parameters()) + list(grad_source.buffers()) if p.requires_grad)
+    else:
+        grad_tensors = tuple(adjoint_params)
+        if not all(isinstance(p, torch.Tensor) for p in grad_tensors):
+            raise FHRNInputError("`adjoint_params` must be a sequence of tensors")
+    needs_grad = torch.is_grad_enabled() and (any(p.requires_grad for p in grad_tensors)
+                                              or any(c.requires_grad for c in comps0))
     options: dict[str, Any] = {}
     if not adaptive and step_size is not None:
         options["step_size"] = step_size
@@ -262,34 +320,52 @@ def integrate(
     if adaptive:
         kwargs.update(rtol=rtol, atol=atol)
     if adjoint:
-        kwargs["adjoint_params"] = tuple(func.parameters())
-    func.max_nfe = max_nfe
+        kwargs["adjoint_params"] = grad_tensors
     columns = False
-    rhs: Any = func
-    if (_STAGE_MAJOR_DOPRI5 and method == "dopri5" and not adjoint
-            and not (torch.is_grad_enabled() and y0t.requires_grad)):
+    rhs: Any = rhs_mod
+    if _STAGE_MAJOR_DOPRI5 and method == "dopri5" and not adjoint and not needs_grad:
         solve = odeint_stage_major
         kwargs = dict(rtol=rtol, atol=atol, options=options)
         # small d without memory: integrate the states as columns (d, N), see FHRNField._forward_columns
-        columns = not func.has_memory and d <= _COLUMNS_MAX_DIM
+        columns = not generic and not is_tuple and d <= _COLUMNS_MAX_DIM
         if columns:
-            rhs = _Columns(func)
+            rhs = _Columns(rhs_mod)
+    if not generic and not needs_grad:
+        rhs_mod._pin = rhs_mod._frozen()  # values fixed for the whole solve: no per-call checks
 
-    common = dict(W=torch.as_tensor(Wn, dtype=dtype), params=params, method=method,
+    fhrn = rhs_mod if not generic else None
+    common = dict(W=None if generic else fhrn.W.detach().clone(), params=params, method=method,
                   rtol=rtol if adaptive else None, atol=atol if adaptive else None, y0=y0t)
+
+    def bad_rows(new: tuple) -> torch.Tensor:
+        if generic:
+            return _generic_bad(new[0], new[1:], max_norm)
+        bad = fhrn.bad_mask(new[0])
+        for o in new[1:]:
+            bad = bad | ~torch.isfinite(o.detach().flatten(2)).all(-1)
+        return bad
+
+    parts = [[c.unsqueeze(0)] for c in comps0]
+    state: Any = y0t.T.contiguous() if columns else (comps0 if is_tuple else y0t)
+    bad_tn = bad_rows(tuple(c.unsqueeze(0) for c in comps0))
+    return _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, tt, columns, is_tuple,
+                   generic, method, max_norm, N, common, adjoint)
+
+
+def _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, tt, columns, is_tuple,
+            generic, method, max_norm, N, common, adjoint) -> IntegrationResult:
+    """Solve chunk after chunk of the saved grid, stop at the first divergence or failure; the result."""
+    fhrn = None if generic else counter
+    failure: str | None = None
     # Integrate in a few chunks of the saved grid so a run that fails late keeps what it computed.
     T = tt.numel()
     bounds = np.unique(np.linspace(0, T - 1, min(T - 1, _N_CHUNKS) + 1).round().astype(int))
-    ys_parts, As_parts = [y0t.unsqueeze(0)], ([state0[1].unsqueeze(0)] if func.has_memory else None)
-    state = state0.T.contiguous() if columns else state0
-    failure: str | None = None
-    bad_tn = func.bad_mask(y0t).unsqueeze(0)
     for a, b in zip(bounds[:-1], bounds[1:]):
         try:
             with torch.set_grad_enabled(adjoint or torch.is_grad_enabled()):
                 sol = solve(rhs, state, tt[a:b + 1], **kwargs)
         except _EvaluationBudgetExceeded as exc:
-            failure = (f"stopped after {func.nfe} evaluations (max_nfe) at t = {exc.t:.4g} of "
+            failure = (f"stopped after {counter.nfe - nfe0} evaluations (max_nfe) at t = {exc.t:.4g} of "
                        f"[{float(tt[0]):.4g}, {float(tt[-1]):.4g}]: the system is stiff or slowly diverging "
                        f"(max |y| {exc.max_norm:.3g}); raise max_nfe or shorten t1")
             break
@@ -297,28 +373,34 @@ def integrate(
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             failure = f"the {method} solver gave up after t = {float(tt[a]):.4g}: {why}"
             break
-        y_new = sol[0][1:] if func.has_memory else (sol[1:].transpose(1, 2) if columns else sol[1:])
-        ys_parts.append(y_new)
-        bad = func.bad_mask(y_new)
-        if func.has_memory:
-            A_new = sol[1][1:]
-            As_parts.append(A_new)
-            bad = bad | ~torch.isfinite(A_new.flatten(2)).all(-1)
-            state = (y_new[-1], A_new[-1])
+        if columns:
+            new = (sol[1:].transpose(1, 2),)
+            state = sol[-1]
         else:
-            state = sol[-1] if columns else y_new[-1]
+            sols = sol if is_tuple else (sol,)
+            new = tuple(s[1:] for s in sols)
+            state = tuple(s[-1] for s in sols) if is_tuple else sols[0][-1]
+        for p, n in zip(parts, new):
+            p.append(n)
+        bad = bad_rows(new)
         bad_tn = torch.cat([bad_tn, bad])
         if bool(bad.any()):
             break
-    ys = torch.cat(ys_parts)
-    As = None if As_parts is None else torch.cat(As_parts)
+    full = [torch.cat(p) for p in parts]
+    ys = full[0]
+    As = full[1] if (not generic and len(full) > 1) else None
+    rest = tuple(full[1:]) if generic else ()
+    nfe = counter.nfe - nfe0
     if bool(bad_tn.any()):
         first = int(torch.nonzero(bad_tn.any(dim=1))[0])
         diverged = bad_tn.any(dim=0).cpu().numpy()
         k = int(np.nonzero(bad_tn[first].cpu().numpy())[0][0])
-        r_bad = float(ys[first, k].norm()) if torch.isfinite(ys[first, k]).all() else math.inf
-        if params.beta > 1.0 and math.isfinite(r_bad) and r_bad <= max_norm:
-            why = f"reached the gain pole |y| = {params.pole_radius:.4g} of g (beta = {params.beta:g})"
+        r_bad = float(ys[first, k].detach().norm()) if torch.isfinite(ys[first, k].detach()).all() else math.inf
+        beta = 0.0 if generic else fhrn._frozen().beta
+        if beta > 1.0 and math.isfinite(r_bad) and r_bad <= max_norm:
+            why = f"reached the gain pole |y| = {pole_radius(beta):.4g} of g (beta = {beta:g})"
+        elif math.isfinite(r_bad) and r_bad <= max_norm:
+            why = "became non-finite"
         else:
             why = f"left the ball |y| <= {max_norm:.3g}"
         keep = max(first, 1)
@@ -327,16 +409,16 @@ def integrate(
             t=tt[:keep], y=ys[:keep], A=None if As is None else As[:keep], status="diverged",
             message=(f"{int(diverged.sum())} of {N} trajectories diverged; trajectory {k} {why} "
                      f"by t = {t_div:.4g}; results stop at t = {float(tt[keep - 1]):.4g}"),
-            nfe=func.nfe, t_diverged=t_div, diverged=diverged, **common,
+            nfe=nfe, t_diverged=t_div, diverged=diverged, y_rest=tuple(r[:keep] for r in rest), **common,
         )
     if failure is not None:
         keep = ys.shape[0]
         return IntegrationResult(
             t=tt[:keep], y=ys, A=As, status="failed", message=failure + f"; results stop at t = {float(tt[keep - 1]):.4g}",
-            nfe=func.nfe, diverged=np.zeros(N, dtype=bool), **common,
+            nfe=nfe, diverged=np.zeros(N, dtype=bool), y_rest=rest, **common,
         )
     return IntegrationResult(
         t=tt, y=ys, A=As, status="success",
-        message=f"integrated {N} trajectories to t = {float(tt[-1]):.4g} with {method} ({func.nfe} evaluations)",
-        nfe=func.nfe, diverged=np.zeros(N, dtype=bool), **common,
+        message=f"integrated {N} trajectories to t = {float(tt[-1]):.4g} with {method} ({nfe} evaluations)",
+        nfe=nfe, diverged=np.zeros(N, dtype=bool), y_rest=rest, **common,
     )

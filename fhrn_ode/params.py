@@ -74,9 +74,9 @@ class FHRNParams:
     @property
     def pole_radius(self) -> float | None:
         """Radius where ``g`` has its pole, ``sqrt(1 - 1/beta)`` for beta > 1 (C 2), else None."""
-        if self.beta > 1.0:
-            return math.sqrt(1.0 - 1.0 / self.beta)
-        return None
+        from .homeostasis import pole_radius  # imported here: this module stays light (no numpy) for the CLI
+
+        return pole_radius(self.beta)
 
     def drive_vector(self, dim: int) -> list[float]:
         """The drive c as a list of ``dim`` floats.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fhrn_ode.analysis.stability import wr_crit_small_gain
+
 from ._style import new_figure
 
 __all__ = ["plot_stability_map", "plot_gain_margin"]
@@ -29,7 +31,7 @@ def plot_stability_map(results: list, radius: float | None = None):
             ymax = max(ymax, lc["wr_norm_median"])
         if r["gamma"] > 0:
             rad = float(np.median([lc["radius_median"] for lc in r["per_layer"]])) if radius is None else radius
-            crit = (1.0 + b * (rad * rad - 1.0)) / r["gamma"]
+            crit = wr_crit_small_gain(r["gamma"], b, rad)  # small gain r_e = 1 (C 2; Fig. 4(b))
             ax.plot(b, crit, "--", color=col, lw=1, label=f"r_e = 1, gamma={r['gamma']:g}, |y|={rad:.2g}")
     if ymax > 0:
         ax.set_yscale("log")

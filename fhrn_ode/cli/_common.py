@@ -20,7 +20,9 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,22 @@ def params_from_args(args: argparse.Namespace) -> FHRNParams:
         if hasattr(args, name):
             kw[name] = getattr(args, name)
     return FHRNParams(**kw)
+
+
+@contextmanager
+def flag_names(**flags: str):
+    """Re-raise a library :class:`FHRNInputError` with Python argument names replaced by CLI flags.
+
+    ``with flag_names(n="--n-init"):`` turns "`n` must be >= 1" into "`--n-init` must be >= 1" (the
+    library names its arguments; the CLI speaks its flags).
+    """
+    try:
+        yield
+    except FHRNInputError as exc:
+        msg = str(exc)
+        for name, flag in flags.items():
+            msg = re.sub(rf"`{re.escape(name)}(?=[` \[(])", f"`{flag}", msg)
+        raise FHRNInputError(msg) from None
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names, params_from_args
 from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
 
@@ -57,26 +57,28 @@ def check_sizes(args: argparse.Namespace, params: FHRNParams, d: int | None = No
 def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, "np.ndarray"]:
     from ..operators import resolve_operator
 
-    for hook in WR_RESOLVERS:
-        got = hook(spec, dim)
-        if got is not None:
-            return got
-    return resolve_operator(spec, dim, seed=seed, scale=scale)
+    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
+        for hook in WR_RESOLVERS:
+            got = hook(spec, dim)
+            if got is not None:
+                return got
+        return resolve_operator(spec, dim, seed=seed, scale=scale)
 
 
 def summarize(res: "IntegrationResult", name: str, W: "np.ndarray") -> dict[str, Any]:
     """The ``summary.json`` object (keys documented in the README)."""
-    import torch
+    import numpy as np
 
-    from ..field import FHRNField, lyapunov_V
+    from ..energy import lyapunov_V
+    from ..field import FHRNField
     from ..operators import operator_info
+    from ..spectrum import spectral_abscissa
 
     p = res.params
     yf = res.y[-1].detach()
     Af = None if res.A is None else res.A[-1].detach()
     field = FHRNField(W, p)
-    J = field.jacobian(yf, Af)
-    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    rho = spectral_abscissa(field.jacobian(yf, Af))
     info = operator_info(W, name)
     return {
         "status": res.status,
@@ -85,7 +87,7 @@ def summarize(res: "IntegrationResult", name: str, W: "np.ndarray") -> dict[str,
         "t_diverged": res.t_diverged,
         "final_norm": yf.norm(dim=-1).tolist(),
         "V_final": lyapunov_V(yf, p.theta).tolist(),
-        "spectral_abscissa_final": rho.tolist(),
+        "spectral_abscissa_final": np.atleast_1d(rho).tolist(),
         "operator": {k: v for k, v in info.to_dict().items() if k != "dim"},
         "dim": int(W.shape[0]),
         "n_init": int(res.y0.shape[0]),
@@ -133,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..integration import initial_conditions, integrate
 
-    y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    with flag_names(n="--n-init", radius="--init-radius"):
+        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_seed_arg, emit_json
+from ._common import add_seed_arg, emit_json, flag_names
 from .integrate import WR_RESOLVERS
 from .._errors import FHRNInputError, check_int
 from .._names import JAC_METHODS, SCOPES
@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     from ..linearize import linearize_checkpoint, resolve_checkpoint
 
     ckpt = resolve_checkpoint(args.ckpt)
-    lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
-                               seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
+    with flag_names(layers="--layer", seq_len="--seq-len"):
+        lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
+                                   seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
     atomic_save_npz(out, **lin.arrays(), checkpoint=np.str_(str(ckpt)))
     err = np.abs(lin.W_star - lin.J_H @ lin.W_r[np.searchsorted(np.asarray(lin.layers), lin.layer)]).max()
     summary = {"checkpoint": str(ckpt), "out": str(out), "scope": lin.scope, "method": lin.method,

@@ -112,4 +112,4 @@ def test_cli_check_bad_input(sweep, capsys, argv, msg):
 
 def test_cli_integrate_hook_bad_layer(sweep, tmp_path, capsys):
     assert main(["integrate", "--wr", f"{sweep / 'gamma_0.2'}:9", "--out", str(tmp_path / "i")]) == 2
-    assert "`--layer` must be an integer" in capsys.readouterr().err
+    assert "`--wr layer` must be integers" in capsys.readouterr().err
