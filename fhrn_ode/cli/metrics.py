@@ -67,8 +67,15 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     n_seq = check_int("--n-seq", args.n_seq, low=1)
     from .._limits import check_sizes, model_eval_cost
 
-    check_sizes(lambda n: model_eval_cost(n, 1024, 768, 12, 64), [("--n-seq", n_seq, 1)],
-                what="the models' forward passes (sizes bounded by the largest preset)")
+    from pathlib import Path
+
+    from ..discrete.checkpoint import read_config
+
+    for sub in sorted(Path(args.sweep_dir).glob("gamma_*")):
+        if (sub / "config.json").is_file():
+            c = read_config(sub)
+            check_sizes(lambda n: model_eval_cost(n, c.context, c.d, c.n_layer, c.rank), [("--n-seq", n_seq, 1)],
+                        what="the models' forward passes")
     out = check_out_dir(args.out) if args.out is not None else None
     rep = sweep_report(args.sweep_dir, n_seq=n_seq, seed=seed)
     if out is not None:
