@@ -146,3 +146,21 @@ def test_scalar_validators(value):
             _one_line(exc)
             continue
         assert kw["low"] <= v <= kw["high"]
+
+
+@SETTINGS
+@given(d=st.integers(1, 10 ** 7), n_init=st.integers(1, 10 ** 10), n_points=st.integers(2, 10 ** 10),
+       memory=st.booleans())
+def test_size_gate_refuses_or_accepts_and_names_the_flag(d, n_init, n_points, memory):
+    from fhrn_ode._limits import check_sizes, fits, integrate_cost
+
+    cost = lambda a, b, c: integrate_cost(a, b, c, memory=memory)  # noqa: E731
+    try:
+        check_sizes(cost, [("--dim", d, 1), ("--n-init", n_init, 1), ("--n-points", n_points, 2)])
+    except FHRNInputError as exc:
+        _one_line(exc)
+        assert not fits(cost(d, n_init, n_points))
+        flag = str(exc).split("`")[1]
+        assert flag in ("--dim", "--n-init", "--n-points")
+        return
+    assert fits(cost(d, n_init, n_points))
