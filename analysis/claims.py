@@ -335,7 +335,20 @@ _CHECKS = (_ring, _zero_contour, _vdescent, _radial_monotone, _symmetric_and_mix
            _memory_boundedness, _origin)
 
 
-def check_claims(*, quick: bool = False) -> ClaimsReport:
-    """Run every claim check (about 10-30 s; ``quick`` uses coarser grids) and the symbolic checks."""
-    claims = tuple(fn(quick) for fn in _CHECKS)
+def n_claim_checks() -> int:
+    """How many claim checks :func:`check_claims` runs (the total of its ``progress`` calls)."""
+    return len(_CHECKS)
+
+
+def check_claims(*, quick: bool = False, progress=None) -> ClaimsReport:
+    """Run every claim check (about 10-30 s; ``quick`` uses coarser grids) and the symbolic checks.
+
+    ``progress``: optional callable, called with no argument after each claim check (a progress counter).
+    """
+    claims = []
+    for fn in _CHECKS:
+        claims.append(fn(quick))
+        if progress is not None:
+            progress()
+    claims = tuple(claims)
     return ClaimsReport(claims, verify_all().to_dict(), {"quick": quick, "defaults": FHRNParams().to_dict()})

@@ -68,6 +68,16 @@ _EXPORTS: dict[str, str] = {
     "linearize_map": ".linearize",
     "linearize_model": ".linearize",
     "mean_w_star": ".linearize",
+    "DiscreteMap": ".maps",
+    "DifferenceField": ".maps",
+    "SaliencyMap": ".maps",
+    "difference_field": ".maps",
+    "is_discrete": ".maps",
+    "map_stable": ".maps",
+    "FlatSlotField": ".slots",
+    "SlotFHRNField": ".slots",
+    "integrate_slots": ".slots",
+    "slot_similarity": ".slots",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._errors import FHRNInputError, check_int
 
-__all__ = ["eigvals_2x2", "spectral_abscissa_2x2", "batched_eigvals", "spectral_abscissa"]
+__all__ = ["eigvals_2x2", "spectral_abscissa_2x2", "batched_eigvals", "spectral_abscissa", "abscissa_of_eigvals"]
 
 
 def _to_numpy(J) -> np.ndarray:
@@ -97,6 +97,16 @@ def batched_eigvals(J, *, workers: int | None = None, chunk: int | None = None) 
     return out.reshape(shape + (d,))
 
 
+def abscissa_of_eigvals(ev) -> np.ndarray | np.float64:
+    """``max_i Re lambda_i`` over the last axis of already computed eigenvalues ``(..., d)`` (complex).
+
+    For callers that need the eigenvalues anyway (classification of equilibria): the same quantity as
+    :func:`spectral_abscissa` without a second eigen-solve.
+    """
+    out = np.asarray(ev).real.max(axis=-1)
+    return np.float64(out) if np.ndim(out) == 0 else out
+
+
 def spectral_abscissa(M, *, workers: int | None = None):
     """``rho(M) = max_i Re lambda_i(M)`` of each matrix in ``(..., d, d)``.
 
@@ -119,6 +129,6 @@ def spectral_abscissa(M, *, workers: int | None = None):
     if Jn.shape[-1] == 2:
         rho = spectral_abscissa_2x2(safe)
     else:
-        rho = batched_eigvals(safe, workers=workers).real.max(axis=-1)
+        rho = abscissa_of_eigvals(batched_eigvals(safe, workers=workers))
     out = np.where(finite, rho, np.nan)
     return np.float64(out) if out.ndim == 0 else out

@@ -40,6 +40,7 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.spectra",
     "fhrn_ode.bench.train",
     "fhrn_ode.bench.jacobian",
+    "fhrn_ode.bench.exponents",
 )
 #: Keys every result row carries (extra keys are allowed).
 RESULT_KEYS: tuple[str, ...] = ("name", "ours_s", "baseline", "baseline_s", "speedup", "max_abs_err")

@@ -52,6 +52,10 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.verify",
     "fhrn_ode.cli.claims",
     "fhrn_ode.cli.metrics",
+    "fhrn_ode.cli.fixed_points", "fhrn_ode.cli.exponents", "fhrn_ode.cli.cycles", "fhrn_ode.cli.bifurcation",
+    "fhrn_ode.cli.halting",
+    "fhrn_ode.cli.saliency",
+    "fhrn_ode.cli.slots",
 )
 
 #: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.

@@ -6,19 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
+                      param_sources, params_from_args, resolve_wr_args)
 from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
-
-#: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
-#: Each takes ``(spec, dim)`` and returns None when the spec is not theirs.
-WR_RESOLVERS: list = []
-
 
 def register(sub) -> None:
     p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",
                        description="Integrate dy/dt = -leak y + gamma g W* y + A y + g_h(y) + c (C 7-9) on torchdiffeq.")
-    add_operator_args(p, extra=", or a trained W*: CKPT[:layer[:context]], reference[:layer], a linearize .npz")
+    add_operator_args(p)
     add_model_args(p)
     g = p.add_argument_group("integration")
     g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
@@ -35,34 +31,6 @@ def register(sub) -> None:
     o.add_argument("--json", action="store_true", help="print summary.json to stdout (and nothing else)")
     o.add_argument("--no-plot", action="store_true", help="do not write phase.png")
     p.set_defaults(func=run)
-
-
-def check_sizes(args: argparse.Namespace, params: FHRNParams, d: int | None = None) -> None:
-    """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
-    from .._errors import check_int, check_real
-    from .._limits import check_sizes, integrate_cost
-
-    n_init = check_int("--n-init", args.n_init, low=1)
-    n_points = check_int("--n-points", args.n_points, low=2)
-    check_real("--init-radius", args.init_radius, low=0.0, high=1e6, low_open=True)
-    check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
-    if d is None:
-        d = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
-    mem = params.memory != "none"
-    check_sizes(lambda dd, ni, npt: integrate_cost(dd, ni, npt, memory=mem),
-                [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
-                 ("--n-points", n_points, 2)], what="O(d^3) eigenvalues of the final Jacobians")
-
-
-def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, "np.ndarray"]:
-    from ..operators import resolve_operator
-
-    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
-        for hook in WR_RESOLVERS:
-            got = hook(spec, dim)
-            if got is not None:
-                return got
-        return resolve_operator(spec, dim, seed=seed, scale=scale)
 
 
 def summarize(res: "IntegrationResult", name: str, W: "np.ndarray") -> dict[str, Any]:
@@ -96,6 +64,15 @@ def summarize(res: "IntegrationResult", name: str, W: "np.ndarray") -> dict[str,
     }
 
 
+def _params_line(p: dict, sources: dict | None) -> str:
+    def v(k, fmt="{:g}"):
+        val = fmt.format(p[k]) if fmt else str(p[k])
+        src = (sources or {}).get(k)
+        return f"{k}={val}" + (f" ({src})" if src and src != "default" else "")
+
+    return " ".join([v("gamma"), v("kappa"), v("theta"), v("leak"), v("beta"), v("memory", None), v("drive", None)])
+
+
 def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
     import numpy as np
 
@@ -107,8 +84,7 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
         f"fhrn-ode integrate: {s['status']} - {s['message']}",
         f"  operator  {op['name']} (d={s['dim']}): |W|_2={op['norm2']:.4g}  rho(W)={op['spectral_abscissa']:.4g}  "
         f"|W_a|={op['antisym_norm']:.4g}  |W_s|={op['sym_norm']:.4g}",
-        f"  params    gamma={p['gamma']:g} kappa={p['kappa']:g} theta={p['theta']:g} leak={p['leak']:g} "
-        f"beta={p['beta']:g} memory={p['memory']} drive={p['drive']}",
+        f"  params    {_params_line(p, s.get('param_sources'))}",
         f"  final |y| over {len(norms)} trajectories at t={s['t_final']:.4g}: min {norms.min():.6f}  "
         f"median {np.median(norms):.6f}  max {norms.max():.6f}",
         f"  V = (|y|^2 - theta^2)^2/4 at the end: max {max(s['V_final']):.3g}",
@@ -125,13 +101,35 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
+    """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
+    from .._errors import check_int, check_real
+    from .._limits import check_sizes as check, integrate_cost
+
+    n_init = check_int("--n-init", args.n_init, low=1)
+    n_points = check_int("--n-points", args.n_points, low=2)
+    check_real("--init-radius", args.init_radius, low=0.0, high=1e6, low_open=True)
+    check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
+    if d is None:
+        d = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
+    mem = getattr(args, "memory", None) not in (None, "none")
+    check(lambda dd, ni, npt: integrate_cost(dd, ni, npt, memory=mem),
+          [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
+           ("--n-points", n_points, 2)], what="O(d^3) eigenvalues of the final Jacobians")
+
+
 def run(args: argparse.Namespace) -> int:
-    params: FHRNParams = params_from_args(args)
-    check_sizes(args, params)
+    if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
+        from ._slots_run import run_slots
+
+        return run_slots(args)
+    check_sizes(args)
     out = check_out_dir(args.out)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params: FHRNParams = params_from_args(args, op)
     d = W.shape[0]
-    check_sizes(args, params, d)
+    check_sizes(args, d)
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..integration import initial_conditions, integrate
 
@@ -140,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
                     rtol=args.rtol, atol=args.atol)
     summary = summarize(res, name, W)
+    summary["param_sources"] = param_sources(args, op)
+    summary["wr_source"] = op.to_dict()
     files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
     files.append(atomic_write_json(out / "summary.json", summary))
     if not args.no_plot:

@@ -1,7 +1,6 @@
 """``fhrn-ode linearize``: J_H and W* = J_H W_r of a trained checkpoint over many contexts (docs/model.md §5).
 
-Importing this module also registers the ``--wr CKPT[:layer[:context]]`` / ``--wr FILE.npz`` hook of
-``fhrn-ode integrate`` (:func:`fhrn_ode.linearize.resolve_wr_spec`).
+Its ``.npz`` is one of the ``--wr`` forms of the ODE commands (:func:`fhrn_ode._wr.resolve_wr`).
 """
 
 from __future__ import annotations
@@ -9,24 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_seed_arg, emit_json, flag_names
-from .integrate import WR_RESOLVERS
+from ._common import flag_names, add_seed_arg, emit_json
 from .._errors import FHRNInputError, check_int
 from .._names import JAC_METHODS, SCOPES
-
-
-def _resolve_wr_spec(spec, dim=None):
-    """The ``--wr CKPT...`` hook, importing the (heavy) linearization only for a spec that may be its."""
-    head = Path(str(spec).split(":")[0])
-    if not (str(head) == "reference" or (head / "config.json").is_file() or head.suffix == ".npz"):
-        return None
-    from ..linearize import resolve_wr_spec
-
-    return resolve_wr_spec(spec, dim)
-
-
-if _resolve_wr_spec not in WR_RESOLVERS:
-    WR_RESOLVERS.append(_resolve_wr_spec)
 
 
 def add_context_args(p: argparse.ArgumentParser, default_contexts: int) -> None:
@@ -40,7 +24,7 @@ def register(sub) -> None:
     p = sub.add_parser("linearize", help="effective reentry operator W* = J_H W_r of a trained checkpoint",
                        description="J_H = dy_t/dx_t at x_t = h_t with the fast-weight state and noise held fixed "
                                    "(C 3-5), W* = J_H W_r, for every FH-RL layer over many contexts.")
-    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder (default: the bundled reference model)")
+    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder, or `reference` (default: the bundled reference model)")
     p.add_argument("--layer", type=int, default=None, help="only this FH-RL layer (default: all)")
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (default %(default)s; see README)")
     p.add_argument("--method", choices=JAC_METHODS, default="jacrev", help="torch.func mode (default %(default)s)")
@@ -51,12 +35,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._common import check_out_file
-
     out = Path(args.out)
     if out.is_dir():
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
     check_int("--contexts", args.contexts, low=1, high=10000)
+    from ._common import check_out_file
+
     check_out_file(out)
     import numpy as np
 

@@ -57,7 +57,7 @@ def _files(root: Path) -> None:
     obj = np.empty((1, 2, 2), dtype=object)
     obj[:] = 1.0
     np.savez(root / "objects.npz", W_star=obj, layer=np.zeros(1, dtype=np.int64))
-    np.savez(root / "nolayer.npz", W_star=np.zeros((1, 2, 2)))
+    np.savez(root / "floatlayer.npz", W_star=np.zeros((1, 2, 2)), layer=np.array([0.5]))
     with open(root / "huge.bin", "wb") as fh:  # sparse: 5 GB that take no disk
         fh.truncate(5 * 2 ** 30)
 
@@ -100,7 +100,7 @@ CASES = [
     ("empty-stack", ["integrate", "--wr", "{tmp}/nokey.npz", "--out", "{tmp}/out-18"], 2, "is empty"),
     ("string-stack", ["integrate", "--wr", "{tmp}/wrongkind.npz", "--out", "{tmp}/out-19"], 2, "non-numeric data"),
     ("object-stack", ["integrate", "--wr", "{tmp}/objects.npz", "--out", "{tmp}/out-20"], 2, "object array"),
-    ("missing-key", ["integrate", "--wr", "{tmp}/nolayer.npz", "--out", "{tmp}/out-21"], 2, "has no array 'layer'"),
+    ("float-layer", ["integrate", "--wr", "{tmp}/floatlayer.npz", "--out", "{tmp}/out-21"], 2, "must be 1 integers"),
     # hostile checkpoints: checked against the weight file before anything is built
     ("ckpt-huge-d", ["metrics", "{ckpt:huge_d}"], 2, "config key `d` is 1000000000"),
     ("ckpt-layers", ["linearize", "{ckpt:layers}", "--out", "{tmp}/lin.npz"], 2, "do not match the config"),

@@ -9,7 +9,7 @@ from fhrn_ode import FHRNParams, ring_radius
 from fhrn_ode.cli import main
 
 SUMMARY_KEYS = {"status", "message", "t_final", "t_diverged", "final_norm", "V_final", "spectral_abscissa_final",
-                "operator", "dim", "n_init", "params", "solver"}
+                "operator", "dim", "n_init", "params", "solver", "param_sources", "wr_source"}
 
 
 def test_default_run_shows_the_ring(tmp_path, capsys):
@@ -68,7 +68,7 @@ def test_operator_from_file_and_diverged_status(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["--wr", "spiral"], "`--wr` must be one of"),
+        (["--wr", "spiral"], "is not a built-in kind"),
         (["--wr", "missing.npy"], "does not exist"),
         (["--gamma", "-1"], "`--gamma` must be >= 0"),
         (["--lam", "-1", "--memory", "hebbian"], "`--lam` must be >= 0"),
