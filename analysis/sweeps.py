@@ -17,7 +17,6 @@ claim by claim, whether our numbers agree with the paper's (docs/model.md §4):
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +68,13 @@ def sweep_report(sweep_dir: str | os.PathLike, *, n_seq: int = 32, seed: int = 0
         m = model_metrics(model, n_seq=n_seq, seed=seed).to_dict()
         met = {}
         if (sub / "metrics.json").is_file():
+            from fhrn_ode._io import read_json
+
             try:
-                met = json.loads((sub / "metrics.json").read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+                met = read_json(sub / "metrics.json", "metrics")
+            except FHRNInputError:  # an unreadable metrics.json only loses the loss columns
                 met = {}
+            met = met if isinstance(met, dict) else {}
         m.update(val_loss=met.get("val_loss"), unigram_nats=met.get("unigram_nats"), path=str(sub))
         rows.append(m)
     rows.sort(key=lambda r: r["gamma"])

@@ -1,95 +1,99 @@
 """fhrn-ode: continuous-time dynamics of Fast-Weights Homeostatic Reentry Networks.
 
 The public API is re-exported here; modules with a leading underscore are private.
+
+Names are resolved lazily (PEP 562 ``__getattr__``): ``import fhrn_ode`` imports nothing heavy, and
+the first use of a name imports the module it lives in (torch, numpy, ... only then). ``from fhrn_ode
+import integrate`` and ``fhrn_ode.integrate`` work as before. To add a public name, add one line to
+``_EXPORTS`` (name -> module); ``__all__`` is built from it.
 """
 
-from ._errors import FHRNInputError
-from .homeostasis import (POLE_THRESHOLD, gain, gain_denominator, gain_derivative, gain_or_nan, near_pole, pole_r2,
-                          pole_radius)
-from .energy import lyapunov_V, lyapunov_V_dot
-from .field import PARAMETER_NAMES, FHRNField, homeostatic_field
-from .integration import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
-from .batched import SweepResult, integrate_sweep, parse_grid
-from .fitting import OPTIMIZERS, FitResult, fit
-from .operators import (
-    OPERATOR_KINDS,
-    OperatorInfo,
-    check_matrix,
-    decompose,
-    load_operator,
-    make_operator,
-    operator_info,
-    resolve_operator,
-    spectral_abscissa,
-)
-from .params import MEMORY_KINDS, FHRNParams, ring_radius
-from .discrete import (FHRL, PRESETS, FHRLConfig, GPTConfig, TinyGPT, TrainOptions, fhrl_step, load_checkpoint,
-                       reference_model_path, save_checkpoint, train)
-from .linearize import (Linearization, finite_difference_jacobian, linearize_checkpoint, linearize_map,
-                        linearize_model, mean_w_star)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ADAPTIVE_SOLVERS",
-    "FHRL",
-    "FHRLConfig",
-    "GPTConfig",
-    "Linearization",
-    "PRESETS",
-    "TinyGPT",
-    "TrainOptions",
-    "fhrl_step",
-    "finite_difference_jacobian",
-    "linearize_checkpoint",
-    "linearize_map",
-    "linearize_model",
-    "load_checkpoint",
-    "mean_w_star",
-    "reference_model_path",
-    "save_checkpoint",
-    "train",
-    "FHRNField",
-    "FHRNInputError",
-    "FitResult",
-    "OPTIMIZERS",
-    "PARAMETER_NAMES",
-    "POLE_THRESHOLD",
-    "fit",
-    "gain_denominator",
-    "gain_or_nan",
-    "lyapunov_V_dot",
-    "near_pole",
-    "pole_r2",
-    "pole_radius",
-    "FHRNParams",
-    "IntegrationResult",
-    "MEMORY_KINDS",
-    "OPERATOR_KINDS",
-    "OperatorInfo",
-    "SOLVERS",
-    "check_matrix",
-    "decompose",
-    "gain",
-    "gain_derivative",
-    "homeostatic_field",
-    "initial_conditions",
-    "integrate",
-    "integrate_sweep",
-    "SweepResult",
-    "parse_grid",
-    "load_operator",
-    "lyapunov_V",
-    "make_operator",
-    "operator_info",
-    "resolve_operator",
-    "ring_radius",
-    "spectral_abscissa",
-]
+#: Public name -> the module (relative to this package) that defines it.
+_EXPORTS: dict[str, str] = {
+    "FHRNInputError": "._errors",
+    "POLE_THRESHOLD": ".homeostasis",
+    "gain": ".homeostasis",
+    "gain_denominator": ".homeostasis",
+    "gain_derivative": ".homeostasis",
+    "gain_or_nan": ".homeostasis",
+    "near_pole": ".homeostasis",
+    "pole_r2": ".homeostasis",
+    "pole_radius": ".homeostasis",
+    "lyapunov_V": ".energy",
+    "lyapunov_V_dot": ".energy",
+    "PARAMETER_NAMES": ".field",
+    "FHRNField": ".field",
+    "homeostatic_field": ".field",
+    "ADAPTIVE_SOLVERS": ".integration",
+    "SOLVERS": ".integration",
+    "IntegrationResult": ".integration",
+    "initial_conditions": ".integration",
+    "integrate": ".integration",
+    "SweepResult": ".batched",
+    "integrate_sweep": ".batched",
+    "parse_grid": ".batched",
+    "OPTIMIZERS": ".fitting",
+    "FitResult": ".fitting",
+    "fit": ".fitting",
+    "OPERATOR_KINDS": ".operators",
+    "OperatorInfo": ".operators",
+    "check_matrix": ".operators",
+    "decompose": ".operators",
+    "load_operator": ".operators",
+    "make_operator": ".operators",
+    "operator_info": ".operators",
+    "resolve_operator": ".operators",
+    "spectral_abscissa": ".operators",
+    "MEMORY_KINDS": ".params",
+    "FHRNParams": ".params",
+    "ring_radius": ".params",
+    "FHRL": ".discrete",
+    "PRESETS": ".discrete",
+    "FHRLConfig": ".discrete",
+    "GPTConfig": ".discrete",
+    "TinyGPT": ".discrete",
+    "TrainOptions": ".discrete",
+    "fhrl_step": ".discrete",
+    "load_checkpoint": ".discrete",
+    "reference_model_path": ".discrete",
+    "save_checkpoint": ".discrete",
+    "train": ".discrete",
+    "Linearization": ".linearize",
+    "finite_difference_jacobian": ".linearize",
+    "linearize_checkpoint": ".linearize",
+    "linearize_map": ".linearize",
+    "linearize_model": ".linearize",
+    "mean_w_star": ".linearize",
+    "DiscreteMap": ".maps",
+    "DifferenceField": ".maps",
+    "SaliencyMap": ".maps",
+    "difference_field": ".maps",
+    "is_discrete": ".maps",
+    "map_stable": ".maps",
+    "FlatSlotField": ".slots",
+    "SlotFHRNField": ".slots",
+    "integrate_slots": ".slots",
+    "slot_similarity": ".slots",
+}
 
-# companion systems (docs/companions.md): discrete maps as fields, attractor-slot memory
-from .maps import DiscreteMap, DifferenceField, SaliencyMap, difference_field, is_discrete, map_stable  # noqa: E402
-from .slots import FlatSlotField, SlotFHRNField, integrate_slots, slot_similarity  # noqa: E402
+__all__ = sorted(_EXPORTS)
 
-__all__ += ["DiscreteMap", "DifferenceField", "SaliencyMap", "difference_field", "is_discrete", "map_stable",
-            "FlatSlotField", "SlotFHRNField", "integrate_slots", "slot_similarity"]
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ._errors import FHRNInputError
 
 __all__ = ["MAX_CONTEXTS", "WR_FORMS", "WR_HELP", "WrOperator", "resolve_wr"]
@@ -156,12 +154,9 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
                                  f"model; pass one of its checkpoints, e.g. --wr {subs[0]}[:layer[:context]]")
         raise _forms_error(spec, "is a folder but not a checkpoint (it has no config.json)")
     if p.suffix.lower() == ".npz":
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                has_w_star = "W_star" in z.files
-        except Exception as exc:  # not a zip archive, truncated, ...
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise FHRNInputError(f"`spec` file {head!r} is not a readable .npz ({msg})") from None
+        from ._loaders import array_keys
+
+        has_w_star = "W_star" in array_keys(p, name="spec")  # the one loader's checks (docs/failure-modes.md)
         if has_w_star:
             return _from_linearization(spec, p, rest, dim)
     if p.suffix.lower() == ".safetensors" and p.name == "model.safetensors" and (p.parent / "config.json").is_file():
@@ -173,6 +168,7 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
 
 
 def _finish(W: np.ndarray, dim: int | None, spec: str) -> np.ndarray:
+    import numpy as np  # imported here: the CLI's parser reads WR_HELP without numpy
     from .operators import check_matrix
 
     W = check_matrix(W, name=f"wr ({spec})")
@@ -183,6 +179,7 @@ def _finish(W: np.ndarray, dim: int | None, spec: str) -> np.ndarray:
 
 def _from_checkpoint(spec: str, folder: Path, rest: list[str], dim, seed: int, contexts: int,
                      name: str | None = None) -> WrOperator:
+    import numpy as np  # imported here: the CLI's parser reads WR_HELP without numpy
     from .discrete.checkpoint import load_checkpoint
     from .linearize import linearize_model
 
@@ -210,9 +207,12 @@ def _from_checkpoint(spec: str, folder: Path, rest: list[str], dim, seed: int, c
 
 
 def _from_linearization(spec: str, p: Path, rest: list[str], dim) -> WrOperator:
+    import numpy as np  # imported here: the CLI's parser reads WR_HELP without numpy
     layer, ctx = _layer_context(spec, rest)
-    with np.load(p, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in ("W_star", "layer", "radius", "gamma", "beta") if k in z.files}
+    from ._loaders import array_keys, load_arrays
+
+    keys = array_keys(p, name="spec")
+    arrays = load_arrays(p, {k: None for k in ("W_star", "layer", "radius", "gamma", "beta") if k in keys}, name="spec")
     Ws = np.asarray(arrays["W_star"])
     if Ws.ndim != 3 or Ws.shape[0] == 0 or Ws.shape[1] != Ws.shape[2] or not np.issubdtype(Ws.dtype, np.floating):
         raise FHRNInputError(f"`spec` file {str(p)!r}: `W_star` must be a non-empty float (C, d, d) stack, got "

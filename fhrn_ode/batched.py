@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ._dopri5 import GroupRMSNorm, odeint_stage_major, partial_solution
+from . import _signals
 from ._errors import FHRNInputError, check_choice, check_int, check_real
 from .field import _EvaluationBudgetExceeded, fhrn_velocity
 from .homeostasis import POLE_THRESHOLD, gain_denominator
@@ -297,6 +298,7 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
             if sol is None:
                 sol = y0t.permute(2, 0, 1).unsqueeze(0)
             if isinstance(exc, KeyboardInterrupt):
+                _signals.caught()  # handled here: the CLI's signal handler stops re-raising it
                 status, why = "interrupted", "interrupted"
             elif isinstance(exc, _EvaluationBudgetExceeded):
                 status, why = "failed", f"stopped after {fieldm.nfe - 1} evaluations (max_nfe)"

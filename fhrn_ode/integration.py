@@ -22,6 +22,7 @@ from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from ._dopri5 import odeint_stage_major, partial_solution
+from . import _signals
 from ._errors import FHRNInputError, check_int, check_real
 from ._states import _check_y0, _Columns, _generic_bad, _generic_state, _Guarded
 from .field import FHRNField, _EvaluationBudgetExceeded
@@ -451,6 +452,7 @@ def _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, t
             with torch.set_grad_enabled(adjoint or torch.is_grad_enabled()):
                 sol = solve(rhs, state, tt[a:b + 1], **kwargs)
         except KeyboardInterrupt as exc:
+            _signals.caught()  # handled here: the CLI's signal handler stops re-raising it
             sol, status = partial_solution(exc), "interrupted"
             failure = f"interrupted after t = {float(tt[a]):.4g}"
         except _EvaluationBudgetExceeded as exc:

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import FHRNInputError, check_int, check_real
-from ._io import load_matrix
+from ._loaders import load_matrix
+from ._names import OPERATOR_KINDS
 from .spectrum import spectral_abscissa  # the one home of rho(M); re-exported here
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "spectral_abscissa",
 ]
 
-OPERATOR_KINDS = ("antisym", "sym", "mixed", "random")
 
 
 def check_matrix(W, name: str = "W", dim: int | None = None) -> np.ndarray:

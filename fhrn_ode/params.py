@@ -11,11 +11,11 @@ leak is present: for an antisymmetric ``W*`` the radial equation is
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ._errors import FHRNInputError, check_choice, check_real
-from .homeostasis import pole_radius
 
 __all__ = ["FHRNParams", "MEMORY_KINDS", "ring_radius"]
 
@@ -65,19 +65,17 @@ class FHRNParams:
                 raise FHRNInputError("`drive` must be a scalar or a non-empty list of numbers, got []")
             set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d)))
         else:
-            try:
-                import numpy as np
-
-                if isinstance(d, np.ndarray):
-                    set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d.ravel())))
-                    return
-            except ImportError:  # pragma: no cover
-                pass
+            np = sys.modules.get("numpy")  # an ndarray exists only once numpy is imported (keeps this module light)
+            if np is not None and isinstance(d, np.ndarray):
+                set_(self, "drive", tuple(check_real(f"drive[{i}]", v) for i, v in enumerate(d.ravel())))
+                return
             set_(self, "drive", check_real("drive", d))
 
     @property
     def pole_radius(self) -> float | None:
         """Radius where ``g`` has its pole, ``sqrt(1 - 1/beta)`` for beta > 1 (C 2), else None."""
+        from .homeostasis import pole_radius  # imported here: this module stays light (no numpy) for the CLI
+
         return pole_radius(self.beta)
 
     def drive_vector(self, dim: int) -> list[float]:

@@ -2,18 +2,41 @@
 
 Sub-commands live in ``fhrn_ode/cli/<command>.py`` modules; each exposes ``register(subparsers)``
 which adds its parser and sets ``func`` (a callable taking the parsed args and returning an exit
-code). Bad input anywhere ends as one line on stderr and exit code 2, with no traceback.
+code). A command module's top level and its ``register`` import nothing heavy (no torch, numpy,
+scipy, sympy, matplotlib): the heavy imports happen inside ``func``, so ``--help`` and a bad flag
+answer at once (tests/cli/test_startup.py).
+
+:func:`main` is the one place where failures become exit codes (docs/failure-modes.md):
+
+=====  ==========================================================================================
+code   meaning (always one line ``fhrn-ode CMD: ...`` on stderr, never a traceback)
+=====  ==========================================================================================
+0      success
+1      the computation ran but failed (e.g. ``integrate`` status ``failed``), or out of memory
+2      bad input: a flag, a file, an output folder that cannot be written, a size that cannot fit
+130    interrupted by Ctrl-C (SIGINT)
+141    stdout closed early (``fhrn-ode verify | head``): stdout is pointed at /dev/null and the
+       command ends quietly, as Unix tools do on SIGPIPE (the Python docs' recipe)
+143    terminated (SIGTERM), handled as SIGINT is
+=====  ==========================================================================================
+
+On every non-zero exit the temporary files of the atomic writers are removed, output folders this
+run created and left empty are removed, and the ``--out`` locks are released.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
+import re
 import sys
 
 from .._errors import FHRNInputError
+from .._signals import Terminated, caught, exit_code, install, restore, signal_name
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "COMMAND_MODULES", "Terminated"]
 
 #: The modules that register sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
@@ -35,15 +58,33 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.slots",
 )
 
+#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as one line and exit code 2 (no usage dump)."""
+    """argparse that reports errors as one line and exit code 2 (no usage dump).
+
+    Negative numbers are values, in every form (``--rtol -1e-7`` reaches our validator); an invalid
+    choice gets the closest valid one suggested.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m:
+            choices = re.findall(r"'([^']*)'", m.group(2))
+            close = difflib.get_close_matches(m.group(1), choices, n=1, cutoff=0.5)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fhrn-ode`` parser (light: no command module imports anything heavy to register)."""
     parser = _Parser(prog="fhrn-ode", description="Continuous-time dynamics of Fast-Weights Homeostatic Reentry Networks.")
     from .. import __version__
 
@@ -55,17 +96,120 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _subparser(parser: argparse.ArgumentParser, command: str):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(command)
+    return None
+
+
+def _options(sp) -> list[str]:
+    return [s for a in sp._actions for s in a.option_strings if s.startswith("--")]
+
+
+def _unknown_message(parser, command: str, extras: list[str]) -> str:
+    sp = _subparser(parser, command)
+    opts = _options(sp) if sp is not None else []
+    flags = [e for e in extras if e.startswith("-")]
+    if not flags:
+        return f"fhrn-ode {command}: error: unexpected argument(s) {' '.join(extras)!r}"
+    bad = flags[0].split("=", 1)[0]
+    close = difflib.get_close_matches(bad, opts, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else f"; see `fhrn-ode {command} --help`"
+    more = f" (and {len(flags) - 1} more)" if len(flags) > 1 else ""
+    return f"fhrn-ode {command}: error: unrecognized option {bad}{more}{hint}"
+
+
+#: Python argument names of the library whose flag is not simply ``--name`` (per command when needed).
+_FLAG_ALIASES = {"scale": "--wr-scale", "radius": "--init-radius", "n": "--grid", "L": "--extent"}
+
+
+def _flagify(message: str, parser, command: str) -> str:
+    """Name the user's own flags: `` `n_init` `` -> `` `--n-init` `` where the command has that flag."""
+    sp = _subparser(parser, command)
+    if sp is None:
+        return message
+    opts = set(_options(sp))
+
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        for flag in (f"--{name.replace('_', '-')}", _FLAG_ALIASES.get(name)):
+            if flag and flag in opts:
+                return f"`{flag}`"
+        return m.group(0)
+
+    return re.sub(r"`([A-Za-z][A-Za-z0-9_\-]*)`", repl, message)
+
+
+def _cleanup_after_failure() -> None:
+    from .._io import remove_temp_files
+    from ._common import release_out_dirs
+
+    remove_temp_files()
+    release_out_dirs(failed=True)
+
+
+def _stdout_to_devnull() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     try:
-        return int(args.func(args) or 0)
-    except FHRNInputError as exc:
-        print(f"fhrn-ode {args.command}: error: {exc}", file=sys.stderr)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - stdout without a descriptor
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``fhrn-ode`` command; return its exit code (table in the module docstring)."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        print(_unknown_message(parser, args.command, extras), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"fhrn-ode {args.command}: interrupted", file=sys.stderr)
-        return 130
+    cmd = args.command
+    previous = install()  # SIGTERM -> Terminated, a KeyboardInterrupt
+    code = 1
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except FHRNInputError as exc:
+        code = 2
+        print(f"fhrn-ode {cmd}: error: {_flagify(str(exc), parser, cmd)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM as Terminated
+        caught()
+        code = exit_code(exc)
+        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); "
+              f"no partial files left", file=sys.stderr)
+        return code
+    except BrokenPipeError:
+        code = 141
+        _stdout_to_devnull()
+        return 141
+    except OSError as exc:
+        code = 2
+        where = f" {exc.filename!s}" if getattr(exc, "filename", None) else ""
+        print(f"fhrn-ode {cmd}: error: cannot write or read{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        code = 1
+        print(f"fhrn-ode {cmd}: error: out of memory; use smaller sizes (see docs/failure-modes.md)", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if "can't allocate memory" in str(exc) or "not enough memory" in str(exc):
+            code = 1
+            print(f"fhrn-ode {cmd}: error: out of memory; use smaller sizes (see docs/failure-modes.md)",
+                  file=sys.stderr)
+            return 1
+        raise
+    finally:
+        if code != 0:
+            _cleanup_after_failure()
+        else:
+            from ._common import release_out_dirs
+
+            release_out_dirs(failed=False)
+        restore(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,25 @@
-"""Argument groups and helpers shared by the sub-commands."""
+"""Argument groups and helpers shared by the sub-commands.
+
+Everything here is light (no torch/numpy at import time): the parser is built from it.
+
+Output folders (docs/failure-modes.md, "Output folders"): every command that writes a folder calls
+:func:`prepare_out_dir` *before* it computes anything. It refuses, with one line naming the flag, a
+path that is a file, a dangling symbolic link, under a file, or not writable (``/proc/...``); it
+creates the folder, proves it can write there, and takes an exclusive lock on it
+(``.fhrn-ode.lock``, ``fcntl.flock``) so that a second command writing into the same folder is refused
+with the holder's pid and command. The rule for existing contents, the same for every command: the
+files a command writes are replaced atomically, every other file in the folder is kept; ``train``
+additionally refuses a folder that already holds a run unless ``--resume`` is given. The lock file
+is removed at exit, and a folder the run created is removed again if the command failed and left it
+empty.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -11,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import FHRNInputError
-from .._io import to_jsonable
 from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
@@ -85,13 +100,26 @@ def parse_drive(text: str) -> float | tuple[float, ...]:
         raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}") from None
     if not parts:
         raise FHRNInputError(f"`--drive` must be a number or comma-separated numbers, got {text!r}")
+    for v in parts:
+        if not abs(v) <= 1e6:
+            raise FHRNInputError(f"`--drive` entries must be finite with |c| <= 1e6, got {v:g}")
     return parts[0] if len(parts) == 1 and "," not in str(text) else tuple(parts)
+
+
+#: Largest magnitude accepted for a model parameter or drive flag (beyond it, downstream values overflow).
+MAX_MAGNITUDE = 1e6
 
 
 def params_from_args(args: argparse.Namespace, trained=None) -> FHRNParams:
     """``FHRNParams`` from the options; unset ones from ``trained`` (a trained :class:`WrOperator`: gamma, beta)
     or the defaults. :func:`param_sources` says which is which. ``--memory fast-weights`` is ``hebbian``;
     ``--memory slots`` gives ``memory='none'`` (the slot field is built by :func:`field_from_args`)."""
+    from .._errors import check_real
+
+    for name in ("gamma", "kappa", "theta", "leak", "beta", "lam", "eta", "wr_scale"):
+        v = getattr(args, name, None)
+        if isinstance(v, float) and abs(v) > MAX_MAGNITUDE and v == v:
+            check_real(f"--{name.replace('_', '-')}", v, high=MAX_MAGNITUDE)
     kw: dict[str, Any] = {}
     for name, src in param_sources(args, trained).items():
         if src == "flag":
@@ -160,11 +188,157 @@ def add_seed_arg(p: argparse.ArgumentParser) -> None:
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as the only thing on stdout (strict JSON)."""
+    from .._io import to_jsonable
+
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
 
 
-def check_out_dir(path: str | Path) -> Path:
-    p = Path(path)
+#: Lock file name inside a locked output folder.
+LOCK_NAME = ".fhrn-ode.lock"
+_HELD: list[tuple[Path, int]] = []  # (folder, lock fd) held by this process
+_CREATED: list[Path] = []  # folders this process created (outermost last)
+
+
+def _refuse(flag: str, p: Path, why: str) -> FHRNInputError:
+    return FHRNInputError(f"`{flag}` {str(p)!r} {why}")
+
+
+def _check_writable_path(p: Path, flag: str) -> None:
+    if p.is_symlink() and not p.exists():
+        raise _refuse(flag, p, f"is a dangling symbolic link (to {os.readlink(p)!r})")
     if p.exists() and not p.is_dir():
-        raise FHRNInputError(f"`--out` {str(p)!r} exists and is not a directory")
+        raise _refuse(flag, p, "exists and is not a directory")
+    anc = p
+    while not anc.exists():
+        if anc.is_symlink():
+            raise _refuse(flag, p, f"goes through a dangling symbolic link {str(anc)!r}")
+        if anc.parent == anc:
+            break
+        anc = anc.parent
+    if anc != p and not anc.is_dir():
+        raise _refuse(flag, p, f"cannot be created: {str(anc)!r} is a file, not a directory")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise _refuse(flag, p, f"cannot be written: no write permission in {str(anc)!r}")
+
+
+def check_out_dir(path: str | Path, *, flag: str = "--out", lock: bool = True) -> Path:
+    """Same as :func:`prepare_out_dir` (kept under its old name for the commands that call it)."""
+    return prepare_out_dir(path, flag=flag, lock=lock)
+
+
+def prepare_out_dir(path: str | Path, *, flag: str = "--out", lock: bool = True) -> Path:
+    """Check, create, probe and lock an output folder before any computation (module docstring).
+
+    Args:
+        path: the folder.
+        flag: the user's flag, for the message.
+        lock: take the folder's exclusive lock (released by :func:`release_out_dirs`, i.e. by ``main``).
+
+    Returns:
+        ``Path(path)``.
+
+    Raises:
+        FHRNInputError: the folder cannot be created or written, or another process holds its lock.
+    """
+    p = Path(path)
+    if str(path).strip() == "":
+        raise FHRNInputError(f"`{flag}` must be a folder path, got {str(path)!r}")
+    _check_writable_path(p, flag)
+    missing = []
+    anc = p
+    while not anc.exists() and anc.parent != anc:
+        missing.append(anc)
+        anc = anc.parent
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refuse(flag, p, f"cannot be created ({exc.strerror or exc})") from None
+    _CREATED.extend(reversed(missing))  # innermost first when released in reverse
+    try:
+        import tempfile
+
+        fd, probe = tempfile.mkstemp(prefix=".fhrn-ode-probe.", dir=p)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        release_out_dirs(failed=True)
+        raise _refuse(flag, p, f"cannot be written ({exc.strerror or exc})") from None
+    if lock and not any(q.resolve() == p.resolve() for q, _ in _HELD):
+        _lock(p, flag)
     return p
+
+
+def check_out_file(path: str | Path, *, flag: str = "--out") -> Path:
+    """For a command that writes one file: refuse a dangling symlink, a folder, a parent that is a file
+    or not writable; create the parent folder and probe a write there, before computing."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise _refuse(flag, p, f"is a dangling symbolic link (to {os.readlink(p)!r})")
+    if p.is_dir():
+        raise _refuse(flag, p, "is a directory; give a file name")
+    parent = p.parent
+    anc = parent
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise _refuse(flag, p, f"cannot be created: {str(anc)!r} is a file, not a directory")
+    prepare_out_dir(parent, flag=flag, lock=False)
+    return p
+
+
+def _lock(p: Path, flag: str) -> None:
+    import fcntl
+
+    lock_path = p / LOCK_NAME
+    for _ in range(5):
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _refuse(flag, p, f"cannot be locked ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            try:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            except OSError:
+                holder = "another process"
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise _refuse(flag, p, f"is in use by another fhrn-ode process ({holder}); wait for it or "
+                                       f"choose another folder") from None
+            raise _refuse(flag, p, f"cannot be locked ({exc.strerror or exc})") from None
+        try:  # the file we locked must still be the one at lock_path (a releaser may have unlinked it)
+            if os.fstat(fd).st_ino != os.stat(lock_path).st_ino:
+                os.close(fd)
+                continue
+        except FileNotFoundError:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}: fhrn-ode {' '.join(sys.argv[1:2])}".encode())
+        _HELD.append((p, fd))
+        return
+    raise _refuse(flag, p, "cannot be locked (lock file keeps changing)")  # pragma: no cover
+
+
+def release_out_dirs(*, failed: bool) -> None:
+    """Release every ``--out`` lock of this process; after a failure also remove empty folders it created."""
+    while _HELD:
+        p, fd = _HELD.pop()
+        try:
+            os.unlink(p / LOCK_NAME)
+        except OSError:
+            pass
+        os.close(fd)
+    created = list(reversed(_CREATED))
+    _CREATED.clear()
+    if failed:
+        for d in created:
+            try:
+                d.rmdir()  # only if empty
+            except OSError:
+                pass

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-from ..bench.harness import CASE_MODULES, collect_cases, format_table, run_cases
-from ._common import add_seed_arg, emit_json
+from ._common import add_seed_arg, emit_json, flag_names
 from .._errors import FHRNInputError
+
+#: The case modules to run; None: fhrn_ode.bench.harness.CASE_MODULES (imported only when bench runs).
+CASE_MODULES: tuple[str, ...] | None = None
 
 
 def register(sub) -> None:
@@ -55,7 +56,11 @@ def run(args) -> int:
         rows = _read_rows(args.from_json)
         skipped = []
     else:
-        cases, skipped = collect_cases(args.quick, CASE_MODULES, seed=args.seed)
+        from ..bench import harness
+        from ..bench.harness import collect_cases, run_cases
+
+        modules = harness.CASE_MODULES if CASE_MODULES is None else CASE_MODULES
+        cases, skipped = collect_cases(args.quick, modules, seed=args.seed)
         rows = run_cases(cases, only=args.only, seed=args.seed)
     if plot is not None:
         from ..figures.bench import plot_bench_scaling
@@ -72,6 +77,8 @@ def run(args) -> int:
     else:
         if skipped:
             print(f"(skipped, not present: {', '.join(skipped)})")
+        from ..bench.harness import format_table
+
         print(format_table(rows) if rows else "no benchmark rows (check --only)")
     for r in failed:
         print(f"fhrn-ode bench: case {r['name']} failed: {r['error']}", file=sys.stderr)
@@ -85,10 +92,10 @@ def torch_version() -> str:
 
 
 def _read_rows(path: str) -> list[dict]:
-    try:
-        rows = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise FHRNInputError(f"`--from-json` {path!r} cannot be read as JSON: {type(exc).__name__}") from None
+    from .._io import read_json
+
+    with flag_names(path="--from-json"):
+        rows = read_json(path, "bench rows")
     if not isinstance(rows, list) or not all(isinstance(r, dict) and "name" in r for r in rows):
         raise FHRNInputError(f"`--from-json` {path!r} is not a list of bench rows")
     return rows

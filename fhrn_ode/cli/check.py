@@ -6,14 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ._common import check_out_dir, emit_json
 from .linearize import add_context_args
 from .metrics import warn_unfinished
 from .._errors import FHRNInputError, check_int
-from .._io import atomic_savefig, atomic_write_json
-from ..linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
+from .._names import SCOPES
 
 
 def register(sub) -> None:
@@ -38,6 +35,7 @@ def _is_ckpt(p: Path) -> bool:
 def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> tuple[dict, object]:
     """``(check.json object, per-context ContextChecks)`` of one checkpoint."""
     from ..analysis.trained import check_trained, operator_split
+    from ..linearize import linearize_checkpoint
 
     lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
     chk = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer)
@@ -61,6 +59,11 @@ def _text(r: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .._io import atomic_savefig, atomic_write_json
+    from ..linearize import resolve_checkpoint
+
     check_int("--contexts", args.contexts, low=1, high=10000)
     out = None if args.out is None else check_out_dir(args.out)
     target = resolve_checkpoint(args.ckpt)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from ._common import check_out_dir, emit_json
-from .._io import atomic_savefig, atomic_write_json, atomic_write_text
 
 
 def register(sub) -> None:
@@ -23,10 +20,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_out_dir(args.out)
+    import torch
+
+    from .._io import atomic_savefig, atomic_write_json, atomic_write_text
     from ..analysis.claims import check_claims
     from ..figures.claims import plot_claims
 
-    out = check_out_dir(args.out)
     torch.manual_seed(args.seed)
     from .._progress import Progress
     from ..analysis.claims import n_claim_checks

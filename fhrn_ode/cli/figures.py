@@ -26,9 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from .._errors import FHRNInputError, check_int
     from ..figures.paper import make_figures
 
+    from .._limits import check_sizes, figures_cost
+
+    res = check_int("--resolution", args.resolution, low=8)
+    check_int("--seed", args.seed, low=0)
+    check_sizes(figures_cost, [("--resolution", res, 8)], what="the panels' grids")
     out = check_out_dir(args.out)
-    res = check_int("resolution", args.resolution, low=8)
-    check_int("seed", args.seed, low=0)
     only = None
     if args.only is not None:
         only = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -6,18 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
                       param_sources, params_from_args, resolve_wr_args)
 from .._errors import FHRNInputError
-from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from ..energy import lyapunov_V
-from ..field import FHRNField
-from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
-from ..operators import operator_info
-from ..spectrum import spectral_abscissa
+from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
 
 def register(sub) -> None:
@@ -50,6 +42,14 @@ def register(sub) -> None:
 
 def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
     """The ``summary.json`` object (keys documented in the README)."""
+    import numpy as np
+    import torch
+
+    from ..energy import lyapunov_V
+    from ..field import FHRNField
+    from ..operators import operator_info
+    from ..spectrum import spectral_abscissa
+
     p = res.params
     last = res.last_index
     yf = res.y_final.detach()  # each trajectory's last kept state (before its t_diverged)
@@ -84,6 +84,8 @@ def _params_line(p: dict, sources: dict | None) -> str:
 
 
 def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
+    import numpy as np
+
     p = s["params"]
     op = s["operator"]
     norms = np.asarray(s["final_norm"])
@@ -111,6 +113,8 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
 
 def _to_cpu(res: IntegrationResult) -> IntegrationResult:
     """The result with its tensors on the CPU (for writing and the summary)."""
+    import torch
+
     import dataclasses
 
     moved = {k: getattr(res, k).detach().cpu() for k in ("t", "y", "A", "y0", "W")
@@ -122,6 +126,8 @@ _GRID_NAMES = ("gamma", "kappa", "beta", "leak", "theta", "drive")
 
 
 def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
+    import numpy as np
+
     from ..batched import parse_grid
 
     axes: dict[str, np.ndarray] = {}
@@ -141,6 +147,12 @@ def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
 
 def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> int:
     """``--grid``: one :func:`fhrn_ode.integrate_sweep` call over the outer product of the axes."""
+    import numpy as np
+
+    from .._io import atomic_save_npz, atomic_write_json
+    from ..integration import initial_conditions
+    from ..operators import operator_info
+
     from ..batched import integrate_sweep
 
     axes = _parse_grids(args.grid)
@@ -176,18 +188,41 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
     return 1 if res.status in ("failed", "interrupted") else 0
 
 
+def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
+    """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
+    from .._errors import check_int, check_real
+    from .._limits import check_sizes as check, integrate_cost
+
+    n_init = check_int("--n-init", args.n_init, low=1)
+    n_points = check_int("--n-points", args.n_points, low=2)
+    check_real("--init-radius", args.init_radius, low=0.0, high=1e6, low_open=True)
+    check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
+    if d is None:
+        d = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
+    mem = getattr(args, "memory", None) not in (None, "none")
+    check(lambda dd, ni, npt: integrate_cost(dd, ni, npt, memory=mem),
+          [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
+           ("--n-points", n_points, 2)], what="O(d^3) eigenvalues of the final Jacobians")
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
         from ._slots_run import run_slots
 
         return run_slots(args)
+    check_sizes(args)
     out = check_out_dir(args.out)
     op = resolve_wr_args(args)
     name, W = op.name, op.W
     params: FHRNParams = params_from_args(args, op)
+    d = W.shape[0]
+    check_sizes(args, d)
     if args.grid:
         return _run_grid(args, params, out, op)
-    d = W.shape[0]
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from .._signals import exit_code
+    from ..integration import initial_conditions, integrate
+
     with flag_names(n="--n-init", radius="--init-radius"):
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
@@ -216,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
     if res.status == "interrupted":  # the computed prefix is written (atomically) above
         import sys
 
-        print(f"fhrn-ode integrate: interrupted; kept the saved times t <= {res.t_final:.4g} in {out}",
-              file=sys.stderr)
-        return 130
+        code = exit_code()
+        print(f"fhrn-ode integrate: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); kept the saved "
+              f"times t <= {res.t_final:.4g} in {out}", file=sys.stderr)
+        return code
     return 1 if res.status == "failed" else 0

@@ -8,12 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ._common import flag_names, add_seed_arg, emit_json
 from .._errors import FHRNInputError, check_int
-from .._io import atomic_save_npz
-from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint
+from .._names import JAC_METHODS, SCOPES
 
 
 def add_context_args(p: argparse.ArgumentParser, default_contexts: int) -> None:
@@ -42,6 +39,14 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
     check_int("--contexts", args.contexts, low=1, high=10000)
+    from ._common import check_out_file
+
+    check_out_file(out)
+    import numpy as np
+
+    from .._io import atomic_save_npz
+    from ..linearize import linearize_checkpoint, resolve_checkpoint
+
     ckpt = resolve_checkpoint(args.ckpt)
     with flag_names(layers="--layer", seq_len="--seq-len"):
         lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,

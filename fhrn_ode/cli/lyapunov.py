@@ -27,19 +27,29 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._errors import FHRNInputError, check_real
-    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from ..analysis.lyapunov import lyapunov_traces
+    from .._errors import FHRNInputError, check_int, check_real
+    from .._limits import check_sizes, lyapunov_cost
     from ..params import ring_radius
 
-    out = check_out_dir(args.out)
     try:
         radii = [float(v) for v in args.radii.split(",") if v.strip()]
     except ValueError:
         raise FHRNInputError(f"`--radii` must be comma-separated numbers > 0, got {args.radii!r}") from None
-    tol = check_real("tol", args.tol, low=0.0)
+    for r in radii:
+        check_real("--radii", r, low=0.0, low_open=True, high=1e6)
+    tol = check_real("--tol", args.tol, low=0.0)
+    n_points = check_int("--n-points", args.n_points, low=2)
+    d0 = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
+    sizes = [("--dim", d0, 1), ("--radii (count)", len(radii), 1), ("--n-points", n_points, 2)]
+    check_sizes(lyapunov_cost, sizes, what="the traces")
+    out = check_out_dir(args.out)
+    from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
+    from ..analysis.lyapunov import lyapunov_traces
+
     op = resolve_wr_args(args)
     name, W = op.name, op.W
+    sizes[0] = ("--dim" if args.dim is not None else "the operator size d", W.shape[0], 1)
+    check_sizes(lyapunov_cost, sizes, what="the traces")
     params = params_from_args(args, op)
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
                       params_from_args, resolve_wr_args, sources_note)
 
@@ -27,7 +25,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _plane(spec: str, W: np.ndarray, params, seed: int):
+def _plane(spec: str, W, params, seed: int):
+    import numpy as np
+
     from .._errors import FHRNInputError
 
     d = W.shape[0]
@@ -51,15 +51,23 @@ def _plane(spec: str, W: np.ndarray, params, seed: int):
 
 def run(args: argparse.Namespace) -> int:
     from .._errors import check_int, check_real
+    from .._limits import check_sizes, map_cost
+
+    n = check_int("--grid", args.grid, low=2)
+    L = check_real("--extent", args.extent, low=0.0, low_open=True, high=1e6)
+    d0 = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
+    check_sizes(map_cost, [("--dim", d0, 1), ("--grid", n, 2)], what="eigenvalues of grid^2 Jacobians")
+    out = check_out_dir(args.out)
+    import numpy as np
+
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..analysis.spectra import spectral_map
     from ..field import FHRNField
 
-    out = check_out_dir(args.out)
-    n = check_int("--grid", args.grid, low=2)
-    L = check_real("extent", args.extent, low=0.0, low_open=True)
     op = resolve_wr_args(args)
     name, W = op.name, op.W
+    check_sizes(map_cost, [("--dim" if args.dim is not None else "the operator size d", W.shape[0], 1),
+                           ("--grid", n, 2)], what="eigenvalues of grid^2 Jacobians")
     params = params_from_args(args, op)
     field = FHRNField(W, params)
     origin, basis, plane = _plane(args.plane, W, params, args.seed)

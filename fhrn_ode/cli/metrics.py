@@ -47,11 +47,17 @@ def run_metrics(args: argparse.Namespace) -> int:
     from ..analysis.metrics import model_metrics
     from ..discrete.checkpoint import load_checkpoint
 
-    seed = check_int("seed", args.seed, low=0)
-    n_seq = check_int("n-seq", args.n_seq, low=1)
+    from .._limits import check_sizes, model_eval_cost
+    from ..discrete.checkpoint import read_config
+
+    seed = check_int("--seed", args.seed, low=0)
+    n_seq = check_int("--n-seq", args.n_seq, low=1)
     from ..linearize import resolve_checkpoint
 
     ckpt = resolve_checkpoint(args.checkpoint)
+    c = read_config(ckpt)
+    check_sizes(lambda n: model_eval_cost(n, c.context, c.d, c.n_layer, c.rank), [("--n-seq", n_seq, 1)],
+                what="the model's forward passes")
     model, cfg = load_checkpoint(ckpt)
     res = model_metrics(model, n_seq=n_seq, seed=seed).to_dict()
     res["checkpoint"] = str(ckpt)
@@ -75,8 +81,18 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     from .._io import atomic_savefig, atomic_write_json
     from ..analysis.sweeps import sweep_report
 
-    seed = check_int("seed", args.seed, low=0)
-    n_seq = check_int("n-seq", args.n_seq, low=1)
+    seed = check_int("--seed", args.seed, low=0)
+    n_seq = check_int("--n-seq", args.n_seq, low=1)
+    from pathlib import Path
+
+    from .._limits import check_sizes, model_eval_cost
+    from ..discrete.checkpoint import read_config
+
+    for sub in sorted(Path(args.sweep_dir).glob("gamma_*")):
+        if (sub / "config.json").is_file():
+            c = read_config(sub)
+            check_sizes(lambda n: model_eval_cost(n, c.context, c.d, c.n_layer, c.rank), [("--n-seq", n_seq, 1)],
+                        what="the models' forward passes")
     out = check_out_dir(args.out) if args.out is not None else None
     rep = sweep_report(args.sweep_dir, n_seq=n_seq, seed=seed)
     if out is not None:

@@ -33,10 +33,20 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from ._common import resolve_wr_args
-    from .._errors import FHRNInputError, check_real
+    from .._errors import FHRNInputError, check_int, check_real
+    from .._limits import check_cost, dense_cost, largest_fitting
+
+    if args.wr is not None and args.dim is not None:
+        d = check_int("--dim", args.dim, low=1)
+        check_cost("--dim", d, dense_cost(d), what="O(d^3) eigenvalues and norms",
+                   largest=largest_fitting(dense_cost, 1, d))
     from ..analysis.stability import check_operator, gain_np, wr_crit_small_gain
 
     op = resolve_wr_args(args) if args.wr is not None else None
+    if op is not None:
+        d = op.W.shape[0]
+        check_cost("--dim" if args.dim is not None else "the operator size d", d, dense_cost(d),
+                   what="O(d^3) eigenvalues and norms", largest=largest_fitting(dense_cost, 1, d))
     trained = {"gamma": op.gamma, "beta": op.beta, "radius": op.radius} if op is not None and op.trained else {}
     vals, sources = {}, {}
     for name in ("gamma", "beta", "radius"):

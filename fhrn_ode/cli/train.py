@@ -96,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
         check_int("steps", args.steps, low=1)
     if args.gammas is not None and not args.sweep and not args.resume:
         raise FHRNInputError("`--gammas` needs --sweep")
-    seed = None if args.seed is None else check_int("seed", args.seed, low=0)
+    seed = None if args.seed is None else check_int("--seed", args.seed, low=0)
+    from ._common import check_out_dir
+
+    check_out_dir(args.out)  # writable, and locked: a second `train` into the same folder is refused
     stored = _resume_settings(args) if args.resume and _holds_run(args.out) else None
     if stored is None and args.gamma is None and not args.sweep:
         if args.resume:

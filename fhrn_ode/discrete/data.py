@@ -92,6 +92,13 @@ def load_corpus(path: str | os.PathLike | None = None, *, n_bytes: int = 300_000
         p = Path(path)
         if not p.is_file():
             raise FHRNInputError(f"`--data` {str(p)!r} is not a readable file")
+        from .._limits import format_bytes, memory_limit
+
+        size = p.stat().st_size
+        if 9 * size > memory_limit():  # the bytes and their int64 tensor
+            raise FHRNInputError(f"`--data` {str(p)!r} is {format_bytes(size)}; training on it needs about "
+                                 f"{format_bytes(9 * size)} of memory (limit {format_bytes(memory_limit())}, "
+                                 f"FHRN_ODE_MAX_MEMORY); use a smaller file")
         data = p.read_bytes()
         source = str(p)
     arr = torch.tensor(np.frombuffer(data, dtype=np.uint8).astype(np.int64))

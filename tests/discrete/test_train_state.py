@@ -50,22 +50,22 @@ def _set(key, value):
 
 CASES = [
     ("negative step", lambda d: _edit_json(d, _set("step", -1)), r"`step` must be an integer in \[0, 12\], got -1"),
-    ("huge step", lambda d: _edit_json(d, _set("step", 10 ** 30)), r"`step` must be an integer in \[0, 12\]"),
+    ("huge step", lambda d: _edit_json(d, _set("step", 10 ** 30)), r"`step` must be an integer in \[0, 12\]|beyond 64 bits"),
     ("float step", lambda d: _edit_json(d, _set("step", 5.0)), r"`step` must be an integer"),
     ("step disagrees", lambda d: _edit_json(d, _set("step", 6)), r"disagree on the step"),
     ("history entry", lambda d: _edit_json(d, _set("history", [{"step": "x"}])), r"`history\[0\]` must be an object"),
     ("history step", lambda d: _edit_json(d, _set("history", [{"step": 9, "train_loss": 1.0, "val_loss": 1.0}])),
      r"`history\[0\].step` must be an integer in \(0, 5\]"),
     ("history nan", lambda d: _edit_json(d, _set("history", [{"step": 4, "train_loss": float("nan"), "val_loss": 1.0}])),
-     r"`history\[0\].train_loss` must be a finite number"),
+     r"`history\[0\].train_loss` must be a finite number|holds NaN"),
     ("history type", lambda d: _edit_json(d, _set("history", {"a": 1})), r"`history` must be a list"),
     ("rng", lambda d: _edit_json(d, _set("data_rng", [1, 2, 3])), r"`data_rng` must be a list of \d+ bytes"),
     ("rng values", lambda d: _edit_json(d, lambda m: m["noise_rng"].__setitem__(0, 999)), r"`noise_rng` must be"),
     ("options", lambda d: _edit_json(d, lambda m: m["options"].__setitem__("lr", 0.5)), r"lr: stored 0.5, given 0.003"),
     ("missing key", lambda d: _edit_json(d, lambda m: m.pop("history")), r"lacks history"),
     ("not an object", lambda d: (d / "train_state.json").write_text("[1, 2]"), r"must hold a JSON object"),
-    ("deep nesting", lambda d: (d / "train_state.json").write_text("[" * 100000 + "]" * 100000), r"nested too deeply"),
-    ("nan moment", lambda d: _edit_tensors(d, lambda t: t["0.exp_avg"].fill_(float("nan"))), r"`0.exp_avg` has non-finite"),
+    ("deep nesting", lambda d: (d / "train_state.json").write_text("[" * 100000 + "]" * 100000), r"nested too deeply|nested deeper than"),
+    ("nan moment", lambda d: _edit_tensors(d, lambda t: t["0.exp_avg"].fill_(float("nan"))), r"`0.exp_avg` has non-finite|'0.exp_avg' has \d+ NaN/inf"),
     ("negative second moment", lambda d: _edit_tensors(d, lambda t: t["1.exp_avg_sq"].fill_(-1.0)),
      r"`1.exp_avg_sq` has negative values"),
     ("moment shape", lambda d: _edit_tensors(d, lambda t: t.__setitem__("0.exp_avg", torch.zeros(3))),
@@ -78,7 +78,7 @@ CASES = [
     ("moment step", lambda d: _edit_tensors(d, lambda t: t.__setitem__("0.step", torch.tensor(99.0))),
      r"`0.step` must be the scalar 5"),
     ("nan weight", lambda d: _edit_tensors(d, lambda t: next(v for k, v in t.items() if k.endswith("W_r")).fill_(
-        float("inf")), name="model.safetensors"), r"non-finite"),
+        float("inf")), name="model.safetensors"), r"non-finite|NaN/inf entries"),
 ]
 
 

@@ -1,0 +1,177 @@
+"""Failure paths of the real CLI, each run as a subprocess (`python -m fhrn_ode ...`): docs/failure-modes.md.
+
+Every row: the exit code, exactly one line on stderr that says what is wrong (naming the user's own
+flag or file), no traceback, and nothing half-written (no ``*.tmp``, no lock file, and an output
+folder this run created is gone again). The rows run concurrently (a session fixture) to keep the
+table to seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REF = Path(__file__).resolve().parents[2] / "fhrn_ode" / "data" / "reference_model"
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "FHRN_ODE_MAX_MEMORY": "4G", "FHRN_ODE_MAX_SECONDS": "300"}
+
+
+def _ckpt(root: Path, name: str, *, config=None, weights: bytes | None = None) -> str:
+    d = root / name
+    shutil.copytree(REF, d)
+    if config is not None:
+        text = config if isinstance(config, str) else json.dumps({**json.loads((REF / "config.json").read_text()), **config})
+        (d / "config.json").write_text(text)
+    if weights is not None:
+        (d / "model.safetensors").write_bytes(weights)
+    return str(d)
+
+
+def _nan_weights() -> bytes:
+    from safetensors.numpy import load_file, save
+
+    t = load_file(str(REF / "model.safetensors"))
+    k = sorted(t)[0]
+    t[k] = t[k].copy()
+    t[k].flat[0] = np.nan
+    return save(t)
+
+
+def _files(root: Path) -> None:
+    """Write the bad input files used by the table into ``root``."""
+    (root / "afile").write_text("x")
+    os.symlink(root / "nowhere" / "x", root / "dangling")
+    np.save(root / "complex.npy", np.array([[1 + 2j, 0], [0, 1]]))
+    (root / "ragged.csv").write_text("1,2,3\n4,5\n")
+    (root / "complex.csv").write_text("1+2j,0\n0,1\n")
+    (root / "garbage.npz").write_bytes(b"PK\x03\x04 this is not a zip")
+    np.savez(root / "nokey.npz", W_star=np.zeros((0, 2, 2)), layer=np.zeros(0, dtype=np.int64))
+    np.savez(root / "wrongkind.npz", W_star=np.array([["a", "b"], ["c", "d"]]), layer=np.zeros(2, dtype=np.int64))
+    obj = np.empty((1, 2, 2), dtype=object)
+    obj[:] = 1.0
+    np.savez(root / "objects.npz", W_star=obj, layer=np.zeros(1, dtype=np.int64))
+    np.savez(root / "floatlayer.npz", W_star=np.zeros((1, 2, 2)), layer=np.array([0.5]))
+    with open(root / "huge.bin", "wb") as fh:  # sparse: 5 GB that take no disk
+        fh.truncate(5 * 2 ** 30)
+
+
+#: (id, argv with {tmp} placeholders, expected exit code, a substring of the one-line message)
+CASES = [
+    # 1. output checked before computing
+    ("out-proc", ["integrate", "--out", "/proc/fhrn-x", "--t1", "1"], 2, "`--out` '/proc/fhrn-x' cannot be"),
+    ("out-under-file", ["integrate", "--out", "{tmp}/afile/sub", "--t1", "1"], 2, "is a file, not a directory"),
+    ("out-dangling", ["map", "--out", "{tmp}/dangling", "--grid", "4"], 2, "dangling symbolic link"),
+    ("out-is-file", ["lyapunov", "--out", "{tmp}/afile"], 2, "exists and is not a directory"),
+    ("figures-under-file", ["figures", "--out", "{tmp}/afile/sub"], 2, "is a file, not a directory"),
+    ("claims-under-file", ["claims", "--out", "{tmp}/afile/sub"], 2, "is a file, not a directory"),
+    ("linearize-under-file", ["linearize", "--out", "{tmp}/afile/x.npz"], 2, "is a file, not a directory"),
+    ("train-under-file", ["train", "--gamma", "0", "--out", "{tmp}/afile/run"], 2, "is a file, not a directory"),
+    # 5. sizes that cannot fit: refused up front, naming the user's flag, with the estimate
+    ("dim-20000", ["integrate", "--wr", "random", "--dim", "20000", "--out", "{tmp}/out-1"], 2, "`--dim` 20000 is too large"),
+    ("n-init", ["integrate", "--n-init", "1000000000", "--out", "{tmp}/out-2"], 2, "`--n-init` 1000000000 is too large"),
+    ("n-points", ["integrate", "--n-points", "2000000000", "--out", "{tmp}/out-3"], 2, "`--n-points` 2000000000 is too large"),
+    ("map-grid", ["map", "--grid", "1000000", "--out", "{tmp}/out-4"], 2, "`--grid` 1000000 is too large"),
+    ("map-dim", ["map", "--wr", "random", "--dim", "5000", "--grid", "50", "--out", "{tmp}/out-5"], 2, "`--dim` 5000 is too large"),
+    ("figures-resolution", ["figures", "--resolution", "1000000", "--out", "{tmp}/out-6"], 2, "`--resolution` 1000000 is too large"),
+    ("lyapunov-points", ["lyapunov", "--n-points", "3000000000", "--out", "{tmp}/out-7"], 2, "`--n-points` 3000000000 is too large"),
+    ("stability-dim", ["stability", "--gamma", "1", "--beta", "0", "--radius", "1", "--wr", "random", "--dim", "30000"], 2,
+     "`--dim` 30000 is too large"),
+    ("metrics-n-seq", ["metrics", str(REF), "--n-seq", "100000000"], 2, "`--n-seq` 100000000 is too large"),
+    # magnitudes: bounded at the gate, under the user's own flag
+    ("init-radius", ["integrate", "--init-radius", "1e300", "--out", "{tmp}/out-8"], 2, "`--init-radius` must be <= "),
+    ("wr-scale", ["integrate", "--wr-scale", "1e300", "--out", "{tmp}/out-9"], 2, "`--wr-scale` must be <= "),
+    ("drive", ["integrate", "--drive", "1e300", "--out", "{tmp}/out-10"], 2, "`--drive` entries must be finite"),
+    ("extent", ["map", "--extent", "1e300", "--out", "{tmp}/out-11"], 2, "`--extent` must be <= "),
+    ("negative-exp", ["integrate", "--rtol", "-1e-7", "--out", "{tmp}/out-12"], 2, "`--rtol` must be > 0, got -1e-07"),
+    ("unknown-flag", ["integrate", "--rtoll", "1e-6", "--out", "{tmp}/out-13"], 2,
+     "fhrn-ode integrate: error: unrecognized option --rtoll; did you mean --rtol?"),
+    # hostile matrix files (every matrix source: plain files and the .npz of linearize)
+    ("complex-npy", ["integrate", "--wr", "{tmp}/complex.npy", "--out", "{tmp}/out-14"], 2, "holds complex numbers"),
+    ("complex-csv", ["integrate", "--wr", "{tmp}/complex.csv", "--out", "{tmp}/out-15"], 2, "complex numbers"),
+    ("ragged-csv", ["integrate", "--wr", "{tmp}/ragged.csv", "--out", "{tmp}/out-16"], 2, "could not be read as a numeric table"),
+    ("garbage-npz", ["integrate", "--wr", "{tmp}/garbage.npz", "--out", "{tmp}/out-17"], 2, "not a valid .npz archive"),
+    ("empty-stack", ["integrate", "--wr", "{tmp}/nokey.npz", "--out", "{tmp}/out-18"], 2, "is empty"),
+    ("string-stack", ["integrate", "--wr", "{tmp}/wrongkind.npz", "--out", "{tmp}/out-19"], 2, "non-numeric data"),
+    ("object-stack", ["integrate", "--wr", "{tmp}/objects.npz", "--out", "{tmp}/out-20"], 2, "object array"),
+    ("float-layer", ["integrate", "--wr", "{tmp}/floatlayer.npz", "--out", "{tmp}/out-21"], 2, "must be 1 integers"),
+    # hostile checkpoints: checked against the weight file before anything is built
+    ("ckpt-huge-d", ["metrics", "{ckpt:huge_d}"], 2, "config key `d` is 1000000000"),
+    ("ckpt-layers", ["linearize", "{ckpt:layers}", "--out", "{tmp}/lin.npz"], 2, "do not match the config"),
+    ("ckpt-context", ["check", "{ckpt:context}"], 2, "tensor 'wpe.weight' has shape"),
+    ("ckpt-seed-digits", ["integrate", "--wr", "{ckpt:seed}", "--out", "{tmp}/out-22"], 2, "an integer with 400 digits"),
+    ("ckpt-seed-64bit", ["metrics", "{ckpt:seed64}"], 2, "beyond 64 bits"),
+    ("ckpt-deep-json", ["metrics", "{ckpt:deep}"], 2, "nested deeper than"),
+    ("ckpt-nan-weights", ["linearize", "{ckpt:nan}", "--out", "{tmp}/lin2.npz"], 2, "NaN/inf entries; refused"),
+    ("ckpt-truncated", ["metrics", "{ckpt:trunc}"], 2, "refused (truncated, padded or foreign file)"),
+    ("ckpt-padded", ["metrics", "{ckpt:padded}"], 2, "refused (truncated, padded or foreign file)"),
+    ("ckpt-sparse-20GB", ["check", "{ckpt:sparse}"], 2, "refused (truncated, padded or foreign file)"),
+    # huge input files: the size is checked before reading
+    ("data-huge", ["train", "--gamma", "0", "--preset", "tiny", "--data", "{tmp}/huge.bin", "--out", "{tmp}/out-30"], 2,
+     "`--data` '{tmp}/huge.bin' is 5.37 GB"),
+]
+
+_CKPTS = {
+    "huge_d": dict(config={"d": 10 ** 9}),
+    "layers": dict(config={"n_layer": 200}),
+    "context": dict(config={"context": 60000}),
+    "seed": dict(config='{"seed": ' + "9" * 400 + "}"),
+    "seed64": dict(config={"seed": 2 ** 70}),
+    "deep": dict(config="[" * 50 + "]" * 50),
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("failures")
+    _files(root)
+    ckpts = {k: _ckpt(root, k, **v) for k, v in _CKPTS.items()}
+    ckpts["nan"] = _ckpt(root, "nan", weights=_nan_weights())
+    raw = (REF / "model.safetensors").read_bytes()
+    ckpts["trunc"] = _ckpt(root, "trunc", weights=raw[: len(raw) // 2])
+    ckpts["padded"] = _ckpt(root, "padded", weights=raw + b"\0" * 4096)
+    ckpts["sparse"] = _ckpt(root, "sparse")
+    with open(Path(ckpts["sparse"]) / "model.safetensors", "r+b") as fh:
+        fh.truncate(20 * 2 ** 30)
+
+    def argv(a: list[str]) -> list[str]:
+        out = []
+        for s in a:
+            if s.startswith("{ckpt:"):
+                s = ckpts[s[6:-1]]
+            out.append(s.replace("{tmp}", str(root)))
+        return out
+
+    def run(case):
+        cid, a, _, _ = case
+        p = subprocess.run([sys.executable, "-m", "fhrn_ode", *argv(a)], capture_output=True, text=True,
+                           env=ENV, timeout=240, cwd=root)
+        return cid, p
+
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        got = dict(ex.map(run, CASES))
+    return root, got
+
+
+@pytest.mark.parametrize("cid,argv,code,needle", CASES, ids=[c[0] for c in CASES])
+def test_failure_case(results, cid, argv, code, needle):
+    root, got = results
+    p = got[cid]
+    err = p.stderr.strip()
+    assert p.returncode == code, (p.returncode, err[-2000:])
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err[-2000:]
+    assert err.startswith(f"fhrn-ode {argv[0]}: error: ") or err.startswith("fhrn-ode: error:"), err
+    assert needle.replace("{tmp}", str(root)) in err, err
+    assert "usecols" not in err and "allow_pickle" not in err
+    assert p.stdout == ""
+    for f in root.rglob("*"):
+        assert not f.name.endswith(".tmp") and f.name != ".fhrn-ode.lock", f
+    for a in argv:  # an output folder named in the row was not left behind (created, then removed)
+        if a.startswith(("{tmp}/out-", "{tmp}/lin")):
+            assert not Path(a.replace("{tmp}", str(root))).exists(), a
