@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.verify",
     "fhrn_ode.cli.claims",
     "fhrn_ode.cli.metrics",
+    "fhrn_ode.cli.sweep",
 )
 
 
