@@ -60,6 +60,8 @@ def register(sub) -> None:
     o.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
     p.add_argument("--out", required=True, help="the sweep folder DIR")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write DIR/manifest.json (finished task folders count as done) and run nothing")
     add_seed_arg(p)
     p.add_argument("--json", action="store_true", help="print the manifest as JSON only")
     p.set_defaults(func=run)
@@ -99,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     old = signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM stops like Ctrl-C: workers stopped, manifest written
     try:
         m = run_sweep(tasks, args.out, engine=args.engine, workers=args.workers, address=args.address,
-                      retries=args.retries, threads=args.threads, progress=not args.quiet)
+                      retries=args.retries, threads=args.threads, progress=not args.quiet,
+                      dry_run=args.dry_run)
     finally:
         signal.signal(signal.SIGTERM, old)
     d = m.to_dict()
@@ -113,3 +116,113 @@ def run(args: argparse.Namespace) -> int:
             if t["status"] == "failed":
                 print(f"  FAILED {t['key']} after {t['attempts']} attempts: {t['error'].splitlines()[0]}")
     return 1 if d["counts"]["failed"] else 0
+
+
+# ---- `fhrn-ode sweep-report` on a `fhrn-ode sweep` folder or a bundle (registered in cli/metrics.py) ----
+
+def add_seed_report_args(q) -> None:
+    """Options of ``sweep-report`` for multi-seed sweeps."""
+    q.add_argument("--bundle", default=None,
+                   help="also write the small per-gain result files (gamma_*.json, no models) into this folder")
+    q.add_argument("--check", default=None,
+                   help="check.json of `fhrn-ode check SWEEP --out` (per-gain stability: a panel and stability.json)")
+    q.add_argument("--delta", type=float, default=0.01,
+                   help="validation-loss difference (nats) to resolve, for the seeds-needed estimate (default %(default)s)")
+
+
+def is_seed_sweep(path) -> bool:
+    """A ``fhrn-ode sweep`` folder (manifest.json / tasks/) or a bundle (gamma_*.json)."""
+    from pathlib import Path
+
+    p = Path(path)
+    return (p / "manifest.json").is_file() or (p / "tasks").is_dir() or any(p.glob("gamma_*.json"))
+
+
+def _load_stability(args, folder):
+    import json
+    from pathlib import Path
+
+    from ..sweep import STABILITY_NAME
+
+    path = Path(args.check) if args.check else Path(folder) / STABILITY_NAME
+    if not path.is_file():
+        if args.check:
+            raise FHRNInputError(f"`--check` file {str(path)!r} does not exist")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["per_gain"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise FHRNInputError(f"{str(path)!r} holds no per-gain stability (run `fhrn-ode check SWEEP --out DIR` "
+                             f"on a `fhrn-ode sweep` folder)") from None
+
+
+def run_seed_report(args: argparse.Namespace) -> int:
+    from ._common import check_out_dir
+    from .._errors import check_real
+    from .._io import atomic_savefig, atomic_write_json
+    from ..analysis.sweeps import load_seed_results, seed_sweep_report
+    from ..sweep import bundled_sweep_path, write_bundle
+
+    folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path()
+    delta = check_real("delta", args.delta, low=0.0, low_open=True)
+    out = check_out_dir(args.out) if args.out is not None else None
+    bundle = check_out_dir(args.bundle) if args.bundle is not None else None
+    stability = _load_stability(args, folder)
+    rep = seed_sweep_report(load_seed_results(folder), delta=delta)
+    obj = {**rep.to_dict(), "stability": stability, "source": str(folder)}
+    written = []
+    if bundle is not None:
+        written += write_bundle(folder, bundle, stability=stability)
+    if out is not None:
+        from ..figures.sweep import plot_seed_sweep
+
+        written.append(atomic_write_json(out / "sweep_report.json", obj))
+        fig = plot_seed_sweep(rep.rows, stability)
+        written.append(atomic_savefig(fig, out / "sweep.png", dpi=120))
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    if args.json:
+        emit_json(obj)
+        return 0
+    print(seed_report_text(obj))
+    if written:
+        print("wrote " + ", ".join(str(w) for w in written))
+    return 0
+
+
+def seed_report_text(obj: dict) -> str:
+    """The table, the seed budget, the tests and the claims of a seed-sweep report (markdown-friendly)."""
+    def pm(r, k, f=".4f"):
+        m, s = r[f"{k}_mean"], r[f"{k}_sem"]
+        return "n/a" if m is None else (f"{m:{f}} ± {s:{f}}" if s is not None else f"{m:{f}}")
+
+    lines = ["| gamma | seeds | val loss (nats/byte) | IRR | ESRI | RDP peak f | RDP strength | |W_r|_2 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in obj["rows"]:
+        lines.append(f"| {r['gamma']:.2f} | {r['n']} | {pm(r, 'val_loss')} | {pm(r, 'irr', '.3f')} | "
+                     f"{pm(r, 'esri', '.4f')} | {pm(r, 'rdp_frequency', '.3f')} | {pm(r, 'rdp_strength', '.2f')} | "
+                     f"{pm(r, 'wr_spectral_norm', '.2f')} |")
+    v = obj["variance"]
+    if v["pooled_std"] is not None:
+        lines.append(f"\nseed-to-seed std of the val loss: {v['pooled_std']:.4f} nats (pooled, {v['pooled_dof']} dof; "
+                     f"at gamma=0: {v['std_at_gamma0'] if v['std_at_gamma0'] is None else round(v['std_at_gamma0'], 4)} "
+                     f"over {v['n_at_gamma0']} seeds); seeds per gain to resolve {v['delta']} nats "
+                     f"(alpha {v['alpha']}, power {v['power']}): {v['seeds_needed']} (one comparison), "
+                     f"{v['seeds_needed_bonferroni']} (Bonferroni over {v['comparisons']} gains)")
+    lines.append("\nWelch t-tests of the val loss against gamma = 0 (diff = mean(gamma) - mean(0); Bonferroni-corrected p):")
+    for t in obj["tests"]:
+        p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
+        se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
+        lines.append(f"  gamma={t['gamma']}: diff {t['diff']:+.4f}{se} nats (n={t['n']} vs {t['n0']}): {p}")
+    if obj.get("stability"):
+        lines.append("\nstability (fraction of contexts stable, mean ± SE over seeds):")
+        for g in obj["stability"]:
+            s = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
+            lines.append(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{s}% over {g['n']} seeds; "
+                         f"max spectral abscissa {max(g['spectral_abscissa_values']):.3g}; seeds leaving the stable "
+                         f"region: {g['seeds_leaving'] or 'none'}")
+    word = {True: "AGREE", False: "DISAGREE", None: "NOT RESOLVED"}
+    lines.append("\npaper claim vs ours:")
+    lines += [f"  [{word[c['agree']]}] {c['paper']}: {c['ours']}" for c in obj["comparison"]]
+    return "\n".join(lines)

@@ -107,7 +107,7 @@ def _merge(out: Path, tasks: list[Task], engine: str) -> tuple[SweepManifest, li
 
 def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "local", workers: int = 1,
               address: str | None = None, retries: int = 2, threads: int | None = 1,
-              progress: bool | Callable[[str], None] = True) -> SweepManifest:
+              progress: bool | Callable[[str], None] = True, dry_run: bool = False) -> SweepManifest:
     """Run ``tasks`` into ``out/tasks/<key>/`` on ``engine``; resumable; returns the final manifest.
 
     Each task writes its ``result.json`` atomically when it finishes; ``out/manifest.json`` is
@@ -129,6 +129,7 @@ def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "l
             reported as ``failed`` with its error.
         threads: ``torch.set_num_threads`` in each task (None: leave torch's default).
         progress: True: one line per finished task with an ETA on stderr; a callable gets the lines; False: quiet.
+        dry_run: only write the manifest (finished task folders adopted as ``done``); run nothing.
 
     Raises:
         FHRNInputError: bad arguments, duplicate task keys, a folder used by another live runner or
@@ -158,19 +159,19 @@ def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "l
     out.mkdir(parents=True, exist_ok=True)
     lock = _take_lock(out)
     try:
-        return _run(tasks, out, engine, workers, address, retries, threads, say)
+        return _run(tasks, out, engine, workers, address, retries, threads, say, dry_run)
     finally:
         lock.unlink(missing_ok=True)
 
 
-def _run(tasks, out, engine, workers, address, retries, threads, say) -> SweepManifest:
+def _run(tasks, out, engine, workers, address, retries, threads, say, dry_run) -> SweepManifest:
     manifest, recs = _merge(out, tasks, engine)
     manifest.write()
     queue = [r for r in recs if r.status == "pending"]
     n_todo, n_fin = len(queue), 0
     say(f"sweep: {len(recs)} tasks, {len(recs) - n_todo} already done, {n_todo} to run "
         f"({engine}, {workers} worker{'s' * (workers != 1)})")
-    if not queue:
+    if not queue or dry_run:
         return manifest
     eng = make_engine(engine, workers, address)
     tries: Counter = Counter()
