@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from ._common import add_seed_arg, emit_json
+from ._common import emit_json
 from .._errors import FHRNInputError
 
 
@@ -62,7 +62,9 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--dry-run", action="store_true",
                    help="write DIR/manifest.json (finished task folders count as done) and run nothing")
-    add_seed_arg(p)
+    p.add_argument("--seed", type=int, default=0,
+                   help="train: seed of the random byte inputs of the reentry metrics (default %(default)s; the "
+                        "training seeds are --seeds)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON only")
     p.set_defaults(func=run)
 
@@ -82,6 +84,9 @@ def build_tasks(args: argparse.Namespace) -> list:
         return train_grid(gammas, seeds, presets, steps=steps, metrics_seed=check_int("seed", args.seed, low=0))
     if args.steps is not None or args.preset != "quick":
         raise FHRNInputError("`--steps` and `--preset` need --task train")
+    if args.seed != 0:
+        raise FHRNInputError("`--seed` (the seed of a train task's metric inputs) needs --task train; "
+                             "ODE tasks are seeded by --seeds")
     return ode_grid(gammas, seeds, kappa=_floats("--kappa", args.kappa), theta=_floats("--theta", args.theta),
                     leak=_floats("--leak", args.leak), beta=_floats("--beta", args.beta), operator=[args.wr],
                     dim=[check_int("dim", args.dim, low=1)], t1=[args.t1])

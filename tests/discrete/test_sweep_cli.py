@@ -58,6 +58,7 @@ def test_sigterm_then_restart_finishes_only_the_rest(tmp_path):
     (["--gamma", "0", "--task", "ode", "--steps", "3"], "`--steps` and `--preset` need --task train"),
     (["--gamma", "0", "--address", "auto"], "`address` 'auto' needs engine 'ray'"),
     (["--gamma", "0", "--workers", "0"], "`workers`"),
+    (["--gamma", "0", "--task", "ode", "--seed", "3"], "`--seed` (the seed of a train task's metric inputs) needs"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, argv, msg):
     assert main(["sweep", *argv, "--out", str(tmp_path / "o")]) == 2
