@@ -64,6 +64,9 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None):
     ax_of["esri"].axhline(0.0, ls="--", c="k", lw=0.8, label="paper: ~0")
     ax_of["rdp_frequency"].axhline(0.225, ls="--", c="k", lw=0.8, label="paper: 0.225")
     ax_of["rdp_frequency"].set_ylim(0, 0.5)
+    if "fraction_stable" in ax_of:
+        ax_of["fraction_stable"].set_ylim(top=1.01)
+        ax_of["fraction_stable"].axhline(1.0, ls=":", c="k", lw=0.8, label="every context stable")
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     for ax in axes[:len(panels)]:
