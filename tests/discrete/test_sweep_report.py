@@ -52,9 +52,14 @@ def test_welch_tests_match_scipy_and_bonferroni():
     rep = seed_sweep_report(res)
     base = [r["val_loss"] for r in res if r["gamma"] == 0.0]
     for t in rep.tests:
-        if t["gamma"] == "band":
+        if t["gamma"] in ("band", "band_vs_rest"):
             a = [r["val_loss"] for r in res if 0.1 <= r["gamma"] <= 0.2]
             assert t["n"] == 12
+            if t["gamma"] == "band_vs_rest":  # against the gains > 0 outside the band
+                base_ = [r["val_loss"] for r in res if r["gamma"] == 0.05]
+                ref = stats.ttest_ind(a, base_, equal_var=False)
+                assert t["p"] == pytest.approx(ref.pvalue) and t["n0"] == 6
+                continue
         else:
             a = [r["val_loss"] for r in res if r["gamma"] == t["gamma"]]
             ref = stats.ttest_ind(a, base, equal_var=False)
@@ -63,7 +68,12 @@ def test_welch_tests_match_scipy_and_bonferroni():
         assert t["p"] == pytest.approx(ref.pvalue) and t["dof"] == pytest.approx(ref.df)
         assert t["diff"] == pytest.approx(np.mean(a) - np.mean(base))
     band = {c["claim"]: c for c in rep.comparison}["band"]
-    assert band["agree"] is True and "0.15" in band["ours"]
+    assert band["agree"] is True and band["better_than_zero"] and band["better_than_rest"]
+    assert "0.15" in band["ours"]
+    # reentry helps but no band: every gain > 0 equally good -> the band claim is refuted
+    same = seed_sweep_report(_grid({0.0: 1.10, 0.05: 1.09, 0.15: 1.09, 0.3: 1.09}, 0.002, 10))
+    band = {c["claim"]: c for c in same.comparison}["band"]
+    assert band["better_than_zero"] is True and band["better_than_rest"] is False and band["agree"] is False
 
 
 def test_band_verdicts_none_and_false():
