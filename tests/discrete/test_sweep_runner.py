@@ -158,7 +158,10 @@ def test_ode_tasks_reach_the_ring_radius(tmp_path):
         np.testing.assert_allclose(res["final_radius"], r_star, rtol=1e-5)
         # J(0) = (kappa theta^2 - leak) I + gamma W_a: eigenvalues kappa - 1 +- i gamma |W|
         assert res["spectral_abscissa_origin"] == pytest.approx(t.kappa - 1.0)
-        assert res["spectral_abscissa_final_max"] < 0  # the ring attracts
+        # on the ring J = gamma W_a - 2 kappa y y^T: trace -2 kappa r*^2, det gamma^2 (|W_a|_2 = 1), so
+        # rho = -kappa r*^2 + sqrt(kappa^2 r*^4 - gamma^2) < 0 (the ring attracts)
+        kr2 = t.kappa * r_star ** 2
+        assert res["spectral_abscissa_final_max"] == pytest.approx(-kr2 + np.sqrt(kr2 ** 2 - t.gain ** 2), rel=1e-4)
 
 
 def test_bad_arguments_are_named(tmp_path):
