@@ -97,7 +97,7 @@ def test_failing_task_is_retried_then_reported(tmp_path):
 _RUNNER = textwrap.dedent("""
     import sys
     from fhrn_ode.sweep import train_grid, run_sweep
-    tasks = train_grid([0.0, 0.2], [0, 1], presets=("tiny",), steps=4, batch_size=4, eval_batches=1,
+    tasks = train_grid([0.0, 0.1, 0.2], [0, 1], presets=("tiny",), steps=8, batch_size=4, eval_batches=1,
                        n_bytes=20_000, metrics_seq=4)
     if __name__ == "__main__":  # the spawn start method re-imports the main script
         run_sweep(tasks, sys.argv[1], workers=1, progress=True)
@@ -130,13 +130,13 @@ def test_killed_sweep_restarts_without_recomputing(tmp_path, how):
     time.sleep(1.0)  # a worker orphaned by SIGKILL notices within 0.5 s and exits
     before = counter.read_text().split()
     finished = {p.parent.name for p in (out / "tasks").glob("*/result.json")}
-    assert done_before <= finished and len(finished) < 4
+    assert done_before <= finished and len(finished) < 6
     os.environ["FHRN_SWEEP_COUNTER"] = str(counter)
     try:
         m = run_sweep(task_from_manifest(out), out, workers=1, progress=False)
     finally:
         del os.environ["FHRN_SWEEP_COUNTER"]
-    assert m.counts()["done"] == 4
+    assert m.counts()["done"] == 6
     after = counter.read_text().split()[len(before):]
     assert sorted(after) == sorted({r.key for r in m.records} - finished)  # only the unfinished, once each
     assert all(before.count(k) == 1 for k in finished)
@@ -150,7 +150,7 @@ def test_ode_tasks_reach_the_ring_radius(tmp_path):
     """Antisymmetric W*: every trajectory ends on the ring r* = sqrt(theta^2 - leak/kappa) (docs/model.md §1)."""
     tasks = ode_grid([0.5, 1.0], seeds=[0], kappa=[4.0, 10.0])
     m = run_sweep(tasks, tmp_path / "ode", workers=2, progress=False)
-    assert m.counts()["done"] == 4
+    assert m.counts()["done"] == 6
     for rec in m.records:
         t, res = rec.task, read_result(tmp_path / "ode" / rec.folder)
         assert res["status"] == "success"
