@@ -27,3 +27,34 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
            "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
            "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+
+# -- dynamics beyond the paper: fixed/slow points, cycles, Lyapunov spectra, bifurcations (docs/dynamics.md)
+from .systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
+from .fixed_points import FixedPoint, FixedPointResult, SlowPoint, classify_equilibrium, find_fixed_points, newton_polish
+from .cycles import Cycle, CycleResult, find_cycles, floquet_multipliers, monodromy
+from .exponents import LyapunovSpectrum, lyapunov_spectrum
+from .bifurcation import BIFURCATION_PARAMS, BifurcationDiagram, BifurcationPoint, bifurcation_sweep, fhrn_family
+
+__all__ += ["LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian", "FixedPoint", "FixedPointResult", "SlowPoint",
+            "classify_equilibrium", "find_fixed_points", "newton_polish", "Cycle", "CycleResult", "find_cycles",
+            "floquet_multipliers", "monodromy", "LyapunovSpectrum", "lyapunov_spectrum", "BIFURCATION_PARAMS",
+            "BifurcationDiagram", "BifurcationPoint", "bifurcation_sweep", "fhrn_family"]
+
+# companion systems (docs/companions.md)
+from .halting import (HaltingResult, LoopIteration, continuous_to_discrete, discrete_to_continuous, halting_checkpoint,
+                      halting_model, halting_table, iterate_loop, loop_multipliers, loop_stable_from_multipliers,
+                      max_stable_step, ode_stable_from_multipliers, verdict_class)
+from .saliency import (KAPPA_CRITICAL, EscapeScan, MapFixedPoint, SaliencyReport, asymptotic_period, bifurcation_data,
+                       escape_scan, escape_time, escape_time_closed_form, map_fixed_points, saliency_fixed_points,
+                       saliency_multipliers, saliency_regime, saliency_report)
+from .slots import (RotationDrag, SlotFixedPoint, SlotRegimes, aligned_abscissa, aligned_radius, critical_slot_count,
+                    growth_rate_no_homeostasis, rotating_slot_state, rotation_drag, slot_fixed_point, slot_regimes)
+__all__ += ["HaltingResult", "LoopIteration", "continuous_to_discrete", "discrete_to_continuous", "halting_checkpoint",
+            "halting_model", "halting_table", "iterate_loop", "loop_multipliers", "loop_stable_from_multipliers",
+            "max_stable_step", "ode_stable_from_multipliers", "verdict_class",
+            "KAPPA_CRITICAL", "EscapeScan", "MapFixedPoint", "SaliencyReport", "asymptotic_period", "bifurcation_data",
+            "escape_scan", "escape_time", "escape_time_closed_form", "map_fixed_points", "saliency_fixed_points",
+            "saliency_multipliers", "saliency_regime", "saliency_report",
+            "SlotFixedPoint", "SlotRegimes", "aligned_abscissa", "aligned_radius", "critical_slot_count",
+            "growth_rate_no_homeostasis", "slot_fixed_point", "slot_regimes", "RotationDrag", "rotating_slot_state",
+            "rotation_drag"]

@@ -16,8 +16,11 @@ import torch
 from scipy.optimize import brentq
 
 from fhrn_ode import FHRNField, FHRNParams, initial_conditions, integrate, make_operator, ring_radius
+from fhrn_ode.energy import lyapunov_V, lyapunov_V_dot
+from fhrn_ode.spectrum import spectral_abscissa
 from fhrn_ode._io import to_jsonable
 
+from .stability import exact_critical_scale, wr_crit_small_gain
 from .symbolic import VERDICTS, verify_all
 
 __all__ = ["Claim", "ClaimsReport", "check_claims", "rho_along_ray"]
@@ -99,13 +102,12 @@ def _fmt(v: Any) -> str:
 
 
 def rho_along_ray(r: np.ndarray, params: FHRNParams, W: np.ndarray = ROT) -> np.ndarray:
-    """Spectral abscissa of ``J(y)`` (C 10-11) at ``y = r e_1`` for each radius (numpy eigvals)."""
+    """Spectral abscissa of ``J(y)`` (C 10-11) at ``y = r e_1`` for each radius (fhrn_ode.spectrum)."""
     field_ = FHRNField(W, params)
     d = W.shape[0]
     y = torch.zeros(len(r), d, dtype=torch.float64)
     y[:, 0] = torch.as_tensor(r)
-    J = field_.jacobian(y).numpy()
-    return np.linalg.eigvals(J).real.max(axis=-1)
+    return spectral_abscissa(field_.jacobian(y))
 
 
 def _ring(quick: bool) -> Claim:
@@ -163,8 +165,7 @@ def _vdescent(quick: bool) -> Claim:
     y0 = torch.tensor([[0.3, 0.0], [0.5 * (rstar + 1.0), 0.0], [1.8, 0.0]], dtype=torch.float64)
     res = integrate(ROT, y0, params=p, t1=3.0, n_points=301, rtol=1e-10, atol=1e-12)
     y = res.y.numpy()
-    s = (y**2).sum(-1)
-    V = 0.25 * (s - 1.0) ** 2
+    V = lyapunov_V(y, p.theta)
     dV = np.diff(V, axis=0)
     incr = (dV > 1e-9).mean(axis=0)  # above the solver noise (rtol 1e-7) once converged
     # mixed operator with drive and memory: exact dV/dt along the trajectory
@@ -174,8 +175,7 @@ def _vdescent(quick: bool) -> Claim:
     fm = FHRNField(Wm, pm)
     Y, A = rm.y, rm.A
     vel = fm.velocity(Y, A)
-    sm = (Y * Y).sum(-1)
-    vdot = ((sm - 1.0) * (Y * vel).sum(-1)).numpy()
+    vdot = lyapunov_V_dot(Y, vel, pm.theta).numpy()
     frac_pos_mixed = float((vdot > 1e-12).mean())
     return Claim(
         "V-monotone", "Sec. 2.3, Fig. 3(a), S16", "V = (|y|^2 - 1)^2/4 descends monotonically along trajectories",
@@ -252,7 +252,7 @@ def _symmetric_and_mixed(quick: bool) -> Claim:
 def _fig4(quick: bool) -> Claim:
     gamma, r = 1.0, 1.1
     betas = np.linspace(0.0, 3.0, 7)
-    crit = (1.0 + betas * (r * r - 1.0)) / gamma
+    crit = wr_crit_small_gain(gamma, betas, r)  # 1/(gamma g(r; beta)) = (1 + beta(r^2 - 1))/gamma
     return Claim(
         "fig4-beta-tradeoff", "Sec. 3, Fig. 4(a)",
         "increasing homeostasis beta lowers the allowable reentry strength |W_r|_crit",
@@ -274,14 +274,11 @@ def _re_boundary(quick: bool) -> Claim:
            ("random_64", make_operator("random", 64, seed=0)))
     for kind, W in ops:
         d = W.shape[0]
-        rho = float(np.linalg.eigvals(W).real.max())
+        rho = float(spectral_abscissa(W))
         n2 = float(np.linalg.norm(W, 2))
-        # exact boundary: the s = gamma g at which rho(-I + s W) crosses 0, located by scipy's brentq on eigvals
-        if rho > 1e-12:
-            s_exact = brentq(lambda s, W=W, d=d: np.linalg.eigvals(-np.eye(d) + s * W).real.max(), 1e-6, 100.0)
-            re_exact = s_exact * n2
-        else:
-            re_exact = None
+        # exact boundary: the s = gamma g at which rho(-I + s W) crosses 0 (analysis.stability.exact_critical_scale)
+        s_exact = exact_critical_scale(W)
+        re_exact = s_exact * n2 if np.isfinite(s_exact) else None
         rows[kind] = {"dim": d, "rho_W": rho, "norm2_W": n2, "r_e_at_exact_boundary": re_exact}
     return Claim(
         "re-boundary", "Sec. 3, Fig. 4(b)", "the instability boundary of J = -I + gamma g W_r is r_e = gamma g |W_r|_2 ~ 1",
@@ -338,7 +335,20 @@ _CHECKS = (_ring, _zero_contour, _vdescent, _radial_monotone, _symmetric_and_mix
            _memory_boundedness, _origin)
 
 
-def check_claims(*, quick: bool = False) -> ClaimsReport:
-    """Run every claim check (about 10-30 s; ``quick`` uses coarser grids) and the symbolic checks."""
-    claims = tuple(fn(quick) for fn in _CHECKS)
+def n_claim_checks() -> int:
+    """How many claim checks :func:`check_claims` runs (the total of its ``progress`` calls)."""
+    return len(_CHECKS)
+
+
+def check_claims(*, quick: bool = False, progress=None) -> ClaimsReport:
+    """Run every claim check (about 10-30 s; ``quick`` uses coarser grids) and the symbolic checks.
+
+    ``progress``: optional callable, called with no argument after each claim check (a progress counter).
+    """
+    claims = []
+    for fn in _CHECKS:
+        claims.append(fn(quick))
+        if progress is not None:
+            progress()
+    claims = tuple(claims)
     return ClaimsReport(claims, verify_all().to_dict(), {"quick": quick, "defaults": FHRNParams().to_dict()})

@@ -28,6 +28,8 @@ from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.field import FHRNField
+from fhrn_ode.operators import decompose
+from fhrn_ode.spectrum import spectral_abscissa  # the one home of rho(J); re-exported here
 
 __all__ = ["LocalStability", "jacobian", "fhrn_jacobian", "spectral_abscissa", "log_norm", "henrici",
            "local_stability", "as_points"]
@@ -85,18 +87,9 @@ def _np(J) -> np.ndarray:
     return J
 
 
-def spectral_abscissa(J) -> np.ndarray:
-    """``max Re lambda`` of each matrix in ``(..., d, d)`` (closed form for d = 2, else batched eig)."""
-    from .spectra import batched_spectral_abscissa
-
-    return batched_spectral_abscissa(_np(J))
-
-
 def log_norm(J) -> np.ndarray:
     """Logarithmic 2-norm ``mu_2(J) = lambda_max((J + J^T)/2)`` of each matrix (``eigvalsh``)."""
-    J = _np(J)
-    S = 0.5 * (J + np.swapaxes(J, -1, -2))
-    return np.linalg.eigvalsh(S)[..., -1]
+    return np.linalg.eigvalsh(decompose(_np(J))[1])[..., -1]
 
 
 def henrici(J, eigenvalues=None) -> np.ndarray:
@@ -142,5 +135,5 @@ def local_stability(f, points, *, closed_form: bool = True) -> LocalStability:
         y = as_points(points)
     Jn = J.detach().numpy()
     lam = np.linalg.eigvals(Jn)
-    rho = lam.real.max(axis=-1)
+    rho = spectral_abscissa(Jn)
     return LocalStability(y.numpy(), Jn, lam, rho, log_norm(Jn), henrici(Jn, lam), rho < 0)

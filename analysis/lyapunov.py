@@ -19,6 +19,7 @@ import torch
 from torch.func import grad, vmap
 
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
+from fhrn_ode.energy import lyapunov_V
 from fhrn_ode.field import FHRNField
 from fhrn_ode.integration import integrate
 from fhrn_ode.params import FHRNParams
@@ -31,7 +32,7 @@ def paper_V(theta: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
     """``V(y) = 1/4 (|y|^2 - theta^2)^2`` (C 13) for ONE state ``(d,)`` (torch, autograd-friendly)."""
 
     def V(y: torch.Tensor) -> torch.Tensor:
-        return 0.25 * ((y * y).sum() - theta * theta) ** 2
+        return lyapunov_V(y, theta)
 
     return V
 

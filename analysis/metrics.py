@@ -24,6 +24,7 @@ import torch
 from scipy import signal
 
 from fhrn_ode._errors import FHRNInputError, check_int
+from fhrn_ode.operators import decompose
 
 __all__ = ["WrStats", "RDPResult", "LayerMetrics", "ModelMetrics", "irr", "esri", "rdp", "drift",
            "wr_stats", "model_metrics"]
@@ -151,7 +152,7 @@ def wr_stats(W) -> WrStats:
         return WrStats(0.0, 0.0, 0.0)
     p = s / tot
     p = p[p > 0]
-    wa = 0.5 * (w - w.T)
+    wa = decompose(w)[0]
     return WrStats(spectral_norm=float(s[0]), effective_rank=float(np.exp(-(p * np.log(p)).sum())),
                    antisymmetric_fraction=float((wa ** 2).sum() / (w ** 2).sum()))
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from fhrn_ode._errors import check_int
+from fhrn_ode.energy import lyapunov_V
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius
@@ -128,7 +129,7 @@ def fig3a_data(*, resolution: int = 60, seed: int = 0) -> Fig3aData:
     n = _res(resolution)
     ax = np.linspace(-_EXTENT, _EXTENT, 2 * n)
     Y1, Y2 = np.meshgrid(ax, ax)
-    V = 0.25 * (Y1 ** 2 + Y2 ** 2 - FIG2_PARAMS.theta ** 2) ** 2
+    V = lyapunov_V(np.stack([Y1, Y2], -1), FIG2_PARAMS.theta)
     W = make_operator("antisym", 2, seed=seed)
     L = lyapunov_traces(W, [1.5], params=FIG2_PARAMS, t1=4.0, n_points=max(50, 4 * n), seed=seed)
     return Fig3aData(ax, ax.copy(), V, L.y[:, 0, :], dict(FIG2_PARAMS.to_dict(), operator="antisym",

@@ -125,7 +125,9 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
     from fhrn_ode.integration import integrate
     from fhrn_ode.params import FHRNParams, ring_radius
 
-    from .spectra import POLE_GUARD, _plane, plane_points
+    from fhrn_ode.homeostasis import near_pole
+
+    from .spectra import _plane, plane_points
 
     params = FHRNParams() if params is None else params
     if params.memory != "none":
@@ -133,7 +135,7 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
     field = FHRNField(W, params)
     d = field.dim
     extent = check_real("extent", extent, low=0.0, low_open=True)
-    n = check_int("grid", n, low=2)
+    n = check_int("n", n, low=2)
     n_traj = check_int("n_traj", n_traj, low=0)
     o, B = _plane(d, origin, basis)
     ax = np.linspace(-extent, extent, n)
@@ -141,8 +143,7 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
     with torch.no_grad():
         F = field.velocity(torch.as_tensor(pts.reshape(-1, d))).numpy().reshape(n, n, d)
     if params.beta > 1.0:
-        den = 1.0 + params.beta * ((pts ** 2).sum(-1) - 1.0)
-        F = np.where((np.abs(den) < POLE_GUARD)[..., None], np.nan, F)
+        F = np.where(near_pole((pts ** 2).sum(-1), params.beta)[..., None], np.nan, F)
     U, V = F @ B[:, 0], F @ B[:, 1]
     ncl = (_zero_contours(ax, ax, U), _zero_contours(ax, ax, V))
     if n_traj > 0:

@@ -1,22 +1,16 @@
 """Spectral-abscissa maps over planes of state space and along trajectories (Fig. 2b; C 10-11).
 
-Eigenvalues of many Jacobians:
+The abscissa of many Jacobians is :func:`fhrn_ode.spectrum.spectral_abscissa` (closed form for d = 2,
+batched eigenvalues otherwise); ``batched_spectral_abscissa``, ``batched_eigvals``, ``eigvals_2x2`` and
+``spectral_abscissa_2x2`` are re-exported from there.
 
-* d = 2: vectorised closed form. With ``J = [[a, b], [c, e]]``, ``tr/2 = (a + e)/2`` and
-  ``disc = tr^2/4 - det = ((a - e)/2)^2 + b c`` (this form avoids the cancellation of
-  ``tr^2/4 - det``): ``lambda = tr/2 +- sqrt(disc)`` and ``rho = tr/2 + Re sqrt(disc)``.
-* d > 2: :func:`batched_eigvals`, ``torch.linalg.eigvals`` (LAPACK geev) on chunks of the batch run in
-  a thread pool (torch releases the GIL, so chunks run on separate cores).
-
-Gain pole (beta > 1): ``g = 1/(1 + beta(|y|^2 - 1))`` is infinite on the sphere
-``|y| = sqrt(1 - 1/beta)``; map entries whose gain denominator is below :data:`POLE_GUARD` in absolute
-value, or whose Jacobian is not finite, are NaN (never inf, never a silent number).
+Gain pole (beta > 1): ``g`` (:mod:`fhrn_ode.homeostasis`) is infinite on the sphere
+``|y| = sqrt(1 - 1/beta)``; map entries on the pole (:func:`fhrn_ode.homeostasis.near_pole`, threshold
+``POLE_THRESHOLD``), or whose Jacobian is not finite, are NaN (never inf, never a silent number).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,96 +18,16 @@ import torch
 
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
 from fhrn_ode.field import FHRNField
+from fhrn_ode.homeostasis import POLE_THRESHOLD, gain_derivative, gain_or_nan, near_pole
+from fhrn_ode.spectrum import batched_eigvals, eigvals_2x2, spectral_abscissa, spectral_abscissa_2x2
 
 from .phase import orthonormal_basis
 
-__all__ = ["SpectralMap", "TrajectorySpectra", "POLE_GUARD", "eigvals_2x2", "spectral_abscissa_2x2",
+__all__ = ["SpectralMap", "TrajectorySpectra", "POLE_THRESHOLD", "eigvals_2x2", "spectral_abscissa_2x2",
            "batched_eigvals", "batched_spectral_abscissa", "plane_points", "planar_jacobian", "spectral_map", "trajectory_spectra"]
 
-#: Map entries with ``|1 + beta(|y|^2 - 1)| < POLE_GUARD`` are NaN (gain pole, beta > 1).
-POLE_GUARD = 1e-3
-
-
-def eigvals_2x2(J) -> np.ndarray:
-    """Both eigenvalues of each 2x2 matrix in ``(..., 2, 2)`` (closed form), complex ``(..., 2)``."""
-    J = np.asarray(J, dtype=np.float64)
-    if J.shape[-2:] != (2, 2):
-        raise FHRNInputError(f"`J` must have shape (..., 2, 2), got {J.shape}")
-    a, b, c, e = J[..., 0, 0], J[..., 0, 1], J[..., 1, 0], J[..., 1, 1]
-    h = 0.5 * (a - e)
-    s = np.sqrt((h * h + b * c).astype(np.complex128))
-    m = 0.5 * (a + e)
-    return np.stack([m + s, m - s], axis=-1)
-
-
-def spectral_abscissa_2x2(J) -> np.ndarray:
-    """``rho = tr/2 + Re sqrt(tr^2/4 - det)`` for each 2x2 matrix (real arithmetic only)."""
-    J = np.asarray(J, dtype=np.float64)
-    if J.shape[-2:] != (2, 2):
-        raise FHRNInputError(f"`J` must have shape (..., 2, 2), got {J.shape}")
-    a, b, c, e = J[..., 0, 0], J[..., 0, 1], J[..., 1, 0], J[..., 1, 1]
-    h = 0.5 * (a - e)
-    disc = h * h + b * c
-    return 0.5 * (a + e) + np.sqrt(np.maximum(disc, 0.0))
-
-
-def batched_eigvals(J, *, workers: int | None = None, chunk: int | None = None) -> np.ndarray:
-    """Eigenvalues of ``(..., d, d)`` real matrices, complex ``(..., d)``.
-
-    Chunks of the batch go to ``torch.linalg.eigvals`` in ``workers`` threads (default: the number of
-    CPUs available to this process), with torch's intra-op threads set to 1 meanwhile (process-global;
-    restored on return). Each chunk gives exactly what ``torch.linalg.eigvals`` gives on it.
-    """
-    Jn = J.detach().cpu().numpy() if isinstance(J, torch.Tensor) else np.asarray(J, dtype=np.float64)
-    if Jn.ndim < 2 or Jn.shape[-1] != Jn.shape[-2]:
-        raise FHRNInputError(f"`J` must have shape (..., d, d), got {Jn.shape}")
-    shape, d = Jn.shape[:-2], Jn.shape[-1]
-    flat = np.ascontiguousarray(Jn.reshape(-1, d, d))
-    n = flat.shape[0]
-    if n == 0:
-        return np.zeros(shape + (d,), dtype=np.complex128)
-    workers = len(os.sched_getaffinity(0)) if workers is None else check_int("workers", workers, low=1)
-    if chunk is None:
-        chunk = max(1, -(-n // (4 * workers)))
-    chunk = check_int("chunk", chunk, low=1)
-    Jt = torch.from_numpy(flat)
-    out = np.empty((n, d), dtype=np.complex128)
-
-    def one(i: int) -> None:
-        out[i:i + chunk] = torch.linalg.eigvals(Jt[i:i + chunk]).numpy()
-
-    starts = range(0, n, chunk)
-    if workers == 1 or n <= chunk:
-        for i in starts:
-            one(i)
-    else:
-        # LAPACK's geev gains little from torch's intra-op threads: one thread per chunk, chunks in parallel
-        # (measured 1.9x over the batched call on 2 cores at d = 192). Restored afterwards.
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers) as ex:
-                list(ex.map(one, starts))
-        finally:
-            torch.set_num_threads(old)
-    return out.reshape(shape + (d,))
-
-
-def batched_spectral_abscissa(J, *, workers: int | None = None) -> np.ndarray:
-    """``rho(J)`` for ``(..., d, d)``: closed form for d = 2, :func:`batched_eigvals` otherwise.
-
-    Non-finite matrices give NaN.
-    """
-    Jn = J.detach().cpu().numpy() if isinstance(J, torch.Tensor) else np.asarray(J, dtype=np.float64)
-    if Jn.ndim < 2 or Jn.shape[-1] != Jn.shape[-2]:
-        raise FHRNInputError(f"`J` must have shape (..., d, d), got {Jn.shape}")
-    finite = np.isfinite(Jn).all(axis=(-1, -2))
-    safe = np.where(finite[..., None, None], Jn, 0.0)
-    if Jn.shape[-1] == 2:
-        rho = spectral_abscissa_2x2(safe)
-    else:
-        rho = batched_eigvals(safe, workers=workers).real.max(axis=-1)
-    return np.where(finite, rho, np.nan)
+#: The one batched spectral abscissa (fhrn_ode.spectrum), under its historical name here.
+batched_spectral_abscissa = spectral_abscissa
 
 
 def plane_points(y1, y2, origin, basis) -> np.ndarray:
@@ -161,8 +75,8 @@ def _field_jacobians(field: FHRNField, pts: np.ndarray) -> np.ndarray:
         J = field.jacobian(y).numpy()
     p = field.params
     if p.beta > 1.0:
-        den = 1.0 + p.beta * ((pts.reshape(-1, field.dim) ** 2).sum(-1) - 1.0)
-        J = np.where((np.abs(den) < POLE_GUARD)[:, None, None], np.nan, J)
+        pole = near_pole((pts.reshape(-1, field.dim) ** 2).sum(-1), p.beta)
+        J = np.where(pole[:, None, None], np.nan, J)
     return J
 
 
@@ -178,11 +92,10 @@ def _planar_entries(field: FHRNField, u: torch.Tensor, v: torch.Tensor):
     if p.beta == 0.0:
         gw = p.gamma * W
         return (c0 - k2 * u2 + gw[0, 0], uv + gw[0, 1], uv + gw[1, 0], c0 - k2 * v2 + gw[1, 1])
-    den = 1.0 + p.beta * (u2 + v2 - 1.0)
-    g = torch.where(den.abs() < POLE_GUARD, torch.full_like(den, float("nan")), 1.0 / den)
+    g = gain_or_nan(u2 + v2, p.beta)
     w0 = W[0, 0] * u + W[0, 1] * v
     w1 = W[1, 0] * u + W[1, 1] * v
-    q = 2 * p.beta * g * g
+    q = -2.0 * gain_derivative(u2 + v2, p.beta)  # -2 dg/d|y|^2 (NaN where g is)
     return (c0 - k2 * u2 + p.gamma * (g * W[0, 0] - q * w0 * u),
             uv + p.gamma * (g * W[0, 1] - q * w0 * v),
             uv + p.gamma * (g * W[1, 0] - q * w1 * u),
@@ -193,7 +106,7 @@ def planar_jacobian(field: FHRNField, u, v) -> np.ndarray:
     """Closed-form Jacobian of a 2-D memory-free FHRN field at ``y = (u, v)`` (arrays), ``u.shape + (2, 2)``.
 
     The same formula as :meth:`FHRNField.jacobian` (C 10-11 + gain derivative), written entry by entry in
-    numpy so a whole grid costs a few vector operations. NaN at the gain pole (``|den| < POLE_GUARD``).
+    numpy so a whole grid costs a few vector operations. NaN at the gain pole (:func:`fhrn_ode.homeostasis.near_pole`).
     """
     if field.dim != 2:
         raise FHRNInputError(f"`field` must be 2-D for planar_jacobian, got d = {field.dim}")
@@ -214,7 +127,7 @@ def spectral_map(field: FHRNField, *, extent: float = 2.0, n: int = 200, origin=
     if field.has_memory:
         raise FHRNInputError("`field` has memory; spectral maps are for the memory-free field")
     extent = check_real("extent", extent, low=0.0, low_open=True)
-    n = check_int("grid", n, low=2)
+    n = check_int("n", n, low=2)
     o, B = _plane(field.dim, origin, basis)
     ax = np.linspace(-extent, extent, n)
     if field.dim == 2:

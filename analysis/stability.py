@@ -23,26 +23,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from fhrn_ode._errors import FHRNInputError, check_real
+from fhrn_ode.homeostasis import POLE_THRESHOLD, gain_or_nan
 from fhrn_ode.operators import check_matrix
+from fhrn_ode.spectrum import spectral_abscissa
 
 #: abscissas ``rho(W_hat) <= RHO_TOL`` (relative to |W|_2) are round-off zeros: no exact boundary.
 RHO_TOL = 1e-12
-#: ``|1 + beta(r^2 - 1)|`` below this counts as the gain pole (g undefined, NaN).
-POLE_TOL = 1e-12
 
-__all__ = ["POLE_TOL", "RHO_TOL", "gain_np", "wr_crit_small_gain", "effective_gain", "exact_critical_scale", "brute_force_critical_scale",
+__all__ = ["POLE_THRESHOLD", "RHO_TOL", "gain_np", "wr_crit_small_gain", "effective_gain", "exact_critical_scale", "brute_force_critical_scale",
            "SmallGainSurface", "small_gain_surface", "StabilityMap", "stability_map", "OperatorCheck",
            "check_operator"]
 
 
 def gain_np(radius, beta) -> np.ndarray:
-    """``g(r) = 1/(1 + beta (r^2 - 1))`` (C 2); NaN at the pole (``|den| < POLE_TOL``), never inf."""
+    """The gain ``g`` (C 2; :func:`fhrn_ode.homeostasis.gain_or_nan`) at ``|y| = radius``, numpy, broadcast;
+    NaN on the pole (:func:`fhrn_ode.homeostasis.near_pole`), never inf."""
     r = np.asarray(radius, dtype=np.float64)
     b = np.asarray(beta, dtype=np.float64)
-    den = 1.0 + b * (r * r - 1.0)
-    pole = np.abs(den) < POLE_TOL
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(pole, np.nan, 1.0 / np.where(pole, 1.0, den))
+        return np.asarray(gain_or_nan(r * r, b), dtype=np.float64)
 
 
 def wr_crit_small_gain(gamma, beta, radius) -> np.ndarray:
@@ -60,13 +59,29 @@ def effective_gain(gamma, beta, radius, wr_norm) -> np.ndarray:
     return np.asarray(gamma, dtype=np.float64) * np.abs(gain_np(radius, beta)) * np.asarray(wr_norm, dtype=np.float64)
 
 
-def exact_critical_scale(W) -> float:
-    """Smallest ``s > 0`` with ``rho(-I + s W) = 0``: ``1/rho(W)`` if ``rho(W) > 0``, else inf (none).
+def exact_critical_scale(W, coupling=1.0):
+    """Smallest ``s > 0`` with ``rho(-I + c s W) = 0`` for the coupling ``c`` (e.g. ``c = gamma g``): the one
+    home of the exact boundary (module docstring).
 
-    ``rho(W) <= RHO_TOL |W|_2`` counts as 0 (round-off of an antisymmetric W gives ~1e-17, not 0)."""
+    ``s* = 1/(|c| rho(sign(c) W))`` when that abscissa is > 0, else inf (stable at every scale);
+    ``rho <= RHO_TOL |W|_2`` counts as 0 (round-off of an antisymmetric W gives ~1e-17, not 0).
+
+    Args:
+        W: ``(d, d)``.
+        coupling: scalar or array ``c`` (broadcast); ``c = 0`` gives inf.
+
+    Returns:
+        A float for a scalar ``coupling``, else an array shaped like it.
+    """
     A = check_matrix(W, "W")
-    rho = float(np.max(np.linalg.eigvals(A).real))
-    return 1.0 / rho if rho > RHO_TOL * max(np.linalg.norm(A, 2), 1e-300) else float("inf")
+    c = np.asarray(coupling, dtype=np.float64)
+    tol = RHO_TOL * max(float(np.linalg.norm(A, 2)), 1e-300)
+    rho_pos, rho_neg = float(spectral_abscissa(A)), float(spectral_abscissa(-A))
+    a = np.where(c >= 0, rho_pos, rho_neg)
+    ok = (a > tol) & (c != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(ok, 1.0 / (np.abs(c) * np.where(ok, a, 1.0)), np.inf)
+    return float(out) if out.ndim == 0 else out
 
 
 def brute_force_critical_scale(W, scales) -> float:
@@ -76,7 +91,7 @@ def brute_force_critical_scale(W, scales) -> float:
     if s.ndim != 1 or s.size < 2 or not np.all(np.diff(s) > 0):
         raise FHRNInputError("`scales` must be an increasing 1-D grid of at least 2 values")
     eye = np.eye(A.shape[0])
-    rho = np.linalg.eigvals(-eye + s[:, None, None] * A).real.max(axis=-1)
+    rho = spectral_abscissa(-eye + s[:, None, None] * A)
     hit = np.nonzero(rho >= 0)[0]
     return float(s[hit[0]]) if hit.size else float("inf")
 
@@ -145,15 +160,11 @@ def stability_map(beta, wr_norm, *, gamma: float, radius: float, operators: dict
     for name, W in (operators or {}).items():
         Wh = _unit(check_matrix(W, f"operators[{name!r}]"))
         eye = np.eye(Wh.shape[0])
-        lam = np.linalg.eigvals(Wh)
-        crit_b = np.empty_like(b)
-        for j, gj in enumerate(g):
-            a = float((np.sign(gj) * lam).real.max())
-            c = gamma * abs(gj)
-            crit_b[j] = 1.0 / (c * a) if (a > RHO_TOL and c > 0) else np.inf
+        gf = np.where(np.isfinite(g), g, 0.0)
+        crit_b = np.where(np.isfinite(g), exact_critical_scale(Wh, gamma * gf), np.nan)
         c = gamma * g[None, :] * w[:, None]  # (nw, nb)
         M = -eye + c[..., None, None] * Wh
-        rho.append(np.linalg.eigvals(M).real.max(axis=-1))
+        rho.append(spectral_abscissa(M))
         names.append(name)
         crit.append(crit_b)
     k = len(names)
@@ -199,10 +210,8 @@ def check_operator(W, gamma: float, beta: float, radius: float) -> OperatorCheck
         raise FHRNInputError(f"`radius`={radius:g} sits on the gain pole of g (beta={beta:g}); choose another radius")
     n2 = float(np.linalg.norm(A, 2))
     c = gamma * g
-    lam = np.linalg.eigvals(A)
-    rho = float(np.max(np.linalg.eigvals(-np.eye(A.shape[0]) + c * A).real))
+    rho = float(spectral_abscissa(-np.eye(A.shape[0]) + c * A))
     r_e = abs(c) * n2
-    a = float((np.sign(c) * lam).real.max()) / n2 if n2 > 0 else 0.0
-    crit_exact = 1.0 / (abs(c) * a) if (a > RHO_TOL and c != 0) else float("inf")
+    crit_exact = exact_critical_scale(A / n2, c) if n2 > 0 else float("inf")
     return OperatorCheck(gamma, beta, radius, g, n2, r_e, rho, rho < 0, r_e < 1,
                          float(wr_crit_small_gain(gamma, beta, radius)), crit_exact)

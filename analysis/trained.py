@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from fhrn_ode._errors import FHRNInputError
+from fhrn_ode.homeostasis import POLE_THRESHOLD, gain, gain_denominator
+from fhrn_ode.operators import decompose
 
 from .jacobians import henrici, log_norm, spectral_abscissa
 
@@ -100,7 +102,7 @@ class TrainedCheck:
 def operator_split(W) -> dict:
     """Antisymmetric/symmetric split of ``W`` (Section 3): Frobenius energy fractions and 2-norms."""
     W = np.asarray(W, dtype=np.float64)
-    Wa, Ws = 0.5 * (W - W.T), 0.5 * (W + W.T)
+    Wa, Ws = decompose(W)
     f2 = float(np.sum(W * W))
     fa = float(np.sum(Wa * Wa)) / f2 if f2 > 0 else 0.0
     return {"antisym_fraction": fa, "sym_fraction": (1.0 - fa) if f2 > 0 else 0.0,
@@ -123,10 +125,10 @@ def check_contexts(W_star, gamma: float, beta: float, radius, layer=None) -> Con
         raise FHRNInputError(f"`gamma` and `beta` must be finite and >= 0, got gamma={gamma}, beta={beta}")
     r = np.broadcast_to(np.asarray(radius, dtype=np.float64), (C,)).copy()
     lay = np.zeros(C, dtype=np.int64) if layer is None else np.asarray(layer, dtype=np.int64).reshape(C)
-    den = 1.0 + beta * (r * r - 1.0)
-    if np.any(den <= 0) or not np.all(np.isfinite(r)):
+    if not np.all(np.isfinite(r)) or np.any(gain_denominator(r * r, beta) < POLE_THRESHOLD):
+        # on the pole (near_pole) or inside it (g < 0, beta > 1)
         raise FHRNInputError(f"the operating radius sits on or beyond the gain pole of g (beta={beta:g})")
-    g = 1.0 / den
+    g = gain(r * r, beta)
     c = gamma * g
     nrm = np.linalg.svd(W, compute_uv=False)[:, 0]
     if gamma == 0.0:  # -I: W* irrelevant

@@ -4,8 +4,13 @@ The public API is re-exported here; modules with a leading underscore are privat
 """
 
 from ._errors import FHRNInputError
-from .field import FHRNField, gain, gain_derivative, homeostatic_field, lyapunov_V
+from .homeostasis import (POLE_THRESHOLD, gain, gain_denominator, gain_derivative, gain_or_nan, near_pole, pole_r2,
+                          pole_radius)
+from .energy import lyapunov_V, lyapunov_V_dot
+from .field import PARAMETER_NAMES, FHRNField, homeostatic_field
 from .integration import ADAPTIVE_SOLVERS, SOLVERS, IntegrationResult, initial_conditions, integrate
+from .batched import SweepResult, integrate_sweep, parse_grid
+from .fitting import OPTIMIZERS, FitResult, fit
 from .operators import (
     OPERATOR_KINDS,
     OperatorInfo,
@@ -46,6 +51,17 @@ __all__ = [
     "train",
     "FHRNField",
     "FHRNInputError",
+    "FitResult",
+    "OPTIMIZERS",
+    "PARAMETER_NAMES",
+    "POLE_THRESHOLD",
+    "fit",
+    "gain_denominator",
+    "gain_or_nan",
+    "lyapunov_V_dot",
+    "near_pole",
+    "pole_r2",
+    "pole_radius",
     "FHRNParams",
     "IntegrationResult",
     "MEMORY_KINDS",
@@ -59,6 +75,9 @@ __all__ = [
     "homeostatic_field",
     "initial_conditions",
     "integrate",
+    "integrate_sweep",
+    "SweepResult",
+    "parse_grid",
     "load_operator",
     "lyapunov_V",
     "make_operator",
@@ -67,3 +86,10 @@ __all__ = [
     "ring_radius",
     "spectral_abscissa",
 ]
+
+# companion systems (docs/companions.md): discrete maps as fields, attractor-slot memory
+from .maps import DiscreteMap, DifferenceField, SaliencyMap, difference_field, is_discrete, map_stable  # noqa: E402
+from .slots import FlatSlotField, SlotFHRNField, integrate_slots, slot_similarity  # noqa: E402
+
+__all__ += ["DiscreteMap", "DifferenceField", "SaliencyMap", "difference_field", "is_discrete", "map_stable",
+            "FlatSlotField", "SlotFHRNField", "integrate_slots", "slot_similarity"]

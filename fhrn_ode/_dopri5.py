@@ -1,24 +1,45 @@
-"""torchdiffeq's ``dopri5`` with its stage buffer laid out stage-major, for large batches.
+"""torchdiffeq's ``dopri5`` with a stage-major buffer and a lean step loop (docs/performance.md).
 
 torchdiffeq stores the Runge-Kutta stages of a step as ``k`` of shape ``(*y.shape, 7)`` and forms
 each stage input with ``sum(k[..., :i+1] * beta_i, dim=-1)``: a reduction over a contiguous axis of
-length <= 7, which is the slowest way to do it (for 4096 states of dimension 2 it took ~60% of the
-integration time; for 256 states of dimension 192 it dominated the matrix products of the field).
+length <= 7 (for 4096 states of dimension 2 it took ~60% of the integration time). For small
+batches the cost is the other way round: each step is ~100 tiny tensor operations, and at
+N = 8, d = 2 the torch dispatch of those operations *is* the integration time.
 
-:class:`StageMajorDopri5` is ``torchdiffeq``'s :class:`Dopri5Solver` (its Dormand-Prince tableau,
-error estimate, rms error norm, step-size rule of ``_optimal_step_size`` and 4th-order dense output)
-with the stages stored as ``(7, M)`` so that every combination is one BLAS call: the stage inputs
-are ``addmv``, and the error estimate and the four interpolation coefficients (all linear in the
-stages, the ``y0`` terms cancelling) are one ``(5, 7) @ (7, M)`` product. Also: times and the
-step-size rule are evaluated on Python floats (the same float64 arithmetic without a tensor dispatch
-per scalar), the field is called without torchdiffeq's ``_PerturbFunc`` (which computes ``|y|`` on
-every call only to read a dtype; the one-ulp nudge of ``t`` is applied here), the error ratio is
-fused in place, and the stage buffers are reused. It takes the same steps and the same number of
-evaluations as torchdiffeq's dopri5 and agrees with it to round-off (``tests/test_bench.py``). The
-tableau and interpolation weights are read from torchdiffeq, not written here.
+:class:`StageMajorDopri5` is ``torchdiffeq``'s :class:`Dopri5Solver` — its Dormand-Prince tableau,
+error estimate, rms error norm, step-size rule (``_optimal_step_size``), initial step selection and
+4th-order dense output, all read from torchdiffeq, none written here — with
 
-Only forward integration without autograd through the solver, and without ``step_t``/``jump_t``
+* the stages stored as ``(7, M)`` so every combination is one BLAS call: a stage input is one
+  ``addmv`` written into a reused buffer, and the error estimate and the four interpolation
+  coefficients (linear in the stages, the ``y0`` terms cancelling) are one ``(5, 7) @ (7, M)``
+  product;
+* every view (stage rows, stage-input shapes, the transposed stage prefixes) built once per run,
+  and the field's output copied straight into its stage row (one op per stage);
+* times, the step-size rule and the accept/reject logic on Python floats (the same float64
+  arithmetic as torchdiffeq's 0-dim tensors, without a dispatch per scalar); the stage times are
+  passed as fresh 0-dim tensors (``torch.scalar_tensor``, 3x cheaper than ``torch.tensor``);
+* the error ratio ``rms(err / (atol + rtol max(|y0|, |y1|)))`` in four in-place ops with ``|y1|``
+  kept as the next step's ``|y0|``;
+* ONE host synchronisation per step (the error ratio, needed to accept or reject); torchdiffeq's
+  ``isfinite(y0)`` check, a second sync, is made only when that ratio is not finite (a finite
+  ratio implies a finite state, so the outcome is the same);
+* the field called through ``forward`` directly when it is an ``nn.Module`` without hooks, and
+  without torchdiffeq's ``_PerturbFunc`` (which computes ``|y|`` on every call only to read a
+  dtype; its one-ulp nudge of ``t`` is applied here).
+
+It takes the same steps and the same number of evaluations as torchdiffeq's dopri5 and agrees with
+it to round-off (tests/core/test_bench.py, tests/core/test_engine_dopri5.py). Only forward
+integration without autograd through the solver, without ``step_t``/``jump_t``/events
 (:func:`fhrn_ode.integrate` uses torchdiffeq's own solvers otherwise).
+
+**Private torchdiffeq names.** This module imports ``Dopri5Solver``, ``Perturb``, ``_check_inputs``,
+``_compute_error_ratio``, ``_flat_to_shape``, ``_PerturbFunc``, ``_rms_norm`` and ``SOLVERS`` from
+``torchdiffeq._impl`` and relies on the ``min_step``/``max_step`` options and step callbacks, which
+exist from torchdiffeq 0.2.4 on (0.2.3 lacks ``min_step``). It is tested on :data:`TESTED_TORCHDIFFEQ`
+(pyproject pins that range). When the names are missing or the installed version is outside that
+range, :data:`FAST_PATH_PROBLEM` says why and :func:`odeint_stage_major` runs torchdiffeq's own
+``odeint(method='dopri5')`` instead: same method, same results, only slower.
 """
 
 from __future__ import annotations
@@ -26,178 +47,291 @@ from __future__ import annotations
 import math
 
 import torch
-from torchdiffeq._impl.dopri5 import Dopri5Solver
-from torchdiffeq._impl.misc import Perturb, _check_inputs, _compute_error_ratio, _flat_to_shape, _PerturbFunc, _rms_norm
-from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
+import torchdiffeq
 
-__all__ = ["StageMajorDopri5", "odeint_stage_major"]
+__all__ = ["FAST_PATH_PROBLEM", "GroupRMSNorm", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
+
+#: torchdiffeq versions the fast path is tested on (pyproject: ``torchdiffeq>=0.2.4,<0.2.6``).
+TESTED_TORCHDIFFEQ: tuple[str, ...] = ("0.2.4", "0.2.5")
 
 
-class StageMajorDopri5(Dopri5Solver):
-    """torchdiffeq's dopri5 with a stage-major buffer (see the module docstring)."""
+def _load_internals():
+    """Import the torchdiffeq internals the fast path uses; raise ImportError naming what is missing."""
+    import importlib
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        tab = self.tableau
-        S = len(tab.alpha) + 1
-        # FSAL property of Dormand-Prince (as used by torchdiffeq): y1 is the last stage input.
-        if not (float(tab.c_sol[-1]) == 0.0 and bool((tab.c_sol[:-1] == tab.beta[-1]).all())):
-            raise ValueError("StageMajorDopri5 needs a first-same-as-last tableau")
-        dt_ = tab.c_sol.dtype
-        e0 = torch.zeros(S, dtype=dt_)
-        e0[0] = 1.0
-        e6 = torch.zeros(S, dtype=dt_)
-        e6[-1] = 1.0
-        csol, mid = tab.c_sol, self.mid
-        # torchdiffeq's _interp_fit with y1 = y0 + dt csol.k, y_mid = y0 + dt mid.k, f0 = k0, f1 = k6:
-        # every y0 coefficient sums to zero, leaving dt * (row . k) for the four polynomial terms.
-        rows = [
-            tab.c_error,                                   # error estimate
-            e0,                                            # d = dt f0
-            e6 - 4 * e0 - 5 * csol + 16 * mid,             # c
-            5 * e0 - 3 * e6 + 14 * csol - 32 * mid,        # b
-            2 * (e6 - e0) - 8 * csol + 16 * mid,           # a
-        ]
-        self._R = torch.stack(rows).to(dtype=self.y0.dtype, device=self.y0.device)
-        self._betas = [b.to(dtype=self.y0.dtype) for b in tab.beta]
-        self._alphas = [float(a) for a in tab.alpha]
-        # torchdiffeq's _PerturbFunc computes y.abs() on every call only to read a dtype; call the
-        # wrapped function directly and apply the same nextafter perturbation of t here.
-        self._base = self.func.base_func if type(self.func) is _PerturbFunc else None
-        self._rms = self.norm is _rms_norm
-        self._abs = None
+    # by module path: ``torchdiffeq._impl.odeint`` as an attribute is the function, not the module
+    _d, _m, _o = (importlib.import_module(f"torchdiffeq._impl.{n}") for n in ("dopri5", "misc", "odeint"))
 
-    def _call(self, t: float, y, perturb):
-        """Evaluate the field at the float time ``t`` (nudged one ulp as torchdiffeq's _PerturbFunc does)."""
-        if perturb is Perturb.PREV:
-            t = math.nextafter(t, -math.inf)
-        elif perturb is Perturb.NEXT:
-            t = math.nextafter(t, math.inf)
-        tt = torch.tensor(t, dtype=self._t_dtype, device=y.device)
-        if self._base is None:
-            return self.func(tt, y)
-        return self._base(tt, y)
+    names = {"Dopri5Solver": _d, "Perturb": _m, "_check_inputs": _m, "_compute_error_ratio": _m,
+             "_flat_to_shape": _m, "_PerturbFunc": _m, "_rms_norm": _m, "SOLVERS": _o}
+    missing = [n for n, mod in names.items() if not hasattr(mod, n)]
+    if missing:
+        raise ImportError(f"torchdiffeq {torchdiffeq.__version__} lacks {', '.join(missing)}")
+    version = getattr(torchdiffeq, "__version__", "?")
+    if version not in TESTED_TORCHDIFFEQ:
+        raise ImportError(f"torchdiffeq {version} is not one of the tested versions {', '.join(TESTED_TORCHDIFFEQ)}")
+    return {n: getattr(mod, n) for n, mod in names.items()}
 
-    def _error_ratio(self, err, y0, y1):
-        """torchdiffeq's ``_compute_error_ratio`` (rms norm of err / (atol + rtol max|y|)), fused in place."""
-        if not self._rms:
-            return _compute_error_ratio(err, self.rtol, self.atol, y0, y1, self.norm)
-        a0 = self._abs[1] if self._abs is not None and self._abs[0] is y0 else y0.abs()
-        a1 = y1.abs()
-        self._abs = (y1, a1)  # |y1| is |y0| of the next step when this one is accepted
-        tol = torch.maximum(a0, a1).mul_(self.rtol).add_(self.atol)
-        q = err.div_(tol)
-        return torch.linalg.vector_norm(q) / (q.numel() ** 0.5)
 
-    def _before_integrate(self, t):
-        super()._before_integrate(t)
-        if len(self.step_t) or len(self.jump_t):
-            raise ValueError("StageMajorDopri5 does not support step_t/jump_t")
-        st = self.rk_state
-        y0 = st.y1
-        self._t_dtype = y0.abs().dtype
-        self._min_step, self._max_step = float(self.min_step), float(self.max_step)
-        self._safety, self._ifactor, self._dfactor = float(self.safety), float(self.ifactor), float(self.dfactor)
-        # Times are Python floats (float64) here: the same arithmetic as torchdiffeq's float64 scalar
-        # tensors without a dispatch per operation. Dense output: (y0 flat, (4, M) coefficients).
-        zeros = torch.zeros((4, y0.numel()), dtype=y0.dtype, device=y0.device)
-        self.rk_state = st._replace(t0=float(st.t0), t1=float(st.t1), dt=float(st.dt),
-                                    interp_coeff=(y0.reshape(-1), zeros))
-        # Two stage buffers and two coefficient buffers, reused in turn (fresh ones per step cost page
-        # faults): a step writes into the pair that holds neither its f0 nor the current dense output.
-        S, M = len(self._alphas) + 1, y0.numel()
-        self._kbuf = [torch.empty((S, M), dtype=y0.dtype, device=y0.device) for _ in range(2)]
-        self._zbuf = [torch.empty((5, M), dtype=y0.dtype, device=y0.device) for _ in range(2)]
-        self._last = 1  # index of the pair used by the last accepted step (f0 and dense output live there)
+try:
+    _T = _load_internals()
+    #: None when the fast path is usable, else the reason it is not (the fallback is then used).
+    FAST_PATH_PROBLEM: str | None = None
+except ImportError as _exc:  # pragma: no cover - exercised by tests through monkeypatch
+    _T = None
+    FAST_PATH_PROBLEM = str(_exc)
 
-    def _advance(self, next_t):
-        next_t = float(next_t)
-        n_steps = 0
-        while next_t > self.rk_state.t1:
-            if not (n_steps < self.max_num_steps):
-                raise RuntimeError("max_num_steps exceeded ({}>={})".format(n_steps, self.max_num_steps))
-            self.rk_state = self._adaptive_step(self.rk_state)
-            n_steps += 1
-        st = self.rk_state
-        t0, t1 = st.t0, st.t1
-        if not (t0 <= next_t <= t1):
-            raise RuntimeError("invalid interpolation, fails `t0 <= t <= t1`: {}, {}, {}".format(t0, next_t, t1))
-        y0f, coeff = st.interp_coeff
-        x = (next_t - t0) / (t1 - t0) if t1 > t0 else 0.0
-        xp = torch.tensor([x, x * x, x ** 3, x ** 4], dtype=coeff.dtype, device=coeff.device)
-        return torch.addmv(y0f, coeff.t(), xp).view_as(st.y1)
 
-    def _advance_until_event(self, event_fn):
-        raise TypeError("StageMajorDopri5 does not support event_fn; use torchdiffeq.odeint")
+def fast_path_available() -> bool:
+    """True when the stage-major solver can run on the installed torchdiffeq."""
+    return _T is not None and FAST_PATH_PROBLEM is None
 
-    def _optimal_step(self, dt: float, error_ratio: float) -> float:
-        """torchdiffeq's ``_optimal_step_size`` on floats."""
-        if error_ratio == 0:
-            return dt * self._ifactor
-        dfactor = 1.0 if error_ratio < 1 else self._dfactor
-        factor = min(self._ifactor, max(self._safety / error_ratio ** (1.0 / self.order), dfactor))
-        return dt * factor
 
-    def _adaptive_step(self, rk_state):
-        y0, f0, _, t0, dt, interp_coeff = rk_state
-        if not math.isfinite(dt):
-            dt = self._min_step
-        dt = min(max(dt, self._min_step), self._max_step)
-        self.func.callback_step(t0, y0, dt)
-        t1 = t0 + dt
-        if not (t1 > t0):
-            raise RuntimeError("underflow in dt {}".format(dt))
-        if not (torch.isfinite(y0).all()):
-            raise RuntimeError("non-finite values in the state")
+class GroupRMSNorm:
+    """Error norm for a batch of ``groups`` independent problems stacked along the leading axis.
 
-        j = 1 - self._last
-        k = self._kbuf[j]
-        k[0] = f0.reshape(-1)
-        y0f = y0.reshape(-1)
-        yi = y0f
-        for i, (alpha_i, beta_i) in enumerate(zip(self._alphas, self._betas)):
-            if alpha_i == 1.0:
-                ti, perturb = t1, Perturb.PREV
+    ``norm(x) = max_g rms(x[g])``, the largest of the per-group rms norms (torchdiffeq's default norm is
+    the rms over everything). With it, a step of the whole batch is accepted only when every group
+    meets the criterion it would meet in a call of its own (each group's rms error ratio <= 1), so
+    one shared step size never loosens the error control of any group. A torchdiffeq-style norm
+    (callable on a tensor); :class:`StageMajorDopri5` evaluates it in two fused ops.
+
+    Args:
+        groups: number of groups ``G``.
+        shape, axis: the state's shape and its group axis (default: group-major, ``(G, -1)``, axis 0).
+    """
+
+    def __init__(self, groups: int, shape: tuple[int, ...] | None = None, axis: int = 0) -> None:
+        self.groups = int(groups)
+        self.shape = (self.groups, -1) if shape is None else tuple(int(s) for s in shape)
+        self.axis = int(axis) % len(self.shape)
+        if shape is not None and self.shape[self.axis] != self.groups:
+            raise ValueError(f"GroupRMSNorm: shape[{axis}] = {self.shape[self.axis]} is not groups = {groups}")
+        self._dims = tuple(i for i in range(len(self.shape)) if i != self.axis)
+
+    def _of_ratio(self, q: torch.Tensor) -> torch.Tensor:
+        q = q.reshape(self.shape)
+        return torch.linalg.vector_norm(q, dim=self._dims).max() / math.sqrt(q.numel() // self.groups)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self._of_ratio(x)
+
+    def __repr__(self) -> str:
+        return f"GroupRMSNorm({self.groups}, shape={self.shape}, axis={self.axis})"
+
+
+def _direct_callable(f):
+    """``f.forward`` for an ``nn.Module`` without hooks (skips ``Module.__call__``), else ``f``."""
+    from torch.nn.modules import module as _nnm
+
+    if isinstance(f, torch.nn.Module):
+        hooked = (f._forward_hooks or f._forward_pre_hooks or getattr(f, "_backward_hooks", None)
+                  or _nnm._global_forward_hooks or _nnm._global_forward_pre_hooks
+                  or getattr(_nnm, "_global_backward_hooks", None))
+        if not hooked:
+            return f.forward
+    return f
+
+
+if _T is not None:
+    class StageMajorDopri5(_T["Dopri5Solver"]):
+        """torchdiffeq's dopri5 with a stage-major buffer and a lean step loop (module docstring)."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            tab = self.tableau
+            S = len(tab.alpha) + 1
+            # FSAL property of Dormand-Prince (as used by torchdiffeq): y1 is the last stage input.
+            if not (float(tab.c_sol[-1]) == 0.0 and bool((tab.c_sol[:-1] == tab.beta[-1]).all())):
+                raise ValueError("StageMajorDopri5 needs a first-same-as-last tableau")
+            dt_ = tab.c_sol.dtype
+            e0 = torch.zeros(S, dtype=dt_)
+            e0[0] = 1.0
+            e6 = torch.zeros(S, dtype=dt_)
+            e6[-1] = 1.0
+            csol, mid = tab.c_sol, self.mid
+            # torchdiffeq's _interp_fit with y1 = y0 + dt csol.k, y_mid = y0 + dt mid.k, f0 = k0, f1 = k6:
+            # every y0 coefficient sums to zero, leaving dt * (row . k) for the four polynomial terms.
+            rows = [
+                tab.c_error,                                   # error estimate
+                e0,                                            # d = dt f0
+                e6 - 4 * e0 - 5 * csol + 16 * mid,             # c
+                5 * e0 - 3 * e6 + 14 * csol - 32 * mid,        # b
+                2 * (e6 - e0) - 8 * csol + 16 * mid,           # a
+            ]
+            dev = self.y0.device
+            self._R = torch.stack(rows).to(dtype=self.y0.dtype, device=dev)
+            self._betas = [b.to(dtype=self.y0.dtype, device=dev) for b in tab.beta]
+            self._alphas = [float(a) for a in tab.alpha]
+            self._base = self.func.base_func if type(self.func) is _T["_PerturbFunc"] else self.func
+            self._rms = self.norm is _T["_rms_norm"]
+            self._groups = self.norm if isinstance(self.norm, GroupRMSNorm) else None
+
+        def _before_integrate(self, t):
+            super()._before_integrate(t)
+            if len(self.step_t) or len(self.jump_t):
+                raise ValueError("StageMajorDopri5 does not support step_t/jump_t")
+            st = self.rk_state
+            y0 = st.y1
+            shape, dev, dty = y0.shape, y0.device, y0.dtype
+            self._t_dtype = y0.abs().dtype
+            self._min_step, self._max_step = float(self.min_step), float(self.max_step)
+            self._safety, self._ifactor, self._dfactor = float(self.safety), float(self.ifactor), float(self.dfactor)
+            self._scalar_tol = ((self._rms or self._groups is not None)
+                                and self.rtol.numel() == 1 and self.atol.numel() == 1)
+            if self._scalar_tol:
+                self._rtol_f, self._atol_f = float(self.rtol), float(self.atol)
+            S, M = len(self._alphas) + 1, y0.numel()
+            # Two of everything, used in turn: a step writes the pair that holds neither its y0/f0 (the
+            # last accepted step's pair) nor anything still read. Views are built once here.
+            self._k = [torch.empty((S, M), dtype=dty, device=dev) for _ in range(2)]
+            self._krow = [[k[i].view(shape) for i in range(S)] for k in self._k]
+            self._kT = [[k[: i + 1].t() for i in range(S - 1)] for k in self._k]
+            self._y = [torch.empty(M, dtype=dty, device=dev) for _ in range(2)]
+            self._yv = [y.view(shape) for y in self._y]
+            self._z = [torch.empty((5, M), dtype=dty, device=dev) for _ in range(2)]
+            self._err = [z[0].view(shape) for z in self._z]
+            self._abs = [torch.empty(shape, dtype=dty, device=dev) for _ in range(2)]
+            self._tol = torch.empty(shape, dtype=dty, device=dev)
+            self._call = _direct_callable(self._base)
+            # mutable integration state (floats and tensors, no namedtuple per step)
+            self._t0 = self._t1 = float(st.t0)
+            self._dt = float(st.dt)
+            self._y1, self._f1 = y0, st.f1
+            self._a1 = torch.abs(y0)  # |y| of the current state
+            self._dense = (y0.reshape(-1), torch.zeros((4, M), dtype=dty, device=dev))
+            self._dense_t = (self._t0, self._t1)
+            self._last = 1
+            self._xp = torch.empty(4, dtype=dty, device=dev)
+
+        def integrate(self, t):
+            """torchdiffeq's ``integrate``; on any exception (solver give-up, evaluation budget, Ctrl-C) the
+            saved times computed so far are attached to it (:func:`partial_solution`)."""
+            solution = torch.empty(len(t), *self.y0.shape, dtype=self.y0.dtype, device=self.y0.device)
+            solution[0] = self.y0
+            t = t.to(self.dtype)
+            done = 1
+            try:
+                self._before_integrate(t)
+                for i in range(1, len(t)):
+                    solution[i] = self._advance(t[i])
+                    done = i + 1
+            except BaseException as exc:
+                exc._fhrn_partial = solution[:done]
+                raise
+            return solution
+
+        def _advance(self, next_t):
+            next_t = float(next_t)
+            n_steps = 0
+            while next_t > self._t1:
+                if not (n_steps < self.max_num_steps):
+                    raise RuntimeError("max_num_steps exceeded ({}>={})".format(n_steps, self.max_num_steps))
+                self._step()
+                n_steps += 1
+            t0, t1 = self._dense_t
+            if not (t0 <= next_t <= t1):
+                raise RuntimeError("invalid interpolation, fails `t0 <= t <= t1`: {}, {}, {}".format(t0, next_t, t1))
+            y0f, coeff = self._dense
+            x = (next_t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            xp = self._xp
+            xp[0], xp[1], xp[2], xp[3] = x, x * x, x ** 3, x ** 4
+            return torch.addmv(y0f, coeff.t(), xp).view_as(self._y1)
+
+        def _advance_until_event(self, event_fn):
+            raise TypeError("StageMajorDopri5 does not support event_fn; use torchdiffeq.odeint")
+
+        def _optimal_step(self, dt: float, error_ratio: float) -> float:
+            """torchdiffeq's ``_optimal_step_size`` on floats."""
+            if error_ratio == 0:
+                return dt * self._ifactor
+            dfactor = 1.0 if error_ratio < 1 else self._dfactor
+            factor = min(self._ifactor, max(self._safety / error_ratio ** (1.0 / self.order), dfactor))
+            return dt * factor
+
+        def _error_ratio(self, j: int, y0, y1) -> float:
+            """torchdiffeq's ``_compute_error_ratio``: rms of err / (atol + rtol max(|y0|, |y1|))."""
+            err = self._err[j]
+            if not self._scalar_tol:
+                return float(_T["_compute_error_ratio"](err, self.rtol, self.atol, y0, y1, self.norm))
+            a1 = torch.abs(y1, out=self._abs[j])
+            # err / (atol + rtol m) = (err / rtol) / (m + atol / rtol): one op less
+            tol = torch.maximum(self._a1, a1, out=self._tol).add_(self._atol_f / self._rtol_f)
+            q = err.div_(tol)
+            if self._groups is not None:
+                return float(self._groups._of_ratio(q)) / self._rtol_f
+            return float(torch.linalg.vector_norm(q)) / (self._rtol_f * math.sqrt(q.numel()))
+
+        def _step(self) -> None:
+            t0, dt, y0, f0 = self._t1, self._dt, self._y1, self._f1
+            if not math.isfinite(dt):
+                dt = self._min_step
+            dt = min(max(dt, self._min_step), self._max_step)
+            func = self.func
+            func.callback_step(t0, y0, dt)
+            t1 = t0 + dt
+            if not (t1 > t0):
+                raise RuntimeError("underflow in dt {}".format(dt))
+            j = 1 - self._last
+            krow, kT, ybuf, yv = self._krow[j], self._kT[j], self._y[j], self._yv[j]
+            krow[0].copy_(f0)
+            y0f = y0.reshape(-1)
+            call, tdt, dev = self._call, self._t_dtype, y0.device
+            for i, (alpha_i, beta_i) in enumerate(zip(self._alphas, self._betas)):
+                ti = math.nextafter(t1, -math.inf) if alpha_i == 1.0 else t0 + alpha_i * dt
+                torch.addmv(y0f, kT[i], beta_i, alpha=dt, out=ybuf)
+                krow[i + 1].copy_(call(torch.scalar_tensor(ti, dtype=tdt, device=dev), yv))
+            # error estimate and interpolation coefficients in one product
+            Z = torch.mm(self._R, self._k[j], out=self._z[j]).mul_(dt)
+            error_ratio = self._error_ratio(j, y0, yv)
+            if not math.isfinite(error_ratio) and not bool(torch.isfinite(y0).all()):
+                raise RuntimeError("non-finite values in the state")
+            accept = error_ratio <= 1
+            if dt > self._max_step:
+                accept = False
+            if dt <= self._min_step:
+                accept = True
+            if accept:
+                func.callback_accept_step(t0, y0, dt)
+                self._t1, self._y1, self._f1 = t1, yv, krow[-1]
+                self._a1 = self._abs[j] if self._scalar_tol else None
+                self._dense = (y0f, Z[1:])
+                self._dense_t = (t0, t1)
+                self._last = j
             else:
-                ti, perturb = t0 + alpha_i * dt, Perturb.NONE
-            yi = torch.addmv(y0f, k[: i + 1].t(), beta_i, alpha=dt)
-            f = self._call(ti, yi.view_as(y0), perturb)
-            k[i + 1] = f.reshape(-1)
-        y1 = yi.view_as(y0)
-        f1 = k[-1].view_as(y0)
-        Z = torch.mm(self._R * dt, k, out=self._zbuf[j])  # error estimate and interpolation coefficients
-        error_ratio = float(self._error_ratio(Z[0].view_as(y0), y0, y1))
-        accept_step = error_ratio <= 1
-        if dt > self._max_step:
-            accept_step = False
-        if dt <= self._min_step:
-            accept_step = True
-        if accept_step:
-            self.func.callback_accept_step(t0, y0, dt)
-            t_next, y_next, f_next = t1, y1, f1
-            interp_coeff = (y0f, Z[1:])
-            self._last = j
-        else:
-            self.func.callback_reject_step(t0, y0, dt)
-            t_next, y_next, f_next = t0, y0, f0
-        dt_next = min(max(self._optimal_step(dt, error_ratio), self._min_step), self._max_step)
-        return rk_state._replace(y1=y_next, f1=f_next, t0=t0, t1=t_next, dt=dt_next, interp_coeff=interp_coeff)
+                func.callback_reject_step(t0, y0, dt)
+            self._dt = min(max(self._optimal_step(dt, error_ratio), self._min_step), self._max_step)
 
-
-_SOLVERS = {**_TORCHDIFFEQ_SOLVERS, "dopri5": StageMajorDopri5}
+    _SOLVERS = {**_T["SOLVERS"], "dopri5": StageMajorDopri5}
 
 
 def odeint_stage_major(func, y0, t, *, rtol=1e-7, atol=1e-9, options=None):
-    """``torchdiffeq.odeint(func, y0, t, method='dopri5', ...)`` run with :class:`StageMajorDopri5`.
+    """``torchdiffeq.odeint(func, y0, t, method='dopri5', ...)`` run on the stage-major solver.
 
     Same input handling as torchdiffeq (tuples of tensors, norms, decreasing ``t``) through its
     ``_check_inputs``. No autograd through the solver (the stage buffers are written in place): the
     state must not require grad (use ``torchdiffeq.odeint``/``odeint_adjoint`` for gradients).
+    Without the fast path (:data:`FAST_PATH_PROBLEM`), this is ``torchdiffeq.odeint``.
     """
-    shapes, func, y0, t, rtol, atol, method, options, event_fn, _ = _check_inputs(
+    if not fast_path_available():
+        return torchdiffeq.odeint(func, y0, t, rtol=rtol, atol=atol, method="dopri5", options=options)
+    shapes, func, y0, t, rtol, atol, method, options, event_fn, _ = _T["_check_inputs"](
         func, y0, t, rtol, atol, "dopri5", options, None, _SOLVERS)
     solver = StageMajorDopri5(func=func, y0=y0, rtol=rtol, atol=atol, **options)
-    solution = solver.integrate(t)
+    try:
+        solution = solver.integrate(t)
+    except BaseException as exc:
+        part = getattr(exc, "_fhrn_partial", None)
+        if part is not None and shapes is not None:
+            exc._fhrn_partial = _T["_flat_to_shape"](part, (part.shape[0],), shapes)
+        raise
     if shapes is not None:
-        solution = _flat_to_shape(solution, (len(t),), shapes)
+        solution = _T["_flat_to_shape"](solution, (len(t),), shapes)
     return solution
+
+
+def partial_solution(exc: BaseException):
+    """The saved states computed before ``exc`` stopped :func:`odeint_stage_major` (``(k, ...)`` tensor, or a
+    tuple for tuple states, ``k >= 1`` including ``y0``), or None (the exception did not come from it, or the
+    fallback solver ran)."""
+    return getattr(exc, "_fhrn_partial", None)

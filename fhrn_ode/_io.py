@@ -149,10 +149,10 @@ def load_matrix(path: str | os.PathLike, *, key: str = "W") -> np.ndarray:
     suffix = p.suffix.lower()
     if suffix not in _MATRIX_SUFFIXES:
         raise FHRNInputError(
-            f"`wr` file {str(p)!r} has unsupported suffix {suffix!r}; use one of {', '.join(_MATRIX_SUFFIXES)}"
+            f"`path` file {str(p)!r} has unsupported suffix {suffix!r}; use one of {', '.join(_MATRIX_SUFFIXES)}"
         )
     if not p.is_file():
-        raise FHRNInputError(f"`wr` file {str(p)!r} does not exist")
+        raise FHRNInputError(f"`path` file {str(p)!r} does not exist")
     try:
         if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
@@ -160,7 +160,7 @@ def load_matrix(path: str | os.PathLike, *, key: str = "W") -> np.ndarray:
             with np.load(p, allow_pickle=False) as z:
                 if key not in z.files:
                     raise FHRNInputError(
-                        f"`wr` file {str(p)!r} has no array {key!r} (found: {', '.join(z.files) or 'none'})"
+                        f"`path` file {str(p)!r} has no array {key!r} (found: {', '.join(z.files) or 'none'})"
                     )
                 arr = z[key]
         elif suffix == ".safetensors":
@@ -169,7 +169,7 @@ def load_matrix(path: str | os.PathLike, *, key: str = "W") -> np.ndarray:
             tensors = load_file(str(p))
             if key not in tensors:
                 raise FHRNInputError(
-                    f"`wr` file {str(p)!r} has no tensor {key!r} (found: {', '.join(tensors) or 'none'})"
+                    f"`path` file {str(p)!r} has no tensor {key!r} (found: {', '.join(tensors) or 'none'})"
                 )
             arr = tensors[key]
         else:
@@ -180,8 +180,8 @@ def load_matrix(path: str | os.PathLike, *, key: str = "W") -> np.ndarray:
         raise
     except Exception as exc:  # corrupt or foreign content
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FHRNInputError(f"`wr` file {str(p)!r} could not be read as a matrix: {msg}") from None
+        raise FHRNInputError(f"`path` file {str(p)!r} could not be read as a matrix: {msg}") from None
     arr = np.asarray(arr)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise FHRNInputError(f"`wr` file {str(p)!r} holds non-numeric data (dtype {arr.dtype})")
+        raise FHRNInputError(f"`path` file {str(p)!r} holds non-numeric data (dtype {arr.dtype})")
     return arr.astype(np.float64)

@@ -26,6 +26,7 @@ import torch
 from torch.func import jacfwd, jacrev, vmap
 
 from ._errors import FHRNInputError, check_choice, check_int
+from .homeostasis import gain
 
 __all__ = ["JAC_METHODS", "SCOPES", "Linearization", "finite_difference_jacobian", "fixed_context", "layer_map",
            "reference_layer_map", "resolve_checkpoint", "resolve_wr_spec", "linearize_checkpoint",
@@ -137,7 +138,7 @@ def layer_map(params: dict) -> Callable:
         q, k, v = Wq @ x, Wk @ x, Wv @ x
         s = Q @ v + alpha * (k @ v)
         z = (P.transpose(-1, -2) @ s + alpha * s.sum() * q) / P.shape[-2]
-        return z / (1.0 + beta * (z @ z - 1.0))
+        return gain(z @ z, beta) * z  # y = g(|z|) z (C 2)
 
     return fn
 
@@ -186,7 +187,7 @@ def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | No
     layers = tuple(range(n_layers)) if layers is None else tuple(layers)
     for L in layers:
         if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not 0 <= L < n_layers:
-            raise FHRNInputError(f"`--layer` must be an integer in [0, {n_layers - 1}], got {L!r}")
+            raise FHRNInputError(f"`layers` must be integers in [0, {n_layers - 1}], got {L!r}")
     ctx_len = model.cfg.context
     T = ctx_len if seq_len is None else check_int("seq_len", seq_len, low=2, high=ctx_len)
     if T < 2:
@@ -246,12 +247,12 @@ def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | No
 
 
 def resolve_checkpoint(path=None):
-    """A checkpoint folder (or its ``model.safetensors``); None: the bundled reference model."""
+    """A checkpoint folder (or its ``model.safetensors``); None or ``"reference"``: the bundled reference model."""
     from pathlib import Path
 
     from .discrete.checkpoint import reference_model_path
 
-    if path is None:
+    if path is None or str(path) == "reference":
         p = reference_model_path()
         if not (p / "model.safetensors").is_file():
             raise FHRNInputError(f"the bundled reference model {str(p)!r} is missing; pass a checkpoint folder")
@@ -268,50 +269,15 @@ def linearize_checkpoint(path=None, **kw) -> Linearization:
 
 
 def resolve_wr_spec(spec: str, dim: int | None = None, *, contexts: int = 32, seed: int = 0):
-    """``fhrn-ode integrate --wr`` hook: the mean trained ``W*`` as ``(name, W)``, or None if not ours.
+    """The mean trained ``W*`` of a ``--wr`` spec as ``(name, W)``, or None if the spec is not a trained model.
 
-    Specs: ``CKPT[:layer[:context]]`` (a checkpoint folder with ``config.json``, or ``reference`` for
-    the bundled model; layer default 0; with ``context`` that single context's ``W*`` instead of the
-    mean over ``contexts`` contexts), or ``FILE.npz[:layer[:context]]`` written by ``fhrn-ode linearize``
-    (key ``W_star``).
+    Kept for callers of the old hook; the resolver of every ``--wr`` form is :func:`fhrn_ode._wr.resolve_wr`
+    (specs ``CKPT[:layer[:context]]``, ``reference[:layer[:context]]``, ``FILE.npz[:layer[:context]]``).
     """
-    from pathlib import Path
+    from ._wr import resolve_wr
 
-    parts = str(spec).split(":")
-    head, rest = parts[0], parts[1:]
-    p = Path(head)
-    is_ref = head == "reference"
-    is_ckpt = is_ref or (p.is_dir() and (p / "config.json").is_file())
-    is_npz = p.suffix == ".npz" and p.is_file()
-    if not (is_ckpt or is_npz):
-        return None
-    if is_npz:
-        with np.load(p, allow_pickle=False) as z:
-            if "W_star" not in z.files:
-                return None
-            arrays = {k: z[k] for k in ("W_star", "layer")}
-    if len(rest) > 2:
-        raise FHRNInputError(f"`--wr` must be CKPT[:layer[:context]], got {spec!r}")
     try:
-        layer = int(rest[0]) if rest and rest[0] != "" else None
-        ctx = int(rest[1]) if len(rest) > 1 else None
-    except ValueError:
-        raise FHRNInputError(f"`--wr` layer and context must be integers, got {spec!r}") from None
-    if is_ckpt:
-        lin = linearize_checkpoint(None if is_ref else p, layers=(0 if layer is None else layer,),
-                                   contexts=contexts if ctx is None else max(contexts, ctx + 1), seed=seed)
-        arrays = {"W_star": lin.W_star, "layer": lin.layer}
-    lay = np.asarray(arrays["layer"])
-    L = int(lay[0]) if layer is None else layer
-    sel = np.flatnonzero(lay == L)
-    if sel.size == 0:
-        raise FHRNInputError(f"`--wr` layer must be one of {sorted(set(lay.tolist()))}, got {L}")
-    if ctx is None:
-        W, name = np.asarray(arrays["W_star"])[sel].mean(axis=0), f"W*({p.name}:layer{L}:mean{sel.size})"
-    else:
-        if not 0 <= ctx < sel.size:
-            raise FHRNInputError(f"`--wr` context must be in [0, {sel.size - 1}], got {ctx}")
-        W, name = np.asarray(arrays["W_star"])[sel[ctx]], f"W*({p.name}:layer{L}:context{ctx})"
-    if dim is not None and dim != W.shape[0]:
-        raise FHRNInputError(f"`--dim` must equal the trained operator's size {W.shape[0]}, got {dim}")
-    return name, np.ascontiguousarray(W, dtype=np.float64)
+        op = resolve_wr(spec, dim, seed=seed, contexts=contexts)
+    except FHRNInputError:
+        raise
+    return (op.name, op.W) if op.source in ("checkpoint", "linearization") else None

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._errors import FHRNInputError, check_int, check_real
 from ._io import load_matrix
+from .spectrum import spectral_abscissa  # the one home of rho(M); re-exported here
 
 __all__ = [
     "OPERATOR_KINDS",
@@ -64,7 +65,7 @@ def check_matrix(W, name: str = "W", dim: int | None = None) -> np.ndarray:
         bad = int(np.size(A) - np.count_nonzero(np.isfinite(A)))
         raise FHRNInputError(f"`{name}` must be finite; it has {bad} NaN/inf entries")
     if dim is not None and A.shape[0] != dim:
-        raise FHRNInputError(f"`{name}` is {A.shape[0]}x{A.shape[1]} but the dimension is {dim}; pass a {dim}x{dim} matrix or --dim {A.shape[0]}")
+        raise FHRNInputError(f"`{name}` is {A.shape[0]}x{A.shape[1]} but the dimension is {dim}; pass a {dim}x{dim} matrix or dim={A.shape[0]}")
     return A
 
 
@@ -85,7 +86,7 @@ def make_operator(kind: str, dim: int = 2, *, seed: int = 0, scale: float = 1.0,
         FHRNInputError: unknown kind or bad dim/scale/mix.
     """
     if kind not in OPERATOR_KINDS:
-        raise FHRNInputError(f"`wr` must be one of {', '.join(OPERATOR_KINDS)} or a file path; got {kind!r}")
+        raise FHRNInputError(f"`kind` must be one of {', '.join(OPERATOR_KINDS)}; got {kind!r}")
     low = 2 if kind in ("antisym", "mixed") else 1
     dim = check_int("dim", dim, low=low)
     seed = check_int("seed", seed, low=0)
@@ -93,15 +94,16 @@ def make_operator(kind: str, dim: int = 2, *, seed: int = 0, scale: float = 1.0,
     mix = check_real("mix", mix, low=0.0, high=1.0)
     rng = np.random.default_rng(seed)
     G = rng.standard_normal((dim, dim))
+    Ga, Gs = decompose(G)
     if kind == "antisym":
-        W = _unit(0.5 * (G - G.T))
+        W = _unit(Ga)
     elif kind == "sym":
-        W = _unit(0.5 * (G + G.T))
+        W = _unit(Gs)
     elif kind == "random":
         W = _unit(G)
     else:
         H = rng.standard_normal((dim, dim))
-        W = _unit((1.0 - mix) * _unit(0.5 * (G - G.T)) + mix * _unit(0.5 * (H + H.T)))
+        W = _unit((1.0 - mix) * _unit(Ga) + mix * _unit(decompose(H)[1]))
     return scale * W
 
 
@@ -117,7 +119,7 @@ def load_operator(path: str | os.PathLike, dim: int | None = None) -> np.ndarray
         FHRNInputError: missing/corrupt file, missing key, or a non-square/non-finite/wrong-size matrix.
     """
     A = load_matrix(path)
-    return check_matrix(A, name=f"wr ({Path(path).name})", dim=dim)
+    return check_matrix(A, name=f"path ({Path(path).name})", dim=dim)
 
 
 def resolve_operator(spec: str | np.ndarray, dim: int | None = None, *, seed: int = 0,
@@ -133,21 +135,29 @@ def resolve_operator(spec: str | np.ndarray, dim: int | None = None, *, seed: in
         p = Path(spec)
         if p.suffix == "" and not p.exists():
             raise FHRNInputError(
-                f"`wr` must be one of {', '.join(OPERATOR_KINDS)} or a matrix file (.npy/.npz/.safetensors/.csv/.txt); got {spec!r}"
+                f"`spec` must be one of {', '.join(OPERATOR_KINDS)} or a matrix file (.npy/.npz/.safetensors/.csv/.txt); got {spec!r}"
             )
         return spec, load_operator(p, dim)
     return "matrix", check_matrix(spec, "W", dim)
 
 
 def decompose(W) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``W* = W_a + W_s`` into antisymmetric (rotation) and symmetric (stretch) parts (Section 3)."""
-    A = check_matrix(W)
-    return 0.5 * (A - A.T), 0.5 * (A + A.T)
+    """Split ``W* = W_a + W_s``, ``W_a = (W - W^T)/2`` (rotation), ``W_s = (W + W^T)/2`` (stretch) (Section 3).
 
+    The one home of this split: every caller imports it. ``W`` is ``(d, d)`` or a batch ``(..., d, d)``
+    (transposes act on the last two axes). Returns ``(W_a, W_s)``, float64, shaped like ``W``.
 
-def spectral_abscissa(M) -> float:
-    """``rho(M) = max_i Re lambda_i(M)`` (Section 2.2), via ``numpy.linalg.eigvals``."""
-    return float(np.max(np.linalg.eigvals(np.asarray(M, dtype=np.float64)).real))
+    Raises:
+        FHRNInputError: not square, or (one matrix) not finite; a batch may hold NaN (they propagate).
+    """
+    if np.ndim(W) == 2:
+        A = check_matrix(W)
+    else:
+        A = np.asarray(W.detach().cpu().numpy() if hasattr(W, "detach") else W, dtype=np.float64)
+        if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+            raise FHRNInputError(f"`W` must have shape (..., d, d), got {A.shape}")
+    At = np.swapaxes(A, -1, -2)
+    return 0.5 * (A - At), 0.5 * (A + At)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ._errors import FHRNInputError, check_choice, check_real
+from .homeostasis import pole_radius
 
 __all__ = ["FHRNParams", "MEMORY_KINDS", "ring_radius"]
 
@@ -77,9 +78,7 @@ class FHRNParams:
     @property
     def pole_radius(self) -> float | None:
         """Radius where ``g`` has its pole, ``sqrt(1 - 1/beta)`` for beta > 1 (C 2), else None."""
-        if self.beta > 1.0:
-            return math.sqrt(1.0 - 1.0 / self.beta)
-        return None
+        return pole_radius(self.beta)
 
     def drive_vector(self, dim: int) -> list[float]:
         """The drive c as a list of ``dim`` floats.

@@ -49,14 +49,15 @@ def fig2_portrait(d: data.Fig2Data, title: str = ""):
             ax.plot(c[:, 0], c[:, 1], color="0.45", lw=0.9, ls="-" if k == 0 else "-.",
                     label=(f"nullcline f{k + 1} = 0" if i == 0 else None))
     _circle(ax, P.theta, color="k", ls="--", lw=1.2, label="|y| = theta")
-    if P.ring_radius > 0 and d.operator == "antisym":
-        _circle(ax, P.ring_radius, color="C3", lw=1.2, label=f"ring r* = {P.ring_radius:.3f}")
     for k in range(P.trajectories.shape[1]):
-        ax.plot(P.trajectories[:, k, 0], P.trajectories[:, k, 1], color="C1", lw=1.0)
+        ax.plot(P.trajectories[:, k, 0], P.trajectories[:, k, 1], color="C1", lw=1.0,
+                label="trajectories (o: start)" if k == 0 else None)
         ax.plot(*P.trajectories[0, k], "o", color="C1", ms=3)
+    if P.ring_radius > 0 and d.operator == "antisym":  # drawn last: above the trajectories that end on it
+        _circle(ax, P.ring_radius, color="C3", lw=2.0, zorder=6, label=f"ring r* = {P.ring_radius:.3f}")
     ax.set(xlim=(P.y1[0], P.y1[-1]), ylim=(P.y2[0], P.y2[-1]), xlabel="y1", ylabel="y2", aspect="equal",
            title=title or f"W* {d.operator}")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=6, frameon=True, framealpha=0.85)
     return fig
 
 
@@ -70,7 +71,9 @@ def fig2b(d: data.Fig2bData):
     norm = TwoSlopeNorm(0.0, min(lo, -1e-9), max(hi, 1e-9))  # both signs get the full half of the map
     im = ax.pcolormesh(m.y1, m.y2, m.spectral_abscissa, cmap="RdBu_r", shading="auto", norm=norm)
     fig.colorbar(im, ax=ax, label="rho(J(y)) = max Re lambda")
-    ax.contour(m.y1, m.y2, m.spectral_abscissa, levels=[0.0], colors="k", linewidths=1.2)
+    cs = ax.contour(m.y1, m.y2, m.spectral_abscissa, levels=[0.0], colors="k", linewidths=1.2)
+    if cs.allsegs and any(len(seg) for seg in cs.allsegs):
+        ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=6, inline=True)
     _circle(ax, d.ring_radius, color="C2", ls="--", lw=1.2)
     ins = ax.inset_axes([0.66, 0.68, 0.32, 0.28])
     ins.plot(d.profile_r, d.profile_rho, color="k", lw=1.0)
@@ -108,8 +111,8 @@ def fig3b(d: data.Fig3bData):
     cols = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.9, L.radius.shape[1]))
     for k in range(L.radius.shape[1]):
         ax.plot(L.t, L.radius[:, k], color=cols[k], lw=1.2, label=f"|y0| = {L.init_radii[k]:g}")
-    ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9)
-    ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.0)
+    ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9, label="theta")
+    ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.6, zorder=5, label=f"ring r* = {d.ring_radius:.3f}")
     ax.set(xlabel="t", ylabel="|y(t)|", title="Radial evolution")
     ax.legend(fontsize=6, ncol=2)
     return fig
@@ -173,23 +176,42 @@ def _summary(name: str, d) -> dict:
     return out
 
 
-def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0) -> dict:
-    """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest."""
+def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progress: bool = True) -> dict:
+    """Compute, plot and save the panels (PNG + PDF) and ``manifest.json``; returns the manifest.
+
+    ``progress``: one line per few seconds on stderr (a bar on a terminal; ``fhrn_ode._progress``).
+    """
     import matplotlib.pyplot as plt
 
-    names = list(FIGURES) if not only else list(only)
-    bad = [n for n in names if n not in FIGURES]
+    from .dynamics import CAPTIONS as DYN_CAPTIONS, PANELS as DYN_PANELS  # dynamics panels (figures/dynamics.py)
+
+    names = list(FIGURES) + list(DYN_PANELS) if not only else list(only)
+    bad = [n for n in names if n not in FIGURES and n not in DYN_PANELS]
     if bad:
-        raise FHRNInputError(f"`only` must name panels among {', '.join(FIGURES)}; got {', '.join(bad)}")
+        raise FHRNInputError(f"`only` must name panels among {', '.join([*FIGURES, *DYN_PANELS])}; got {', '.join(bad)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
+    from fhrn_ode._progress import Progress
+
+    bar = Progress(len(names), "figures", unit="panel", enabled=progress)
     for name in names:
+        bar.update(0, panel=name)
+        if name in DYN_PANELS:
+            (d, dyn_params), plot = DYN_PANELS[name][0](resolution=resolution, seed=seed), DYN_PANELS[name][1]
+            fig = plot(d)
+            files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
+            plt.close(fig)
+            manifest["figures"][name] = dict(files=[p.name for p in files], caption=DYN_CAPTIONS[name] + " " + NOTE, params=dyn_params)
+            bar.update(1)
+            continue
         d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
         fig = FIGURES[name](d)
         files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
         plt.close(fig)
         manifest["figures"][name] = dict(files=[p.name for p in files], caption=CAPTIONS[name] + " " + NOTE,
                                          params=d.params, **_summary(name, d))
+        bar.update(1)
+    bar.close()
     atomic_write_json(out / "manifest.json", manifest)
     return manifest

@@ -25,12 +25,14 @@ def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
     for k in range(xy.shape[1]):
         ax.plot(xy[:, k, 0], xy[:, k, 1], lw=1.1, color=colors[k])
         ax.plot(xy[0, k, 0], xy[0, k, 1], "o", ms=3.5, color=colors[k])
-        ax.plot(xy[-1, k, 0], xy[-1, k, 1], "s", ms=3.5, color="k")
+        ax.plot(xy[-1, k, 0], xy[-1, k, 1], "s", ms=3.5, color="k", zorder=4)
+    ax.plot([], [], "o", ms=3.5, color=colors[0], label="start y(0)")
+    ax.plot([], [], "s", ms=3.5, color="k", label="end y(t1)")
     if ring_radius and proj.kind == "identity":
         th = np.linspace(0, 2 * np.pi, 400)
-        ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0,
+        ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0, zorder=3,
                 label=f"ring r* = {ring_radius:.3f}")
-        ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=7, frameon=True, framealpha=0.8)
     if proj.kind == "pca":
         ev = proj.explained
         ax.set_xlabel(f"PC 1 ({100 * ev[0]:.0f}% var.)")

@@ -40,6 +40,9 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.spectra",
     "fhrn_ode.bench.train",
     "fhrn_ode.bench.jacobian",
+    "fhrn_ode.bench.exponents",
+    "fhrn_ode.bench.sweep",
+    "fhrn_ode.bench.cli",
 )
 #: Keys every result row carries (extra keys are allowed).
 RESULT_KEYS: tuple[str, ...] = ("name", "ours_s", "baseline", "baseline_s", "speedup", "max_abs_err")
@@ -188,6 +191,8 @@ def format_table(rows: list[dict]) -> str:
         base = r.get("baseline") or ""
         if r.get("error"):
             base = f"ERROR: {r['error']}"
+        elif r.get("skipped"):
+            base = f"{base} ({r['skipped']})"
         body.append([str(r["name"]), _fmt(r["ours_s"], "s"), _fmt(r["baseline_s"], "s"), _fmt(r["speedup"], "x"),
                      _fmt(r["max_abs_err"], "e"), str(base)])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +16,66 @@ from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
 
+#: ``--memory`` values: the FHRNParams memory kinds plus ``fast-weights`` (alias of ``hebbian``) and ``slots``
+#: (the attractor-slot field :class:`fhrn_ode.slots.SlotFHRNField`; FHRNParams.memory is then ``'none'``).
+MEMORY_FLAGS = MEMORY_KINDS + ("fast-weights", "slots")
+MEMORY_ALIASES = {"fast-weights": "hebbian", "slots": "none"}
+
+
+#: The options of :func:`add_model_args` that a trained ``--wr`` (CKPT, reference, LIN.npz) supplies.
+TRAINED_PARAMS = ("gamma", "beta")
+
 
 def add_model_args(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
-    """Add the FHRN model parameters (``FHRNParams``) as options."""
+    """Add the FHRN model parameters (``FHRNParams``) as options.
+
+    Every default is None here (so :func:`params_from_args` knows what the user gave); the
+    documented defaults are ``FHRNParams()``'s, or a trained ``--wr``'s gamma and beta.
+    """
+    d = _DEFAULTS
     g = p.add_argument_group("model (docs/model.md §1)")
-    g.add_argument("--gamma", type=float, default=_DEFAULTS.gamma, help="reentry gain gamma >= 0 (default %(default)s)")
-    g.add_argument("--kappa", type=float, default=_DEFAULTS.kappa, help="homeostatic strength kappa >= 0 (default %(default)s)")
-    g.add_argument("--theta", type=float, default=_DEFAULTS.theta, help="homeostatic set-point radius (default %(default)s)")
-    g.add_argument("--leak", type=float, default=_DEFAULTS.leak, help="leak rate >= 0 (default %(default)s)")
-    g.add_argument("--beta", type=float, default=_DEFAULTS.beta, help="gain modulation g(|y|) = 1/(1+beta(|y|^2-1)); 0 = off (default %(default)s)")
-    g.add_argument("--drive", type=str, default="0", help="constant drive c: a scalar (c = value * ones) or d comma-separated numbers (default 0)")
+    g.add_argument("--gamma", type=float, default=None,
+                   help=f"reentry gain gamma >= 0 (default {d.gamma:g}; with a trained --wr: the model's)")
+    g.add_argument("--kappa", type=float, default=None, help=f"homeostatic strength kappa >= 0 (default {d.kappa:g})")
+    g.add_argument("--theta", type=float, default=None, help=f"homeostatic set-point radius (default {d.theta:g})")
+    g.add_argument("--leak", type=float, default=None, help=f"leak rate >= 0 (default {d.leak:g})")
+    g.add_argument("--beta", type=float, default=None,
+                   help=f"gain modulation g(|y|) = 1/(1+beta(|y|^2-1)); 0 = off (default {d.beta:g}; with a "
+                        f"trained --wr: the model's)")
+    g.add_argument("--drive", type=str, default=None, help="constant drive c: a scalar (c = value * ones) or d comma-separated numbers (default 0)")
     if memory:
-        g.add_argument("--memory", choices=MEMORY_KINDS, default=_DEFAULTS.memory, help="fast-weight memory A (default %(default)s)")
-        g.add_argument("--lam", type=float, default=_DEFAULTS.lam, help="decay rate of A (default %(default)s)")
-        g.add_argument("--eta", type=float, default=_DEFAULTS.eta, help="plasticity rate of A (default %(default)s)")
+        g.add_argument("--memory", choices=MEMORY_FLAGS, default=None,
+                       help="memory rule: none; fast-weights (= hebbian, A with Phi = eta y y^T); input (Phi = eta y x^T); "
+                            f"slots (attractor slots m_k, docs/companions.md) (default {d.memory})")
+        g.add_argument("--lam", type=float, default=None, help=f"decay rate of A or of the slots (default {d.lam:g})")
+        g.add_argument("--eta", type=float, default=None, help=f"plasticity rate of A or of the slots (default {d.eta:g})")
+        g.add_argument("--slots", type=int, default=4, help="number of slots K with --memory slots (default %(default)s)")
+        g.add_argument("--slot-readout", type=float, default=1.0,
+                       help="feedback scale rho of the slot readout rho sum_k s_k m_k (default %(default)s)")
 
 
 def add_operator_args(p: argparse.ArgumentParser, *, extra: str = "") -> None:
-    """Add ``--wr``, ``--dim`` and ``--wr-scale`` (the reentry operator W*)."""
-    from ..operators import OPERATOR_KINDS
+    """Add ``--wr``, ``--dim`` and ``--wr-scale`` (the reentry operator W*; :func:`fhrn_ode._wr.resolve_wr`)."""
+    from .._wr import WR_HELP
 
-    p.add_argument("--wr", default="antisym",
-                   help=f"reentry operator W*: one of {', '.join(OPERATOR_KINDS)}, or a matrix file "
-                        f"(.npy, .npz key W, .safetensors key W, .csv/.txt){extra} (default %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="state dimension d (default 2, or the file's size)")
-    p.add_argument("--wr-scale", type=float, default=1.0,
-                   help="spectral norm |W*|_2 of a built-in operator (default %(default)s)")
+    p.add_argument("--wr", default="antisym", help=f"{WR_HELP}{extra} (default %(default)s)")
+    p.add_argument("--dim", type=int, default=None, help="state dimension d (default 2, or the matrix's size)")
+    p.add_argument("--wr-scale", type=float, default=None,
+                   help="spectral norm |W*|_2 of a built-in operator (default 1; an error with any other --wr)")
+
+
+def resolve_wr_args(args: argparse.Namespace, contexts: int = 32):
+    """``--wr`` / ``--dim`` / ``--wr-scale`` / ``--seed`` -> :class:`fhrn_ode._wr.WrOperator`."""
+    from .._wr import resolve_wr
+
+    with flag_names(spec="--wr", kind="--wr", path="--wr", layers="--wr layer", dim="--dim", scale="--wr-scale"):
+        return resolve_wr(args.wr, args.dim, seed=args.seed, scale=args.wr_scale, contexts=contexts)
+
+
+def sources_note(params: FHRNParams, sources: dict) -> str:
+    """``" [from the checkpoint: gamma=0.1, beta=0.5]"`` for the values a trained ``--wr`` supplied (else "")."""
+    got = [f"{k}={getattr(params, k):g}" for k, v in sources.items() if v == "checkpoint"]
+    return f" [from the checkpoint: {', '.join(got)}]" if got else ""
 
 
 def parse_drive(text: str) -> float | tuple[float, ...]:
@@ -52,13 +88,70 @@ def parse_drive(text: str) -> float | tuple[float, ...]:
     return parts[0] if len(parts) == 1 and "," not in str(text) else tuple(parts)
 
 
-def params_from_args(args: argparse.Namespace) -> FHRNParams:
-    kw: dict[str, Any] = dict(gamma=args.gamma, kappa=args.kappa, theta=args.theta, leak=args.leak,
-                              beta=args.beta, drive=parse_drive(args.drive))
-    for name in ("memory", "lam", "eta"):
-        if hasattr(args, name):
-            kw[name] = getattr(args, name)
+def params_from_args(args: argparse.Namespace, trained=None) -> FHRNParams:
+    """``FHRNParams`` from the options; unset ones from ``trained`` (a trained :class:`WrOperator`: gamma, beta)
+    or the defaults. :func:`param_sources` says which is which. ``--memory fast-weights`` is ``hebbian``;
+    ``--memory slots`` gives ``memory='none'`` (the slot field is built by :func:`field_from_args`)."""
+    kw: dict[str, Any] = {}
+    for name, src in param_sources(args, trained).items():
+        if src == "flag":
+            v = getattr(args, name)
+            kw[name] = parse_drive(v) if name == "drive" else v
+        elif src == "checkpoint":
+            kw[name] = getattr(trained, name)
+    if "memory" in kw:
+        kw["memory"] = MEMORY_ALIASES.get(kw["memory"], kw["memory"])
     return FHRNParams(**kw)
+
+
+def param_sources(args: argparse.Namespace, trained=None) -> dict[str, str]:
+    """Where each model parameter comes from: ``"flag"`` (given), ``"checkpoint"`` (a trained ``--wr``), ``"default"``."""
+    names = [n for n in ("gamma", "kappa", "theta", "leak", "beta", "drive", "memory", "lam", "eta") if hasattr(args, n)]
+    out = {}
+    for n in names:
+        if getattr(args, n) is not None:
+            out[n] = "flag"
+        elif trained is not None and getattr(trained, "trained", False) and n in TRAINED_PARAMS:
+            out[n] = "checkpoint"
+        else:
+            out[n] = "default"
+    return out
+
+
+def uses_slots(args: argparse.Namespace) -> bool:
+    """True when ``--memory slots`` was chosen (the field is then built by :func:`field_from_args`)."""
+    return getattr(args, "memory", None) == "slots"
+
+
+def field_from_args(W, args: argparse.Namespace, trained=None):
+    """The field the model flags select: :class:`~fhrn_ode.slots.SlotFHRNField` for ``--memory slots``, else
+    :class:`~fhrn_ode.field.FHRNField` (state ``y`` or ``(y, A)``); ``trained`` as in :func:`params_from_args`."""
+    params = params_from_args(args, trained)
+    if uses_slots(args):
+        from .._errors import check_int
+        from ..slots import SlotFHRNField
+
+        return SlotFHRNField(W, params, check_int("--slots", args.slots, low=1, high=10000),
+                             readout=args.slot_readout)
+    from ..field import FHRNField
+
+    return FHRNField(W, params)
+
+
+@contextmanager
+def flag_names(**flags: str):
+    """Re-raise a library :class:`FHRNInputError` with Python argument names replaced by CLI flags.
+
+    ``with flag_names(n="--n-init"):`` turns "`n` must be >= 1" into "`--n-init` must be >= 1" (the
+    library names its arguments; the CLI speaks its flags).
+    """
+    try:
+        yield
+    except FHRNInputError as exc:
+        msg = str(exc)
+        for name, flag in flags.items():
+            msg = re.sub(rf"`{re.escape(name)}(?=[` \[(])", f"`{flag}", msg)
+        raise FHRNInputError(msg) from None
 
 
 def add_seed_arg(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._common import check_out_dir, emit_json
 from .linearize import add_context_args
+from .metrics import warn_unfinished
 from .._errors import FHRNInputError, check_int
 from .._io import atomic_savefig, atomic_write_json
 from ..linearize import SCOPES, linearize_checkpoint, resolve_checkpoint
@@ -21,7 +22,8 @@ def register(sub) -> None:
                                    "r_e = gamma g |W*|_2 (small gain), log-norm, non-normality; per layer and "
                                    "per gain for a sweep folder (one checkpoint per sub-folder).")
     p.add_argument("ckpt", nargs="?", default=None,
-                   help="checkpoint folder, or a sweep folder of checkpoint folders (default: bundled reference model)")
+                   help="checkpoint folder, a sweep folder of checkpoint folders, or `reference` (default: the bundled "
+                        "reference model)")
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (see `fhrn-ode linearize`; default %(default)s)")
     add_context_args(p, 32)
     p.add_argument("--out", default=None, help="folder for check.json and the figures (default: none written)")
@@ -33,15 +35,18 @@ def _is_ckpt(p: Path) -> bool:
     return p.is_dir() and (p / "config.json").is_file()
 
 
-def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> dict:
+def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer") -> tuple[dict, object]:
+    """``(check.json object, per-context ContextChecks)`` of one checkpoint."""
     from ..analysis.trained import check_trained, operator_split
 
     lin = linearize_checkpoint(ckpt, contexts=contexts, seq_len=seq_len, seed=seed, scope=scope)
-    res = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer).to_dict()
+    chk = check_trained(lin.W_star, lin.gamma, lin.beta, lin.radius, lin.layer)
+    res = chk.to_dict()
     res["checkpoint"] = str(ckpt)
+    res.update(warn_unfinished("check", ckpt))
     res["scope"] = scope
     res["w_r_split"] = [operator_split(W) for W in lin.W_r]
-    return res
+    return res, chk.contexts
 
 
 def _text(r: dict) -> str:
@@ -60,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.out is None else check_out_dir(args.out)
     target = resolve_checkpoint(args.ckpt)
     if _is_ckpt(target) or target.is_file():
-        results = [check_one(target, args.contexts, args.seq_len, args.seed, args.scope)]
+        pairs = [check_one(target, args.contexts, args.seq_len, args.seed, args.scope)]
+        results = [pairs[0][0]]
         obj = results[0]
     elif target.is_dir():
         subs = sorted(d for d in target.iterdir() if _is_ckpt(d))
@@ -73,13 +79,17 @@ def run(args: argparse.Namespace) -> int:
             seeds = {str(target / r.folder): r.task.seed for r in recs}
         if not subs:
             raise FHRNInputError(f"{str(target)!r} is neither a checkpoint (config.json) nor a sweep folder of them")
-        from tqdm import tqdm
+        from .._progress import Progress
 
-        results = [check_one(d, args.contexts, args.seq_len, args.seed, args.scope)
-                   for d in tqdm(subs, desc="check", unit="model", disable=not sys.stderr.isatty())]
-        for r in results:
+        pairs = []
+        with Progress(len(subs), "check", unit="model") as bar:
+            for d in subs:
+                pairs.append(check_one(d, args.contexts, args.seq_len, args.seed, args.scope))
+                bar.update(1)
+        for r, _ in pairs:
             r["seed"] = seeds.get(r["checkpoint"])
-        results.sort(key=lambda r: (r["gamma"], r["seed"] is None, r["seed"]))
+        pairs.sort(key=lambda rc: (rc[0]["gamma"], rc[0]["seed"] is None, rc[0]["seed"]))
+        results = [r for r, _ in pairs]
         from ..analysis.trained import sweep_stability
 
         obj = {"sweep": str(target), "stable": all(r["stable"] for r in results),
@@ -95,11 +105,13 @@ def run(args: argparse.Namespace) -> int:
         from ..figures.trained import plot_gain_margin, plot_stability_map
 
         files.append(atomic_write_json(out / "check.json", obj))
-        for name, fn in (("stability_map.png", plot_stability_map), ("gain_margin.png", plot_gain_margin)):
-            fig = fn(results)
-            files.append(atomic_savefig(fig, out / name))
-            import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt
 
+        figs = (("stability_map", plot_stability_map(results, [c for _, c in pairs])),
+                ("gain_margin", plot_gain_margin(results)))
+        for name, fig in figs:
+            for ext in ("png", "pdf"):
+                files.append(atomic_savefig(fig, out / f"{name}.{ext}", dpi=200, bbox_inches="tight"))
             plt.close(fig)
     if args.json:
         emit_json(obj)

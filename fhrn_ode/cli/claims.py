@@ -17,6 +17,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/claims", help="output folder (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="coarser grids (seconds faster; same verdicts)")
     p.add_argument("--json", action="store_true", help="print claims.json on stdout (and nothing else)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     p.add_argument("--seed", type=int, default=0, help="torch/numpy seed (the checks use fixed operator seeds) (default %(default)s)")
     p.set_defaults(func=run)
 
@@ -27,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_out_dir(args.out)
     torch.manual_seed(args.seed)
-    report = check_claims(quick=args.quick)
+    from .._progress import Progress
+    from ..analysis.claims import n_claim_checks
+
+    with Progress(n_claim_checks(), "claims", unit="check", enabled=not args.no_progress) as bar:
+        report = check_claims(quick=args.quick, progress=bar.update)
     files = [atomic_write_text(out / "claims.md", report.to_markdown()),
              atomic_write_json(out / "claims.json", report.to_dict())]
     fig = plot_claims(report)

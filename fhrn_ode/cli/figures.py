@@ -18,6 +18,7 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=int, default=60, help="grid points per axis, >= 8 (default %(default)s)")
     add_seed_arg(p)
     p.add_argument("--json", action="store_true", help="print manifest.json to stdout (and nothing else)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     p.set_defaults(func=run)
 
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         only = [s.strip() for s in args.only.split(",") if s.strip()]
         if not only:
             raise FHRNInputError(f"`--only` must name panels among {','.join(PANELS)}, got {args.only!r}")
-    manifest = make_figures(out, only=only, resolution=res, seed=args.seed)
+    manifest = make_figures(out, only=only, resolution=res, seed=args.seed, progress=not args.no_progress)
     if args.json:
         emit_json(manifest)
     else:

@@ -9,22 +9,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
+                      param_sources, params_from_args, resolve_wr_args)
+from .._errors import FHRNInputError
 from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-from ..field import FHRNField, lyapunov_V
+from ..energy import lyapunov_V
+from ..field import FHRNField
 from ..integration import SOLVERS, IntegrationResult, initial_conditions, integrate
-from ..operators import operator_info, resolve_operator
+from ..operators import operator_info
+from ..spectrum import spectral_abscissa
 from ..params import FHRNParams, ring_radius
-
-#: Hooks that turn a ``--wr`` spec into ``(name, W)`` before the built-in kinds and files are tried.
-#: Each takes ``(spec, dim)`` and returns None when the spec is not theirs.
-WR_RESOLVERS: list = []
-
 
 def register(sub) -> None:
     p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",
                        description="Integrate dy/dt = -leak y + gamma g W* y + A y + g_h(y) + c (C 7-9) on torchdiffeq.")
-    add_operator_args(p, extra=", or a trained W*: CKPT[:layer[:context]], reference[:layer], a linearize .npz")
+    add_operator_args(p)
     add_model_args(p)
     g = p.add_argument_group("integration")
     g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
@@ -36,6 +35,12 @@ def register(sub) -> None:
     g.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default %(default)s)")
     g.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default %(default)s)")
     add_seed_arg(p)
+    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                   help="where to integrate (default %(default)s; auto: cuda when a GPU is present)")
+    g.add_argument("--grid", action="append", metavar="NAME=SPEC", default=None,
+                   help="sweep a parameter in ONE batched solve: NAME in gamma, kappa, beta, leak, theta, drive; "
+                        "SPEC 'a:b:n' (n values from a to b) or 'v1,v2,...'; repeat for a full outer-product grid "
+                        "(e.g. --grid gamma=0:1:64 --grid kappa=1,10). Overrides that parameter's own flag; no memory.")
     o = p.add_argument_group("output")
     o.add_argument("--out", default="runs/integrate", help="output folder (default %(default)s)")
     o.add_argument("--json", action="store_true", help="print summary.json to stdout (and nothing else)")
@@ -43,37 +48,39 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_wr(spec: str, dim: int | None, seed: int, scale: float) -> tuple[str, np.ndarray]:
-    for hook in WR_RESOLVERS:
-        got = hook(spec, dim)
-        if got is not None:
-            return got
-    return resolve_operator(spec, dim, seed=seed, scale=scale)
-
-
 def summarize(res: IntegrationResult, name: str, W: np.ndarray) -> dict[str, Any]:
     """The ``summary.json`` object (keys documented in the README)."""
     p = res.params
-    yf = res.y[-1].detach()
-    Af = None if res.A is None else res.A[-1].detach()
+    last = res.last_index
+    yf = res.y_final.detach()  # each trajectory's last kept state (before its t_diverged)
+    Af = None if res.A is None else res.A[last, torch.arange(res.A.shape[1])].detach()
     field = FHRNField(W, p)
-    J = field.jacobian(yf, Af)
-    rho = torch.linalg.eigvals(J).real.max(dim=-1).values
+    rho = spectral_abscissa(field.jacobian(yf, Af))
     info = operator_info(W, name)
     return {
         "status": res.status,
         "message": res.message,
         "t_final": res.t_final,
-        "t_diverged": res.t_diverged,
+        "t_diverged": [None if not np.isfinite(v) else float(v) for v in res.t_diverged],
+        "diverged": [bool(v) for v in res.diverged],
         "final_norm": yf.norm(dim=-1).tolist(),
         "V_final": lyapunov_V(yf, p.theta).tolist(),
-        "spectral_abscissa_final": rho.tolist(),
+        "spectral_abscissa_final": np.atleast_1d(rho).tolist(),
         "operator": {k: v for k, v in info.to_dict().items() if k != "dim"},
         "dim": int(W.shape[0]),
         "n_init": int(res.y0.shape[0]),
         "params": p.to_dict(),
         "solver": res.solver_dict(),
     }
+
+
+def _params_line(p: dict, sources: dict | None) -> str:
+    def v(k, fmt="{:g}"):
+        val = fmt.format(p[k]) if fmt else str(p[k])
+        src = (sources or {}).get(k)
+        return f"{k}={val}" + (f" ({src})" if src and src != "default" else "")
+
+    return " ".join([v("gamma"), v("kappa"), v("theta"), v("leak"), v("beta"), v("memory", None), v("drive", None)])
 
 
 def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
@@ -85,8 +92,7 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
         f"fhrn-ode integrate: {s['status']} - {s['message']}",
         f"  operator  {op['name']} (d={s['dim']}): |W|_2={op['norm2']:.4g}  rho(W)={op['spectral_abscissa']:.4g}  "
         f"|W_a|={op['antisym_norm']:.4g}  |W_s|={op['sym_norm']:.4g}",
-        f"  params    gamma={p['gamma']:g} kappa={p['kappa']:g} theta={p['theta']:g} leak={p['leak']:g} "
-        f"beta={p['beta']:g} memory={p['memory']} drive={p['drive']}",
+        f"  params    {_params_line(p, s.get('param_sources'))}",
         f"  final |y| over {len(norms)} trajectories at t={s['t_final']:.4g}: min {norms.min():.6f}  "
         f"median {np.median(norms):.6f}  max {norms.max():.6f}",
         f"  V = (|y|^2 - theta^2)^2/4 at the end: max {max(s['V_final']):.3g}",
@@ -103,16 +109,95 @@ def _text_summary(s: dict[str, Any], out: Path, files: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    params: FHRNParams = params_from_args(args)
-    out = check_out_dir(args.out)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+def _to_cpu(res: IntegrationResult) -> IntegrationResult:
+    """The result with its tensors on the CPU (for writing and the summary)."""
+    import dataclasses
+
+    moved = {k: getattr(res, k).detach().cpu() for k in ("t", "y", "A", "y0", "W")
+             if isinstance(getattr(res, k), torch.Tensor)}
+    return dataclasses.replace(res, **moved)
+
+
+_GRID_NAMES = ("gamma", "kappa", "beta", "leak", "theta", "drive")
+
+
+def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
+    from ..batched import parse_grid
+
+    axes: dict[str, np.ndarray] = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        name = name.strip()
+        if not sep or name not in _GRID_NAMES:
+            raise FHRNInputError(f"`--grid` must be NAME=SPEC with NAME one of {', '.join(_GRID_NAMES)}; got {spec!r}")
+        if name in axes:
+            raise FHRNInputError(f"`--grid` names {name!r} twice")
+        axes[name] = parse_grid(text, f"--grid {name}")
+    n = int(np.prod([v.size for v in axes.values()]))
+    if n > 100_000:
+        raise FHRNInputError(f"`--grid` spans {n} parameter sets; at most 100000")
+    return axes
+
+
+def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> int:
+    """``--grid``: one :func:`fhrn_ode.integrate_sweep` call over the outer product of the axes."""
+    from ..batched import integrate_sweep
+
+    axes = _parse_grids(args.grid)
+    if params.memory != "none":
+        raise FHRNInputError("`--grid` sweeps the field without memory; drop `--memory`")
+    if args.method != "dopri5":
+        raise FHRNInputError("`--grid` runs dopri5 (one batched solve); drop `--method`")
+    names = list(axes)
+    mesh = np.meshgrid(*[axes[k] for k in names], indexing="ij")
+    per_set = {k: m.ravel() for k, m in zip(names, mesh)}
+    name, W = op.name, op.W
     d = W.shape[0]
-    y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    with flag_names(n="--n-init", radius="--init-radius"):
+        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    from ..integration import _pick_device
+
+    res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points, rtol=args.rtol,
+                          atol=args.atol, device=_pick_device(args.device, None, None), **per_set)
+    res.y, res.t = res.y.cpu(), res.t.cpu()
+    summary = res.summary()
+    summary.update(param_sources=param_sources(args, op), wr_source=op.to_dict(),
+                   grid={k: axes[k].tolist() for k in names}, grid_shape=[int(axes[k].size) for k in names],
+                   operator={k: v for k, v in operator_info(W, name).to_dict().items() if k != "dim"})
+    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=y0, W=W, diverged=res.diverged,
+                             t_diverged=res.t_diverged, **{f"grid_{k}": v for k, v in per_set.items()})]
+    files.append(atomic_write_json(out / "summary.json", summary))
+    if args.json:
+        emit_json(summary)
+    else:
+        print(f"integrate --grid ({' x '.join(f'{k}[{axes[k].size}]' for k in names)} = {res.y.shape[1]} sets "
+              f"x {res.y.shape[2]} states, one solve): {res.status}: {res.message}")
+        print(f"  wrote {', '.join(str(f) for f in files)}")
+    return 1 if res.status in ("failed", "interrupted") else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
+        from ._slots_run import run_slots
+
+        return run_slots(args)
+    out = check_out_dir(args.out)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params: FHRNParams = params_from_args(args, op)
+    if args.grid:
+        return _run_grid(args, params, out, op)
+    d = W.shape[0]
+    with flag_names(n="--n-init", radius="--init-radius"):
+        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
-                    rtol=args.rtol, atol=args.atol)
+                    rtol=args.rtol, atol=args.atol, device=args.device)
+    res = _to_cpu(res)
     summary = summarize(res, name, W)
-    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W)]
+    summary["param_sources"] = param_sources(args, op)
+    summary["wr_source"] = op.to_dict()
+    files = [atomic_save_npz(out / "trajectory.npz", t=res.t, y=res.y, y0=res.y0, W=W, diverged=res.diverged,
+                             t_diverged=res.t_diverged)]
     files.append(atomic_write_json(out / "summary.json", summary))
     if not args.no_plot:
         from ..figures.trajectories import plot_trajectories
@@ -128,4 +213,10 @@ def run(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         print(_text_summary(summary, out, files))
+    if res.status == "interrupted":  # the computed prefix is written (atomically) above
+        import sys
+
+        print(f"fhrn-ode integrate: interrupted; kept the saved times t <= {res.t_final:.4g} in {out}",
+              file=sys.stderr)
+        return 130
     return 1 if res.status == "failed" else 0

@@ -1,7 +1,6 @@
 """``fhrn-ode linearize``: J_H and W* = J_H W_r of a trained checkpoint over many contexts (docs/model.md §5).
 
-Importing this module also registers the ``--wr CKPT[:layer[:context]]`` / ``--wr FILE.npz`` hook of
-``fhrn-ode integrate`` (:func:`fhrn_ode.linearize.resolve_wr_spec`).
+Its ``.npz`` is one of the ``--wr`` forms of the ODE commands (:func:`fhrn_ode._wr.resolve_wr`).
 """
 
 from __future__ import annotations
@@ -11,14 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_seed_arg, emit_json
-from .integrate import WR_RESOLVERS
+from ._common import flag_names, add_seed_arg, emit_json
 from .._errors import FHRNInputError, check_int
 from .._io import atomic_save_npz
-from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint, resolve_wr_spec
-
-if resolve_wr_spec not in WR_RESOLVERS:
-    WR_RESOLVERS.append(resolve_wr_spec)
+from ..linearize import JAC_METHODS, SCOPES, linearize_checkpoint, resolve_checkpoint
 
 
 def add_context_args(p: argparse.ArgumentParser, default_contexts: int) -> None:
@@ -32,7 +27,7 @@ def register(sub) -> None:
     p = sub.add_parser("linearize", help="effective reentry operator W* = J_H W_r of a trained checkpoint",
                        description="J_H = dy_t/dx_t at x_t = h_t with the fast-weight state and noise held fixed "
                                    "(C 3-5), W* = J_H W_r, for every FH-RL layer over many contexts.")
-    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder (default: the bundled reference model)")
+    p.add_argument("ckpt", nargs="?", default=None, help="checkpoint folder, or `reference` (default: the bundled reference model)")
     p.add_argument("--layer", type=int, default=None, help="only this FH-RL layer (default: all)")
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (default %(default)s; see README)")
     p.add_argument("--method", choices=JAC_METHODS, default="jacrev", help="torch.func mode (default %(default)s)")
@@ -48,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
         raise FHRNInputError(f"`--out` {str(out)!r} is a directory; give a .npz file name")
     check_int("--contexts", args.contexts, low=1, high=10000)
     ckpt = resolve_checkpoint(args.ckpt)
-    lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
-                               seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
+    with flag_names(layers="--layer", seq_len="--seq-len"):
+        lin = linearize_checkpoint(ckpt, layers=None if args.layer is None else (args.layer,), contexts=args.contexts,
+                                   seq_len=args.seq_len, seed=args.seed, scope=args.scope, method=args.method)
     atomic_save_npz(out, **lin.arrays(), checkpoint=np.str_(str(ckpt)))
     err = np.abs(lin.W_star - lin.J_H @ lin.W_r[np.searchsorted(np.asarray(lin.layers), lin.layer)]).max()
     summary = {"checkpoint": str(ckpt), "out": str(out), "scope": lin.scope, "method": lin.method,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
+                      params_from_args, resolve_wr_args, sources_note)
 
 
 def register(sub) -> None:
@@ -26,40 +27,33 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .integrate import resolve_wr
     from .._errors import FHRNInputError, check_real
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..analysis.lyapunov import lyapunov_traces
     from ..params import ring_radius
 
-    params = params_from_args(args)
     out = check_out_dir(args.out)
     try:
         radii = [float(v) for v in args.radii.split(",") if v.strip()]
     except ValueError:
         raise FHRNInputError(f"`--radii` must be comma-separated numbers > 0, got {args.radii!r}") from None
     tol = check_real("tol", args.tol, low=0.0)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params = params_from_args(args, op)
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
                              dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
-    from ..figures._style import apply_style, new_figure
+    from ..figures.maps import plot_lyapunov_traces
 
-    apply_style()
-    fig, axs = new_figure(8.4, 3.4, ncols=2)
-    for k in range(L.radius.shape[1]):
-        axs[0].plot(L.t, L.radius[:, k], lw=1.1, label=f"|y0| = {L.init_radii[k]:g}")
-        axs[1].plot(L.t, L.dVdt[:, k], lw=1.1)
-    axs[0].axhline(params.theta, color="k", ls="--", lw=0.8)
-    axs[0].set(xlabel="t", ylabel="|y(t)|")
-    axs[0].legend(fontsize=6)
-    axs[1].axhline(0.0, color="k", lw=0.6)
-    axs[1].set(xlabel="t", ylabel="dV/dt", yscale="symlog")
+    r_star = ring_radius(params.kappa, params.theta, params.leak)
+    fig = plot_lyapunov_traces(L, theta=params.theta, ring_radius=r_star if r_star > 0 else None, tol=tol)
     files.append(atomic_savefig(fig, out / "lyapunov.png"))
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(), status=L.status, init_radii=L.init_radii,
+    rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(),
+               param_sources=param_sources(args, op), wr_source=op.to_dict(), status=L.status, init_radii=L.init_radii,
                final_radius=L.radius[-1], ring_radius=ring_radius(params.kappa, params.theta, params.leak),
                V_final=L.V[-1], violations=L.violations.to_dict(),
                files=[str(f) for f in files] + [str(out / "report.json")])
@@ -68,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json(rep)
     else:
         v = L.violations
-        print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}; "
-              f"wrote {', '.join(str(f) for f in files)}")
+        print(f"{L.status}: {v.count} samples with dV/dt > {tol:g} ({100 * v.fraction:.1f}%), max {v.max:.4g}"
+              f"{sources_note(params, rep['param_sources'])}; wrote {', '.join(str(f) for f in files)}")
     return 0 if L.status != "failed" else 1

@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from ._common import add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, params_from_args
+from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, param_sources,
+                      params_from_args, resolve_wr_args, sources_note)
 
 
 def register(sub) -> None:
@@ -49,39 +50,33 @@ def _plane(spec: str, W: np.ndarray, params, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .integrate import resolve_wr
     from .._errors import check_int, check_real
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..analysis.spectra import spectral_map
     from ..field import FHRNField
 
-    params = params_from_args(args)
     out = check_out_dir(args.out)
-    n = check_int("grid", args.grid, low=2)
+    n = check_int("--grid", args.grid, low=2)
     L = check_real("extent", args.extent, low=0.0, low_open=True)
-    name, W = resolve_wr(args.wr, args.dim, args.seed, args.wr_scale)
+    op = resolve_wr_args(args)
+    name, W = op.name, op.W
+    params = params_from_args(args, op)
     field = FHRNField(W, params)
     origin, basis, plane = _plane(args.plane, W, params, args.seed)
     m = spectral_map(field, extent=L, n=n, origin=origin, basis=basis)
     rho = m.spectral_abscissa
     files = [atomic_save_npz(out / "map.npz", y1=m.y1, y2=m.y2, spectral_abscissa=rho, origin=m.origin,
                              basis=m.basis, W=W)]
-    from ..figures._style import apply_style, new_figure
+    from ..figures.maps import plot_spectral_map
 
-    apply_style()
-    fig, ax = new_figure(4.8, 4.2)
-    im = ax.pcolormesh(m.y1, m.y2, rho, shading="auto", cmap="RdBu_r")
-    fig.colorbar(im, ax=ax, label="rho(J(y))")
-    if np.nanmin(rho) < 0 < np.nanmax(rho):
-        ax.contour(m.y1, m.y2, rho, levels=[0.0], colors="k", linewidths=1.0)
-    ax.set(xlabel="y1 (basis[:, 0])", ylabel="y2 (basis[:, 1])", aspect="equal", title=f"W* = {name}, plane {plane}")
+    fig = plot_spectral_map(m, title=f"W* = {name}, plane {plane}")
     files.append(atomic_savefig(fig, out / "map.png"))
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     finite = rho[np.isfinite(rho)]
     summary = dict(wr=name, dim=int(W.shape[0]), plane=plane, grid=n, extent=L, method=m.method, params=params.to_dict(),
-                   n_nan=m.n_nan, rho_min=float(finite.min()) if finite.size else None,
+                   param_sources=param_sources(args, op), wr_source=op.to_dict(), n_nan=m.n_nan, rho_min=float(finite.min()) if finite.size else None,
                    rho_max=float(finite.max()) if finite.size else None,
                    stable_fraction=float((finite < 0).mean()) if finite.size else None,
                    files=[str(f) for f in files] + [str(out / "summary.json")])
@@ -90,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         print(f"map {n}x{n} of rho(J) ({m.method}), rho in [{summary['rho_min']:.4g}, {summary['rho_max']:.4g}], "
-              f"{m.n_nan} NaN; wrote {', '.join(str(f) for f in files)}")
+              f"{m.n_nan} NaN{sources_note(params, summary['param_sources'])}; wrote {', '.join(str(f) for f in files)}")
     return 0

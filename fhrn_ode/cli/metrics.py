@@ -11,7 +11,7 @@ def register(sub) -> None:
     p = sub.add_parser("metrics", help="IRR, ESRI, RDP and W_r statistics of one trained FH-RL Tiny-GPT",
                        description="Load a checkpoint folder (model.safetensors + config.json) and compute "
                                    "the reentry metrics on seeded random bytes with frozen weights.")
-    p.add_argument("checkpoint", help="checkpoint folder (or its model.safetensors)")
+    p.add_argument("checkpoint", help="checkpoint folder (or its model.safetensors), or `reference` (the bundled model)")
     p.add_argument("--n-seq", type=int, default=32, help="random byte sequences (default %(default)s)")
     add_seed_arg(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
@@ -20,11 +20,11 @@ def register(sub) -> None:
     q = sub.add_parser("sweep-report", help="metrics vs gamma of a trained sweep, beside the paper's claims",
                        description="For every SWEEP_DIR/gamma_*/ checkpoint: IRR, ESRI, RDP, W_r stats; a "
                                    "table, a claim-by-claim comparison with the paper and (with --out) "
-                                   "sweep_report.json + sweep.png.")
+                                   "sweep_report.json + sweep.png/.pdf.")
     q.add_argument("sweep_dir", nargs="?", default=None,
                    help="folder written by `fhrn-ode train --sweep` or `fhrn-ode sweep` (many seeds: mean ± SE, "
                         "Welch tests), or a bundle of gamma_*.json (default: the bundled quick-preset sweep)")
-    q.add_argument("--out", default=None, help="write sweep_report.json and sweep.png here")
+    q.add_argument("--out", default=None, help="write sweep_report.json and sweep.png/.pdf here")
     q.add_argument("--n-seq", type=int, default=32, help="random byte sequences per model (default %(default)s)")
     add_seed_arg(q)
     q.add_argument("--json", action="store_true", help="print the report as JSON only")
@@ -34,6 +34,19 @@ def register(sub) -> None:
     q.set_defaults(func=run_sweep_report)
 
 
+def warn_unfinished(command: str, ckpt) -> dict:
+    """``{"finished", "step", "steps_total"}`` of the run in ``ckpt``; a warning line on stderr if it is unfinished."""
+    import sys
+
+    from ..discrete.training import run_progress
+
+    st = run_progress(ckpt)
+    if st["finished"] is False:
+        print(f"fhrn-ode {command}: warning: {str(ckpt)!r} holds an unfinished run (step {st['step']} of "
+              f"{st['steps']}); continue it with `fhrn-ode train --resume --out {ckpt}`", file=sys.stderr)
+    return {"finished": st["finished"], "step": st["step"], "steps_total": st["steps"]}
+
+
 def run_metrics(args: argparse.Namespace) -> int:
     from .._errors import check_int
     from ..analysis.metrics import model_metrics
@@ -41,8 +54,13 @@ def run_metrics(args: argparse.Namespace) -> int:
 
     seed = check_int("seed", args.seed, low=0)
     n_seq = check_int("n-seq", args.n_seq, low=1)
-    model, cfg = load_checkpoint(args.checkpoint)
+    from ..linearize import resolve_checkpoint
+
+    ckpt = resolve_checkpoint(args.checkpoint)
+    model, cfg = load_checkpoint(ckpt)
     res = model_metrics(model, n_seq=n_seq, seed=seed).to_dict()
+    res["checkpoint"] = str(ckpt)
+    res.update(warn_unfinished("metrics", ckpt))
     if args.json:
         emit_json(res)
         return 0
@@ -76,7 +94,8 @@ def run_sweep_report(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "sweep_report.json", rep.to_dict())
         fig = plot_sweep(rep.rows)
-        atomic_savefig(fig, out / "sweep.png", dpi=120)
+        for ext in ("png", "pdf"):
+            atomic_savefig(fig, out / f"sweep.{ext}", dpi=200, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
@@ -96,5 +115,5 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     for c in rep.comparison:
         print(f"  [{word[c['agree']]}] {c['paper']}: {c['ours']}")
     if out is not None:
-        print(f"wrote {out / 'sweep_report.json'} and {out / 'sweep.png'}")
+        print(f"wrote {out / 'sweep_report.json'}, {out / 'sweep.png'} and {out / 'sweep.pdf'}")
     return 0

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .._errors import FHRNInputError, check_int, check_real
+from ..homeostasis import gain
 
 __all__ = ["FHRLConfig", "FHRL", "fhrl_step", "homeostatic_gain", "draw_noise", "ema_matrix"]
 
@@ -69,8 +70,7 @@ def homeostatic_gain(z: torch.Tensor, beta: float) -> torch.Tensor:
 
     Uses ``|z|²`` directly (no square root, so the gradient is finite at ``z = 0``).
     """
-    s2 = (z * z).sum(-1, keepdim=True)
-    return 1.0 / (1.0 + beta * (s2 - 1.0))
+    return gain((z * z).sum(-1, keepdim=True), beta)
 
 
 def fhrl_step(params: dict[str, Any], U_prev: torch.Tensor, V_prev: torch.Tensor, eps_U: torch.Tensor,

@@ -20,15 +20,17 @@ import torch
 
 from .._errors import FHRNInputError, check_int, check_real
 from .._io import atomic_write_bytes, atomic_write_json
-from .checkpoint import CONFIG_NAME, load_checkpoint, load_state_file, read_json, save_checkpoint
+from .._progress import Progress
+from ._train_state import (STATE_JSON, STATE_WEIGHTS, TrainingInterrupted, check_finite_model, check_history,
+                           check_moments, check_rng, check_state_meta, deferred_signals, describe_diff, run_progress)
+from .checkpoint import CONFIG_NAME, METRICS_NAME, load_checkpoint, load_state_file, read_json, save_checkpoint
 from .data import Corpus, load_corpus, sample_batch, unigram_baseline, val_batches
 from .model import GPTConfig, TinyGPT
 
-__all__ = ["TrainOptions", "PRESETS", "SWEEP_GAMMAS", "preset", "train", "TrainResult"]
+__all__ = ["TrainOptions", "PRESETS", "SWEEP_GAMMAS", "TrainingInterrupted", "preset", "run_progress", "stored_run",
+           "sweep", "train", "TrainResult"]
 
 SWEEP_GAMMAS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30)
-STATE_WEIGHTS = "train_state.safetensors"
-STATE_JSON = "train_state.json"
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class TrainResult:
 
 
 def _save_state(out: Path, model: TinyGPT, optim: torch.optim.AdamW, data_gen: torch.Generator, step: int,
-                opt: TrainOptions, history: list, metrics: dict) -> None:
+                opt: TrainOptions, history: list, metrics: dict, run: dict) -> None:
     from safetensors.torch import save
 
     sd = optim.state_dict()
@@ -144,63 +146,88 @@ def _save_state(out: Path, model: TinyGPT, optim: torch.optim.AdamW, data_gen: t
     atomic_write_bytes(out / STATE_WEIGHTS, save(tensors))
     save_checkpoint(model, out, metrics=metrics)
     atomic_write_json(out / STATE_JSON, {
-        "step": step, "options": asdict(opt), "history": history,
+        "step": step, "options": asdict(opt), "history": history, "run": run,
         "data_rng": data_gen.get_state().tolist(), "noise_rng": model.generator.get_state().tolist(),
     })
 
 
+def _read_state_json(out: Path):
+    try:
+        return read_json(out / STATE_JSON, "train state")
+    except RecursionError:
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} is nested too deeply") from None
+
+
 def _load_state(out: Path, opt: TrainOptions) -> tuple[TinyGPT, torch.optim.AdamW, torch.Generator, int, list]:
-    meta = read_json(out / STATE_JSON, "train state")
+    """Model, optimizer, data RNG, step and history of ``out``, every field validated (:mod:`._train_state`)."""
+    meta = _read_state_json(out)
+    step = check_state_meta(out, meta, opt)
     model, _ = load_checkpoint(out)
+    check_finite_model(model, f"cannot resume {str(out)!r}")
     model.train()
     optim = _make_optimizer(model, opt)
     tensors = load_state_file(out / STATE_WEIGHTS, "train state")
-    try:
-        step = int(meta["step"])
-        if int(tensors.pop("step")[0]) != step:
-            raise FHRNInputError(f"train state in {str(out)!r} is inconsistent (step mismatch); cannot resume")
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, v in tensors.items():
-            idx, name = key.split(".", 1)
-            state.setdefault(int(idx), {})[name] = v
-        sd = optim.state_dict()
-        sd["state"] = state
-        optim.load_state_dict(sd)
-        data_gen = torch.Generator()
-        data_gen.set_state(torch.tensor(meta["data_rng"], dtype=torch.uint8))
-        model.generator.set_state(torch.tensor(meta["noise_rng"], dtype=torch.uint8))
-        history = list(meta["history"])
-    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise FHRNInputError(f"train state in {str(out)!r} is unusable ({exc}); cannot resume") from None
-    return model, optim, data_gen, step, history
+    st = tensors.pop("step", None)
+    if st is None or st.dtype != torch.int64 or st.numel() != 1 or int(st.reshape(-1)[0]) != step:
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_WEIGHTS} and {STATE_JSON} disagree on the step")
+    params = [p for g in optim.param_groups for p in g["params"]]
+    state = check_moments(out, tensors, params, step)
+    sd = optim.state_dict()
+    sd["state"] = state
+    optim.load_state_dict(sd)
+    data_gen = torch.Generator()
+    data_gen.set_state(check_rng(out, meta["data_rng"], "data_rng"))
+    model.generator.set_state(check_rng(out, meta["noise_rng"], "noise_rng"))
+    return model, optim, data_gen, step, check_history(out, meta["history"], step)
 
 
 def train(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *, data: str | None = None,
           resume: bool = False, stop_after: int | None = None, progress: bool = True,
-          corpus: Corpus | None = None) -> TrainResult:
+          corpus: Corpus | None = None, checkpoint_seconds: float = 60.0, run_info: dict | None = None
+          ) -> TrainResult:
     """Train (or resume) one model into ``out_dir``; returns the final metrics.
+
+    The state is saved at every evaluation (``eval_every`` steps), every ``checkpoint_seconds`` of
+    wall time (so the first checkpoint does not wait for the first evaluation), at the end, and when
+    SIGINT/SIGTERM arrives (after the step in progress; then :class:`TrainingInterrupted` is raised).
+    None of this touches a random stream, so the weights do not depend on when it happens.
 
     Args:
         stop_after: stop (with a checkpoint) after this many steps *of this call* (simulated
             interruption, for tests); ``resume=True`` then continues.
-        progress: tqdm bar with the loss on stderr.
+        progress: progress on stderr (a tqdm bar on a terminal, log lines otherwise: ``fhrn_ode._progress``).
+        checkpoint_seconds: wall-clock seconds between two time-based checkpoints (> 0).
+        run_info: recorded in ``train_state.json`` (``run``) and ``metrics.json`` (the CLI puts the
+            command, the preset and ``--data`` there).
     Raises:
-        FHRNInputError: bad options, unreadable data, a folder that cannot be resumed, or
-            ``resume=False`` on a folder that already holds a run.
+        FHRNInputError: bad options, unreadable data, a folder that cannot be resumed (config or
+            options differ: the message names the fields and both values; a state file fails
+            validation), ``resume=False`` on a folder that already holds a run, or a non-finite loss.
+        TrainingInterrupted: SIGINT/SIGTERM (the current step's state is saved first).
     """
-    from tqdm.auto import tqdm
+    from .. import __version__
 
+    checkpoint_seconds = check_real("checkpoint_seconds", checkpoint_seconds, low=0.0, low_open=True)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise FHRNInputError(f"`--out` {str(out)!r} exists and is not a directory")
+    run = {"data": None if data is None else str(data), "version": __version__, "torch": torch.__version__,
+           **(run_info or {})}
+    if resume and (out / STATE_JSON).exists():
+        saved = GPTConfig.from_dict(read_json(out / CONFIG_NAME, "config"))
+        if saved != cfg:
+            raise FHRNInputError(f"cannot resume {str(out)!r}: its config differs from the requested one "
+                                 f"({describe_diff(saved.to_dict(), cfg.to_dict())})")
+        meta = _read_state_json(out)
+        old_run = meta.get("run") if isinstance(meta, dict) else None
+        if isinstance(old_run, dict) and "data" in old_run and old_run["data"] != run["data"]:
+            raise FHRNInputError(f"cannot resume {str(out)!r}: it was trained on other data (data: stored "
+                                 f"{old_run['data']!r}, given {run['data']!r})")
     corpus = corpus if corpus is not None else load_corpus(data, n_bytes=opt.n_bytes, seed=opt.corpus_seed,
                                                             min_len=cfg.context)
     base = unigram_baseline(corpus)
     vb = val_batches(corpus.val, opt.batch_size, cfg.context, opt.eval_batches)
     if resume and (out / STATE_JSON).exists():
-        saved = GPTConfig.from_dict(read_json(out / CONFIG_NAME, "config"))
-        if saved != cfg:
-            raise FHRNInputError(f"cannot resume {str(out)!r}: its config differs from the requested one")
         model, optim, data_gen, step, history = _load_state(out, opt)
     else:
         if (out / STATE_JSON).exists():
@@ -212,34 +239,53 @@ def train(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *, data
     end = opt.steps if stop_after is None else min(opt.steps, step + stop_after)
     t0 = time.perf_counter()
     start_step = step
-    loss_v = float("nan")
-    val = history[-1]["val_loss"] if history else float("nan")
-    bar = tqdm(total=opt.steps, initial=step, disable=not progress, desc=f"gamma={cfg.gamma:g}", leave=False)
+    loss_v = history[-1]["train_loss"] if history else None
+    val = history[-1]["val_loss"] if history else None
 
     def metrics() -> dict:
-        return {"step": step, "train_loss": loss_v, "val_loss": val, "unigram_nats": base,
-                "beats_unigram": bool(val < base), "history": history, "data": corpus.source}
+        return {"step": step, "steps_total": opt.steps, "finished": step >= opt.steps, "train_loss": loss_v,
+                "val_loss": val, "unigram_nats": base, "beats_unigram": None if val is None else bool(val < base),
+                "history": history, "data": corpus.source, "corpus_seed": opt.corpus_seed, "run": run}
 
-    while step < end:
-        for g in optim.param_groups:
-            g["lr"] = lr_at(step, opt)
-        x, y = sample_batch(corpus.train, opt.batch_size, cfg.context, data_gen)
-        _, loss, _ = model(x, y)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), opt.grad_clip)
-        optim.step()
-        step += 1
-        loss_v = float(loss.detach())
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss_v:.3f}", val=f"{val:.3f}")
-        if step % opt.eval_every == 0 or step == opt.steps:
-            val = evaluate(model, vb)
-            history.append({"step": step, "train_loss": loss_v, "val_loss": val})
-            _save_state(out, model, optim, data_gen, step, opt, history, metrics())
-    bar.close()
+    def save() -> None:
+        check_finite_model(model, f"training {str(out)!r} at step {step}")
+        _save_state(out, model, optim, data_gen, step, opt, history, metrics(), run)
+
+    bar = Progress(opt.steps, f"train gamma={cfg.gamma:g}", initial=step, enabled=progress)
+    last_save = time.monotonic()
+    with deferred_signals() as got, bar:
+        while step < end:
+            for g in optim.param_groups:
+                g["lr"] = lr_at(step, opt)
+            x, y = sample_batch(corpus.train, opt.batch_size, cfg.context, data_gen)
+            _, loss, _ = model(x, y)
+            loss_f = float(loss.detach())
+            if not math.isfinite(loss_f):
+                raise FHRNInputError(f"training {str(out)!r} diverged: the loss at step {step + 1} is {loss_f}; the "
+                                     f"last saved checkpoint (if any) is kept; lower the learning rate")
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opt.grad_clip)
+            optim.step()
+            step += 1
+            loss_v = loss_f
+            stop = got[0] if got else None  # read once: a signal arriving later is handled after the next step
+            if step % opt.eval_every == 0 or step == opt.steps:
+                val = evaluate(model, vb)
+                if not math.isfinite(val):
+                    raise FHRNInputError(f"training {str(out)!r} diverged: the validation loss at step {step} is "
+                                         f"{val}; the last saved checkpoint (if any) is kept")
+                history.append({"step": step, "train_loss": loss_v, "val_loss": val})
+                save()
+                last_save = time.monotonic()
+            elif stop is not None or time.monotonic() - last_save >= checkpoint_seconds:
+                save()
+                last_save = time.monotonic()
+            bar.update(1, loss=f"{loss_v:.3f}", val=None if val is None else f"{val:.3f}")
+            if stop is not None:
+                raise TrainingInterrupted(str(out), step, opt.steps, stop)
     if not (out / STATE_JSON).exists() or read_json(out / STATE_JSON, "train state")["step"] != step:
-        _save_state(out, model, optim, data_gen, step, opt, history, metrics())
+        save()
     secs = time.perf_counter() - t0
     tps = (step - start_step) * opt.batch_size * cfg.context / secs if secs > 0 else float("nan")
     res = TrainResult(out_dir=str(out), step=step, train_loss=loss_v, val_loss=val, unigram_nats=base,
@@ -256,20 +302,91 @@ def gamma_dir(out_dir: str | os.PathLike, gamma: float) -> Path:
     return Path(out_dir) / f"gamma_{gamma:.2f}"
 
 
+SWEEP_JSON = "sweep.json"
+
+
+def stored_run(out_dir: str | os.PathLike) -> tuple[GPTConfig, TrainOptions, dict]:
+    """``(config, options, run info)`` of the run in ``out_dir`` (for ``train --resume --out DIR`` alone).
+
+    Raises:
+        FHRNInputError: no run there, or its config/state files are unusable.
+    """
+    out = Path(out_dir)
+    if not (out / STATE_JSON).is_file():
+        raise FHRNInputError(f"cannot resume {str(out)!r}: it holds no run ({STATE_JSON} is missing)")
+    meta = _read_state_json(out)
+    if not isinstance(meta, dict) or not isinstance(meta.get("options"), dict):
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} has no `options` object")
+    known = {f for f in asdict(TrainOptions())}
+    extra = sorted(set(meta["options"]) - known)
+    if extra:
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} `options` has unknown keys {extra}")
+    try:
+        opt = TrainOptions(**meta["options"])
+    except TypeError as exc:
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {STATE_JSON} `options` is unusable ({exc})") from None
+    cfg = GPTConfig.from_dict(read_json(out / CONFIG_NAME, "config"))
+    run = meta.get("run") if isinstance(meta.get("run"), dict) else {}
+    return cfg, opt, run
+
+
+def stored_sweep(out_dir: str | os.PathLike) -> tuple[GPTConfig, TrainOptions, dict, tuple[float, ...]]:
+    """``(config, options, run info, gains)`` of the sweep in ``out_dir`` (its ``sweep.json``)."""
+    out = Path(out_dir)
+    meta = read_json(out / SWEEP_JSON, "sweep")
+    if not isinstance(meta, dict) or not isinstance(meta.get("gammas"), list) or not meta["gammas"] or not all(
+            _finite(g) and g >= 0 for g in meta["gammas"]):
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {SWEEP_JSON} has no usable `gammas` list")
+    try:
+        cfg = GPTConfig.from_dict(meta["config"])
+        opt = TrainOptions(**meta["options"])
+    except (KeyError, TypeError) as exc:
+        raise FHRNInputError(f"cannot resume {str(out)!r}: {SWEEP_JSON} is unusable ({exc})") from None
+    run = meta.get("run") if isinstance(meta.get("run"), dict) else {}
+    return cfg, opt, run, tuple(float(g) for g in meta["gammas"])
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def sweep(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *,
           gammas: tuple[float, ...] = SWEEP_GAMMAS, data: str | None = None, resume: bool = False,
-          progress: bool = True) -> list[TrainResult]:
-    """Train one model per gain into ``out_dir/gamma_<g>/`` (same seed, data and options for all)."""
+          progress: bool = True, checkpoint_seconds: float = 60.0, run_info: dict | None = None
+          ) -> list[TrainResult]:
+    """Train one model per gain into ``out_dir/gamma_<g>/`` (same seed, data and options for all).
+
+    ``out_dir/sweep.json`` records the gains, config, options and ``run_info`` so that
+    ``train --resume --out DIR`` alone can continue the sweep.
+    """
     if not gammas:
         raise FHRNInputError("`--gammas` must list at least one gain")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise FHRNInputError(f"`--out` {str(out)!r} exists and is not a directory")
     corpus = load_corpus(data, n_bytes=opt.n_bytes, seed=opt.corpus_seed, min_len=cfg.context)
+    meta = {"gammas": [float(g) for g in gammas], "config": cfg.to_dict(), "options": asdict(opt),
+            "run": {"data": None if data is None else str(data), **(run_info or {})}}
+    if (out / SWEEP_JSON).is_file():
+        if not resume:
+            raise FHRNInputError(f"`--out` {str(out)!r} already holds a sweep; use --resume or another folder")
+        old = read_json(out / SWEEP_JSON, "sweep")
+        old_c = {**(old.get("config") or {}), "gamma": None} if isinstance(old, dict) else {}
+        diff = describe_diff({"gammas": old.get("gammas") if isinstance(old, dict) else None, **old_c,
+                              **((old.get("options") or {}) if isinstance(old, dict) else {})},
+                             {"gammas": meta["gammas"], **{**meta["config"], "gamma": None}, **meta["options"]})
+        if diff:
+            raise FHRNInputError(f"cannot resume {str(out)!r}: the sweep differs from the requested one ({diff})")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / SWEEP_JSON, meta)
     results = []
     for g in gammas:
         c = replace(cfg, gamma=float(g))
         sub = gamma_dir(out_dir, c.gamma)
         if resume and (sub / STATE_JSON).exists():
             done = read_json(sub / STATE_JSON, "train state")
-            if done.get("step") == opt.steps and (sub / "metrics.json").exists():
+            if isinstance(done, dict) and done.get("step") == opt.steps and (sub / "metrics.json").exists():
                 m = read_json(sub / "metrics.json", "metrics")
                 results.append(TrainResult(out_dir=str(sub), step=m["step"], train_loss=m["train_loss"],
                                            val_loss=m["val_loss"], unigram_nats=m["unigram_nats"],
@@ -277,5 +394,6 @@ def sweep(cfg: GPTConfig, opt: TrainOptions, out_dir: str | os.PathLike, *,
                                            tokens_per_s=m.get("tokens_per_s", float("nan")),
                                            n_params=m.get("n_params", 0), data=m["data"]))
                 continue
-        results.append(train(c, opt, sub, resume=resume, progress=progress, corpus=corpus))
+        results.append(train(c, opt, sub, resume=resume, progress=progress, corpus=corpus, data=data,
+                             checkpoint_seconds=checkpoint_seconds, run_info=run_info))
     return results

@@ -70,7 +70,7 @@ def test_memory_claim(report):
 
 
 def test_claims_cli_writes_markdown_json_and_figures(tmp_path, capsys, monkeypatch, report):
-    monkeypatch.setattr(claims_mod, "check_claims", lambda quick=False: report)
+    monkeypatch.setattr(claims_mod, "check_claims", lambda quick=False, progress=None: report)
     out = tmp_path / "c"
     assert main(["claims", "--quick", "--out", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -8,8 +8,8 @@ import pytest
 from fhrn_ode import FHRNParams, ring_radius
 from fhrn_ode.cli import main
 
-SUMMARY_KEYS = {"status", "message", "t_final", "t_diverged", "final_norm", "V_final", "spectral_abscissa_final",
-                "operator", "dim", "n_init", "params", "solver"}
+SUMMARY_KEYS = {"status", "message", "t_final", "t_diverged", "diverged", "final_norm", "V_final", "spectral_abscissa_final",
+                "operator", "dim", "n_init", "params", "solver", "param_sources", "wr_source"}
 
 
 def test_default_run_shows_the_ring(tmp_path, capsys):
@@ -18,7 +18,7 @@ def test_default_run_shows_the_ring(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "ring radius" in text and "success" in text
     z = np.load(out / "trajectory.npz")
-    assert set(z.files) == {"t", "y", "y0", "W"}
+    assert set(z.files) == {"t", "y", "y0", "W", "diverged", "t_diverged"}
     assert z["t"].shape == (401,) and z["y"].shape == (401, 8, 2) and z["y0"].shape == (8, 2) and z["W"].shape == (2, 2)
     s = json.loads((out / "summary.json").read_text())
     assert set(s) == SUMMARY_KEYS
@@ -60,22 +60,24 @@ def test_operator_from_file_and_diverged_status(tmp_path, capsys):
     rc = main(["integrate", "--wr", str(tmp_path / "W.npy"), "--gamma", "3", "--kappa", "0", "--out", str(out),
                "--json", "--no-plot"])
     s = json.loads(capsys.readouterr().out)
-    assert rc == 0 and s["status"] == "diverged" and s["t_diverged"] is not None
+    assert rc == 0 and s["status"] == "diverged" and any(t is not None for t in s["t_diverged"])
     assert s["operator"]["name"].endswith("W.npy")
-    assert np.isfinite(np.load(out / "trajectory.npz")["y"]).all()
+    z = np.load(out / "trajectory.npz")
+    # stopped trajectories are NaN from their t_diverged on, the others finite to t1
+    assert np.isfinite(z["y"][:, ~z["diverged"]]).all() and np.isnan(z["y"][-1, z["diverged"]]).all()
 
 
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["--wr", "spiral"], "`wr` must be one of"),
+        (["--wr", "spiral"], "is not a built-in kind"),
         (["--wr", "missing.npy"], "does not exist"),
         (["--gamma", "-1"], "`gamma` must be >= 0"),
         (["--lam", "-1", "--memory", "hebbian"], "`lam` must be >= 0"),
         (["--method", "rk45"], "invalid choice"),
         (["--rtol", "0"], "`rtol` must be > 0"),
         (["--n-points", "1"], "`n_points` must be >= 2"),
-        (["--dim", "1"], "`dim` must be >= 2"),
+        (["--dim", "1"], "`--dim` must be >= 2"),
         (["--drive", "1,x"], "`--drive` must be a number"),
         (["--bogus"], "unrecognized arguments"),
         (["--t1", "abc"], "invalid float value"),

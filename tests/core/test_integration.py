@@ -70,7 +70,8 @@ def test_result_contract_and_shapes():
     assert res.status == "success" and res.success and "integrated 5" in res.message
     assert res.t.shape == (31,) and res.y.shape == (31, 5, 2) and res.A is None
     torch.testing.assert_close(res.y[0], res.y0)
-    assert res.t_final == pytest.approx(3.0) and res.nfe > 0 and res.t_diverged is None
+    assert res.t_final == pytest.approx(3.0) and res.nfe > 0 and np.isnan(res.t_diverged).all()
+    assert res.first_divergence is None and res.t_diverged.shape == (5,)
     mem = F.integrate(W2, F.initial_conditions(3, 2, 1.0), params=FHRNParams(memory="hebbian"), t1=1.0, n_points=5)
     assert mem.A.shape == (5, 3, 2, 2) and mem.success
 
@@ -85,15 +86,21 @@ def test_linear_blow_up_is_reported_as_diverged_without_nan():
     W = F.make_operator("sym", 2, seed=0)
     res = F.integrate(W, F.initial_conditions(8, 2, 1.0), params=FHRNParams(kappa=0.0, gamma=3.0), t1=20.0)
     assert res.status == "diverged"
-    assert 0 < res.t_diverged < 20.0 and res.diverged.any() and not res.diverged.all()
-    assert torch.isfinite(res.y).all() and res.t[-1] < res.t_diverged
+    assert 0 < res.first_divergence < 20.0 and res.diverged.any()
+    assert len(set(res.t_diverged[res.diverged].tolist())) > 1  # each stopped at its own time
+    # per trajectory: the stopped ones are NaN from their own t_diverged on, the others reach t1
+    assert res.t_final == pytest.approx(20.0) and torch.isfinite(res.y[:, ~res.diverged]).all()
+    for k in np.nonzero(res.diverged)[0]:
+        stop = int(np.searchsorted(res.t.numpy(), res.t_diverged[k]))
+        assert torch.isfinite(res.y[:stop, k]).all() and torch.isnan(res.y[stop:, k]).all()
+    assert torch.isfinite(res.y_final).all()
     assert "diverged" in res.message
 
 
 def test_gain_pole_is_reported_not_nan():
     res = F.integrate(W2, F.initial_conditions(8, 2, 2.0), params=FHRNParams(beta=3.0, kappa=1.0), t1=10.0)
     assert res.status == "diverged" and "gain pole" in res.message
-    assert torch.isfinite(res.y).all()
+    assert torch.isfinite(res.y_final).all() and not torch.isinf(res.y).any()
 
 
 def test_memory_driven_explosion_never_hangs():

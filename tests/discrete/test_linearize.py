@@ -110,7 +110,7 @@ def test_linear_by_construction_layer_has_known_jacobian():
 
 
 def test_linearize_model_rejects_bad_layer_and_contexts(small_model):
-    with pytest.raises(FHRNInputError, match="`--layer` must be an integer in \\[0, 1\\]"):
+    with pytest.raises(FHRNInputError, match="`layers` must be integers in \\[0, 1\\]"):
         linearize_model(small_model, layers=(2,))
     with pytest.raises(FHRNInputError, match="`contexts` must be"):
         linearize_model(small_model, contexts=0)
@@ -137,7 +137,7 @@ def test_cli_linearize_writes_npz(ckpt, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, msg", [
-    (["--layer", "7"], "`--layer` must be an integer in"),
+    (["--layer", "7"], "`--layer` must be integers in"),
     (["--contexts", "0"], "`--contexts` must be >= 1"),
 ])
 def test_cli_linearize_bad_options(ckpt, tmp_path, capsys, argv, msg):

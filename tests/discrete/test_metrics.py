@@ -103,7 +103,7 @@ def test_cli_metrics_and_sweep_report(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert rc == 0 and [r["gamma"] for r in rep["rows"]] == [0.0, 0.1, 0.2]
     assert rep["rows"][0]["irr"] == 0.0 and {c["claim"] for c in rep["comparison"]} >= {"irr", "esri", "rdp"}
-    assert (tmp_path / "rep" / "sweep.png").stat().st_size > 1000
+    assert (tmp_path / "rep" / "sweep.png").stat().st_size > 1000 and (tmp_path / "rep" / "sweep.pdf").stat().st_size > 1000
     rc = main(["sweep-report", str(tmp_path / "sw")])
     assert rc == 0 and "paper claim vs ours" in capsys.readouterr().out
     for argv, match in ((["metrics", str(tmp_path / "nope")], "not a folder"),

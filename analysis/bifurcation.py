@@ -1,0 +1,306 @@
+"""Bifurcation sweeps of ANY one-parameter family of fields ``p -> f_p``.
+
+Per parameter value: the attractor reached by each trajectory (:func:`~fhrn_ode.analysis.cycles.find_cycles`:
+'equilibrium', 'cycle', 'divergence'; an 'aperiodic' one is 'chaos' when its largest Lyapunov exponent,
+:func:`~fhrn_ode.analysis.exponents.lyapunov_spectrum`, exceeds ``chaos_tol``, else 'quasi-periodic') and
+all fixed points (:func:`~fhrn_ode.analysis.fixed_points.find_fixed_points`, started also from the previous
+value's points: continuation). Fixed points of consecutive values are joined into branches (nearest point).
+
+Bifurcation points, never read off the grid:
+
+* an eigenvalue crossing on a branch (its unstable dimension changes between two values): the real part
+  ``h(p)`` of the crossing eigenvalue (the ``m``-th largest by real part, ``m`` the smaller unstable
+  dimension) is followed by Newton continuation ``x*(p)`` and its root is found by ``scipy.optimize.brentq``;
+  'hopf' when that eigenvalue is complex there, 'fold' when it is real (a fold, or under a symmetry a
+  pitchfork / transcritical point: the kind names the eigenvalue, not the normal form);
+* a branch that ends inside the sweep (a saddle-node collision): its end is located by bisection on the
+  existence of the continued point, kind 'fold', kept only when a zero eigenvalue is found there (else the
+  branch was merely lost by the fixed-point finder between two grid values).
+
+For the FHRN model (docs/model.md §1) :func:`fhrn_family` builds the family over gamma, kappa, beta, leak,
+theta or the scale ``|W*|_2`` ('wr_scale').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from scipy.optimize import brentq
+
+from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
+from fhrn_ode.field import FHRNField
+from fhrn_ode.operators import check_matrix
+from fhrn_ode.params import FHRNParams
+from fhrn_ode.spectrum import abscissa_of_eigvals
+
+from ._flow import as_flat_field
+from .cycles import find_cycles
+from .exponents import lyapunov_spectrum
+from .fixed_points import classify_equilibrium, field_jacobian, find_fixed_points, newton_polish
+
+__all__ = ["BIFURCATION_PARAMS", "BifurcationPoint", "BifurcationDiagram", "bifurcation_sweep", "fhrn_family"]
+
+#: Parameters :func:`fhrn_family` can sweep.
+BIFURCATION_PARAMS = ("gamma", "kappa", "beta", "leak", "theta", "wr_scale")
+
+
+@dataclass(frozen=True)
+class BifurcationPoint:
+    """A located bifurcation: kind ('hopf' or 'fold'), parameter value, state, the critical eigenvalue,
+    and how it was located ('brentq' on an eigenvalue crossing, 'bisection' of a branch end)."""
+
+    kind: str
+    value: float
+    x: np.ndarray
+    eigenvalue: complex
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(kind=self.kind, value=self.value, x=self.x.tolist(),
+                    eigenvalue=[float(self.eigenvalue.real), float(self.eigenvalue.imag)], method=self.method)
+
+
+@dataclass(frozen=True)
+class BifurcationDiagram:
+    """Outcome of :func:`bifurcation_sweep`.
+
+    Attributes:
+        param: the parameter name. values: ``(V,)``.
+        attractors: per value, ``{outcome: count}`` over the trajectories. label: per value, the most
+            frequent outcome.
+        equilibria: per value, list of ``{"x", "norm", "kind", "unstable_dim", "stable", "eigenvalues_max_real"}``.
+        cycles: per value, list of ``{"period", "radius_min", "radius_max", "radius_mean", "stable", "max_nontrivial_multiplier"}``.
+        largest_exponent: per value, the largest Lyapunov exponent (NaN where not computed).
+        branches: list of ``{"values": [...], "norm": [...], "unstable_dim": [...]}`` (continued fixed points).
+        bifurcations: located :class:`BifurcationPoint`s, by value.
+    """
+
+    param: str
+    values: np.ndarray
+    attractors: list[dict[str, int]]
+    label: list[str]
+    equilibria: list[list[dict[str, Any]]]
+    cycles: list[list[dict[str, Any]]]
+    largest_exponent: np.ndarray
+    branches: list[dict[str, Any]]
+    bifurcations: list[BifurcationPoint]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(param=self.param, values=self.values.tolist(), attractors=self.attractors, label=self.label,
+                    equilibria=self.equilibria, cycles=self.cycles,
+                    largest_exponent=[None if not np.isfinite(v) else float(v) for v in self.largest_exponent],
+                    branches=self.branches, bifurcations=[b.to_dict() for b in self.bifurcations])
+
+
+def fhrn_family(W, params: FHRNParams | None, param: str) -> Callable[[float], FHRNField]:
+    """``p -> FHRNField`` with ``param`` set to ``p`` ('wr_scale': ``W* |W*|_2``-normalised times ``p``)."""
+    check_choice("param", param, BIFURCATION_PARAMS)
+    Wn = check_matrix(W, "W")
+    params = FHRNParams() if params is None else params
+    if param == "wr_scale":
+        nrm = float(np.linalg.norm(Wn, 2))
+        if nrm == 0:
+            raise FHRNInputError("`W` is zero: its scale cannot be swept")
+        return lambda p: FHRNField(Wn / nrm * p, params)
+    return lambda p: FHRNField(Wn, params.replace(**{param: float(p)}))
+
+
+def _sorted_real(lam: np.ndarray) -> np.ndarray:
+    return lam[np.argsort(-lam.real, kind="stable")]
+
+
+def _eig(ff, x: np.ndarray) -> np.ndarray:
+    J = field_jacobian(ff, torch.as_tensor(x[None])).detach()
+    return _sorted_real(torch.linalg.eigvals(J)[0].numpy())
+
+
+def _continue(make_field, p: float, x: np.ndarray, dim, tol: float) -> np.ndarray | None:
+    """Newton from ``x`` at parameter ``p``; the root or None."""
+    ff = as_flat_field(make_field(p), dim)
+    z, r = newton_polish(ff, torch.as_tensor(x[None]), 50, tol=tol * 1e-3)
+    return z[0].numpy() if float(r[0]) <= tol else None
+
+
+def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str = "p", dim: int | None = None,
+                      n_init: int = 8, radius: float = 2.0, t_transient: float = 30.0, n_starts: int = 64,
+                      chaos_tol: float = 0.01, exponents: bool = True, tol: float = 1e-10, seed: int = 0,
+                      progress: bool = False) -> BifurcationDiagram:
+    """Sweep ``values`` of a one-parameter family (see the module docstring).
+
+    Args:
+        make_field: ``p -> nn.Module`` field. values: the grid ``(V,)``, increasing, V >= 2.
+        param: the parameter's name (for the result). dim: ``y`` size for fields without ``dim``.
+        n_init, radius, t_transient: trajectories per value (uniform in the ball, seeded) and their transient.
+        n_starts: fixed-point starts per value (plus the previous value's points).
+        chaos_tol: largest exponent above which an aperiodic attractor is 'chaos'.
+        exponents: compute the largest exponent for aperiodic attractors.
+        tol: fixed-point tolerance on ``|f|``.
+        progress: tqdm bar over the values.
+
+    Raises:
+        FHRNInputError: bad grid or options.
+    """
+    vals = np.asarray(values, dtype=np.float64).ravel()
+    if vals.size < 2 or not np.all(np.isfinite(vals)) or not np.all(np.diff(vals) > 0):
+        raise FHRNInputError("`values` must be a finite, strictly increasing grid of at least 2 values")
+    n_init = check_int("n_init", n_init, low=1)
+    chaos_tol = check_real("chaos_tol", chaos_tol, low=0.0)
+    from tqdm import tqdm
+
+    attractors, labels, equilibria, cycles, lam1 = [], [], [], [], np.full(vals.size, np.nan)
+    pts_per_value: list[list[np.ndarray]] = []
+    udims: list[list[int]] = []
+    prev: list[np.ndarray] = []
+    for i, p in enumerate(tqdm(vals, desc=f"sweep {param}", unit="value", disable=not progress, leave=False)):
+        field = make_field(float(p))
+        ff = as_flat_field(field, dim)
+        fp = find_fixed_points(ff, n_starts=n_starts, radius=radius, seed=seed, tol=tol, n_minimise=100)
+        pts = [q.x for q in fp.points]
+        if prev:  # continuation: polish last value's points here too
+            z, r = newton_polish(ff, torch.as_tensor(np.stack(prev)), 50, tol=tol * 1e-3)
+            for x, ri in zip(z.numpy(), r.numpy()):
+                if ri <= tol and all(np.linalg.norm(x - y) > 1e-6 * max(1.0, np.linalg.norm(y)) for y in pts):
+                    pts.append(x)
+        eq = []
+        ud = []
+        for x in pts:
+            lam = _eig(ff, x)
+            kind, u = classify_equilibrium(lam)
+            ud.append(u)
+            eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
+                           stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
+                           eigenvalues_max_real=float(abscissa_of_eigvals(lam))))
+        equilibria.append(eq)
+        pts_per_value.append(pts)
+        udims.append(ud)
+        prev = pts
+        cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3)
+        outs = list(cyc.outcomes)
+        if exponents and "aperiodic" in outs:
+            idx = [k for k, o in enumerate(outs) if o == "aperiodic"]
+            from ._flow import random_states
+
+            z0 = random_states(ff, n_init, radius, seed)[idx]
+            ls = lyapunov_spectrum(ff, z0, k=1, t_transient=t_transient, t1=50.0, dt=0.5)
+            lam1[i] = float(ls.exponents[0])
+            outs = [("chaos" if lam1[i] > chaos_tol else "quasi-periodic") if o == "aperiodic" else o for o in outs]
+        counts: dict[str, int] = {}
+        for o in outs:
+            counts[o] = counts.get(o, 0) + 1
+        attractors.append(counts)
+        labels.append(max(counts, key=lambda k: (counts[k], k)))
+        cycles.append([dict(period=c.period, radius_min=c.radius_min, radius_max=c.radius_max,
+                            radius_mean=c.radius_mean, stable=c.stable,
+                            max_nontrivial_multiplier=float(np.sort(np.abs(c.floquet_multipliers))[-2])
+                            if c.floquet_multipliers.size > 1 else None, count=c.count) for c in cyc.cycles])
+    branches = _branches(vals, pts_per_value, udims)
+    bif = _locate(make_field, vals, branches, dim, tol)
+    out_br = [dict(values=[float(vals[k]) for k, _ in b], norm=[float(np.linalg.norm(x)) for _, x in b],
+                   unstable_dim=[u for u in _bud(b, pts_per_value, udims)]) for b in branches]
+    return BifurcationDiagram(param=param, values=vals, attractors=attractors, label=labels, equilibria=equilibria,
+                              cycles=cycles, largest_exponent=lam1, branches=out_br, bifurcations=bif)
+
+
+def _bud(branch, pts_per_value, udims):
+    out = []
+    for k, x in branch:
+        j = next(j for j, y in enumerate(pts_per_value[k]) if y is x)
+        out.append(udims[k][j])
+    return out
+
+
+def _branches(vals, pts_per_value, udims) -> list[list[tuple[int, np.ndarray]]]:
+    """Join fixed points of consecutive values by nearest neighbour (mutually nearest, within a jump bound)."""
+    open_: list[list[tuple[int, np.ndarray]]] = []
+    done: list[list[tuple[int, np.ndarray]]] = []
+    for k, pts in enumerate(pts_per_value):
+        used = set()
+        still = []
+        for b in open_:
+            kb, xb = b[-1]
+            if kb != k - 1 or not pts:
+                done.append(b)
+                continue
+            d = [np.linalg.norm(x - xb) for x in pts]
+            j = int(np.argmin(d))
+            others = [np.linalg.norm(y - xb) for y in pts_per_value[k - 1] if y is not xb]
+            bound = 0.5 * min(others) if others else np.inf
+            if j in used or d[j] > bound:
+                done.append(b)
+                continue
+            used.add(j)
+            b.append((k, pts[j]))
+            still.append(b)
+        for j, x in enumerate(pts):
+            if j not in used:
+                still.append([(k, x)])
+        open_ = still
+    return done + open_
+
+
+def _locate(make_field, vals, branches, dim, tol) -> list[BifurcationPoint]:
+    out: list[BifurcationPoint] = []
+    for b in branches:
+        for (k0, x0), (k1, x1) in zip(b[:-1], b[1:]):
+            ff0, ff1 = as_flat_field(make_field(vals[k0]), dim), as_flat_field(make_field(vals[k1]), dim)
+            l0, l1 = _eig(ff0, x0), _eig(ff1, x1)
+            u0, u1 = int((l0.real > 0).sum()), int((l1.real > 0).sum())
+            if u0 == u1:
+                continue
+            m = min(u0, u1)
+            cache = {}
+
+            def h(p, m=m, x0=x0, x1=x1, p0=vals[k0], p1=vals[k1]):
+                w = (p - p0) / (p1 - p0)
+                x = _continue(make_field, p, (1 - w) * x0 + w * x1, dim, tol)
+                if x is None:
+                    x = x0 if w < 0.5 else x1
+                lam = _eig(as_flat_field(make_field(p), dim), x)
+                cache[p] = (x, lam)
+                return float(lam[m].real)
+
+            try:
+                pc = brentq(h, vals[k0], vals[k1], xtol=1e-12, rtol=1e-12)
+            except ValueError:
+                continue
+            x, lam = cache.get(pc) or (None, None)
+            if x is None:
+                h(pc)
+                x, lam = cache[pc]
+            crit = lam[m]
+            out.append(BifurcationPoint(kind="hopf" if abs(crit.imag) > 1e-6 else "fold", value=float(pc), x=x,
+                                        eigenvalue=complex(crit), method="brentq"))
+        k_end, x_end = b[-1]
+        if k_end < vals.size - 1:  # the branch ends inside the sweep: bisection on existence
+            out.append(_branch_end(make_field, vals[k_end], vals[k_end + 1], x_end, dim, tol, +1))
+        k_beg, x_beg = b[0]
+        if k_beg > 0:
+            out.append(_branch_end(make_field, vals[k_beg], vals[k_beg - 1], x_beg, dim, tol, -1))
+    out = [q for q in out if q is not None]
+    out.sort(key=lambda q: q.value)
+    merged: list[BifurcationPoint] = []
+    for q in out:
+        if merged and abs(q.value - merged[-1].value) <= 1e-6 * max(1.0, abs(q.value)) and q.kind == merged[-1].kind:
+            continue
+        merged.append(q)
+    return merged
+
+
+def _branch_end(make_field, p_in, p_out, x, dim, tol, sign, n_iter: int = 40) -> BifurcationPoint | None:
+    """Bisection between ``p_in`` (point exists) and ``p_out`` (it does not), following the point."""
+    for _ in range(n_iter):
+        pm = 0.5 * (p_in + p_out)
+        y = _continue(make_field, pm, x, dim, tol)
+        # the same branch: a root no farther than half its distance from the origin (not a jump elsewhere)
+        if y is not None and np.linalg.norm(y - x) <= 0.5 * max(np.linalg.norm(x), 1e-6):
+            p_in, x = pm, y
+        else:
+            p_out = pm
+    lam = _eig(as_flat_field(make_field(p_in), dim), x)
+    crit = lam[int(np.argmin(np.abs(lam.real)))]
+    if abs(crit) > 1e-3 * max(1.0, float(np.abs(lam).max())):
+        return None  # no zero eigenvalue at the end: the branch was lost by the finder, not born or killed
+    return BifurcationPoint(kind="fold", value=float(p_in), x=x, eigenvalue=complex(crit), method="bisection")

@@ -1,0 +1,325 @@
+"""Whole parameter sweeps in one call: P parameter sets x N initial states solved as ONE batch.
+
+:func:`integrate_sweep` integrates the FHRN field (docs/model.md §1, C 7-8 with the gain C 2; no
+memory) for ``P`` parameter sets at once: any of ``gamma``, ``kappa``, ``beta``, ``leak``, ``theta``
+and the drive ``c`` given per set (length-``P`` arrays, scalars broadcast), and ``W*`` either one
+``(d, d)`` matrix or a ``(P, d, d)`` stack. The state is ``(P, N, d)``: every set starts from the same
+``N`` initial states (``y0`` ``(N, d)``) or from its own (``(P, N, d)``). The vector field of set ``p``
+is exactly the one :class:`fhrn_ode.FHRNField` evaluates for that set's parameters
+(:func:`fhrn_ode.field.fhrn_velocity`, one home for the formula).
+
+**Error control** (``error_control``): the batch shares one step size (that is what makes it one
+solve). ``"group"`` (default) accepts a step only when every parameter set meets the criterion it
+would meet in a call of its own: the error norm is the largest of the per-set rms norms
+(:class:`fhrn_ode._dopri5.GroupRMSNorm`), so no set is integrated more loosely than by a separate
+:func:`fhrn_ode.integrate` call at the same ``rtol``/``atol``; the sets then share the step size of
+the hardest one (tests/core/test_speed_sweep.py checks the results against separate calls to 1e-6).
+``"shared"`` uses torchdiffeq's rms norm over the whole batch (cheaper, but one set's error may then
+exceed what its own call would allow by up to ``sqrt(P)``).
+
+Divergence: a trajectory that leaves ``|y| <= max_norm``, becomes non-finite or comes within the
+pole guard of the gain (or passes ``max_gain``) is frozen (zero derivative, as :class:`FHRNField` does) and marked; the others
+go on to ``t1``. Its saved states after its stop time are NaN and ``t_diverged[p, n]`` is the first
+saved time at which it was bad.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field as dc_field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._dopri5 import GroupRMSNorm, odeint_stage_major, partial_solution
+from ._errors import FHRNInputError, check_choice, check_int, check_real
+from .field import _EvaluationBudgetExceeded, fhrn_velocity
+from .homeostasis import POLE_THRESHOLD, gain_denominator
+from .integration import MAX_GAIN, initial_conditions
+from .operators import check_matrix
+from .params import FHRNParams
+
+__all__ = ["SweepField", "SweepResult", "integrate_sweep", "parse_grid", "SWEEP_PARAMETERS"]
+
+#: Scalar parameters that may vary across the sets of a sweep (plus ``drive`` and the ``W`` stack).
+SWEEP_PARAMETERS = ("gamma", "kappa", "beta", "leak", "theta")
+
+
+def parse_grid(spec: str, name: str = "grid") -> np.ndarray:
+    """``"a:b:n"`` -> ``linspace(a, b, n)``; ``"v1,v2,..."`` -> those values; ``"v"`` -> ``[v]``.
+
+    Raises:
+        FHRNInputError: malformed text, non-finite values, or ``n < 1``.
+    """
+    text = str(spec).strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1 or n > 1_000_000:
+                raise FHRNInputError(f"`{name}` {spec!r}: the count n of a:b:n must be in [1, 1000000], got {n}")
+            vals = np.linspace(a, b, n)
+        else:
+            vals = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise FHRNInputError(f"`{name}` must be 'a:b:n' (n values from a to b) or 'v1,v2,...', got {spec!r}") from None
+    if vals.size == 0 or not np.all(np.isfinite(vals)):
+        raise FHRNInputError(f"`{name}` {spec!r} must give finite values")
+    return vals
+
+
+class SweepField(torch.nn.Module):
+    """The FHRN field for ``P`` parameter sets at once, on states stored as ``(d, P, N)``.
+
+    Component-major, because reductions and broadcasts over a trailing axis of length ``d = 2`` are
+    slow paths in torch (a ``(P, N, 2)`` layout was ~10x slower per evaluation), and so that a shared
+    ``W*`` is one ``(d, d) @ (d, P N)`` product (a ``(P, d, d)`` stack is one batched product). No memory,
+    no autograd.
+
+    Args:
+        W: ``(P, d, d)`` operators (one per set).
+        values: dict of per-set tensors ``(P,)`` for :data:`SWEEP_PARAMETERS` and ``drive`` ``(P, d)``.
+        max_norm: rows with ``|y| > max_norm`` (or non-finite, or on the gain pole) are frozen.
+    """
+
+    def __init__(self, W: torch.Tensor, values: dict[str, torch.Tensor], max_norm: float) -> None:
+        super().__init__()
+        P = W.shape[0]
+        self._shared_W = bool((W == W[:1]).all())
+        self.register_buffer("W", W[0].contiguous() if self._shared_W else W.contiguous())
+        for k in SWEEP_PARAMETERS:
+            v = values[k]
+            self.register_buffer(k, v[:1].reshape(1, 1, 1) if bool((v == v[0]).all()) else v.reshape(1, P, 1))
+        self.register_buffer("drive", values["drive"].mT.reshape(-1, P, 1))
+        self._has_drive = bool((values["drive"] != 0).any())
+        self._has_gain = bool((values["beta"] != 0).any())
+        self._pole = bool((values["beta"] > 1).any())
+        self.max_norm = float(max_norm)
+        self.max_gain: float | None = None
+        self.nfe = 0
+        self.max_nfe: int | None = None
+
+    def bad_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """``(..., P, N)`` mask of states ``y`` ``(..., P, N, d)`` (rows) that are non-finite, beyond
+        ``max_norm`` or on the gain pole."""
+        return self._bad_r2((y * y).sum(-1), self.beta.reshape(-1, 1))
+
+    def _Wy(self, y: torch.Tensor) -> torch.Tensor:
+        d, P, N = y.shape
+        if self._shared_W:
+            return torch.mm(self.W, y.reshape(d, P * N)).view(d, P, N)
+        return torch.bmm(self.W, y.transpose(0, 1)).transpose(0, 1)  # (P, d, d) @ (P, d, N)
+
+    def _bad_r2(self, r2: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        bad = ~(r2 <= self.max_norm ** 2)
+        if self._pole:
+            thr = POLE_THRESHOLD if self.max_gain is None else max(POLE_THRESHOLD, 1.0 / self.max_gain)
+            bad = bad | ((beta > 1) & (gain_denominator(r2, beta).abs() < thr))
+        return bad
+
+    def forward(self, t, y):
+        self.nfe += 1
+        if self.max_nfe is not None and self.nfe > self.max_nfe:
+            raise _EvaluationBudgetExceeded(float(t), float(y.norm(dim=0).max()))
+        r2 = (y * y).sum(0, keepdim=True)  # (1, P, N)
+        out = fhrn_velocity(y, self._Wy(y), r2, gamma=self.gamma, kappa=self.kappa, theta=self.theta,
+                            leak=self.leak, beta=self.beta if self._has_gain else None,
+                            drive=self.drive if self._has_drive else None)
+        if not float(r2.max()) <= self.max_norm ** 2 or self._pole:
+            bad = self._bad_r2(r2, self.beta)
+            if bool(bad.any()):
+                out = torch.where(bad, torch.zeros_like(out), out)
+        return out
+
+
+@dataclass
+class SweepResult:
+    """Outcome of :func:`integrate_sweep`.
+
+    Attributes:
+        t: saved times ``(T,)``.
+        y: states ``(T, P, N, d)``; NaN after a diverged trajectory's stop time.
+        y0: initial states ``(P, N, d)``.
+        values: the per-set parameters actually used, ``{name: (P,) array}`` (``drive``: ``(P, d)``).
+        W: ``(P, d, d)``.
+        status: 'success' (all reached ``t1``), 'diverged' (some were stopped, the others reached ``t1``),
+            'failed' (the solver gave up; ``t`` stops at the last saved time computed) or 'interrupted'.
+        message, nfe, method, rtol, atol, error_control: as named.
+        diverged: ``(P, N)`` mask; t_diverged: ``(P, N)`` first bad saved time, NaN where none.
+    """
+
+    t: torch.Tensor
+    y: torch.Tensor
+    y0: torch.Tensor
+    values: dict[str, np.ndarray]
+    W: torch.Tensor
+    status: str
+    message: str
+    nfe: int
+    rtol: float
+    atol: float
+    error_control: str
+    diverged: np.ndarray = dc_field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    t_diverged: np.ndarray = dc_field(default_factory=lambda: np.zeros((0, 0)))
+    method: str = "dopri5"
+
+    @property
+    def t_final(self) -> float:
+        return float(self.t[-1])
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (no trajectories)."""
+        return dict(status=self.status, message=self.message, nfe=self.nfe, t_final=self.t_final,
+                    n_sets=int(self.y0.shape[0]), n_init=int(self.y0.shape[1]), dim=int(self.y0.shape[2]),
+                    error_control=self.error_control, rtol=self.rtol, atol=self.atol, method=self.method,
+                    values={k: np.asarray(v).tolist() for k, v in self.values.items()},
+                    diverged=self.diverged.tolist(),
+                    t_diverged=[[None if not math.isfinite(x) else float(x) for x in row] for row in self.t_diverged])
+
+
+def _per_set(name: str, v, default: float, P: int | None) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(default if v is None else v, dtype=np.float64))
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise FHRNInputError(f"`{name}` must be a finite scalar or 1-D array of per-set values, got shape {arr.shape}")
+    return arr
+
+
+def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None, kappa=None, beta=None, leak=None,
+                    theta=None, drive=None, t1: float = 20.0, n_points: int = 401, rtol: float = 1e-7,
+                    atol: float = 1e-9, error_control: str = "group", max_norm: float | None = None,
+                    max_gain: float | None = MAX_GAIN, max_nfe: int = 100_000, seed: int = 0,
+                    device=None) -> SweepResult:
+    """Integrate the FHRN ODE for ``P`` parameter sets x ``N`` initial states as one batch (dopri5).
+
+    Args:
+        W: ``(d, d)`` (shared) or ``(P, d, d)`` (one per set).
+        y0: ``(N, d)`` shared by every set, or ``(P, N, d)``; default 8 states of
+            :func:`fhrn_ode.integrate`'s default family (radius 2, ``seed``).
+        params: base values (default :class:`FHRNParams`; memory must be 'none').
+        gamma, kappa, beta, leak, theta: per-set values, scalars or length-``P`` arrays (override ``params``).
+        drive: per-set drive: scalar, ``(P,)`` (the same value in every component) or ``(P, d)``.
+        t1, n_points: saved grid ``linspace(0, t1, n_points)``.
+        rtol, atol: dopri5 tolerances. error_control: 'group' or 'shared' (module docstring).
+        max_norm: divergence bound on ``|y|`` (default ``100 max(1, max|y0|, max|c|)``).
+        max_gain: sets with ``beta > 1``: a trajectory with ``|g| > max_gain`` is stopped (as in
+            :func:`fhrn_ode.integrate`).
+        max_nfe: evaluation budget of the whole batch.
+        device: torch device (default: ``W``'s if it is a tensor, else CPU).
+
+    Returns:
+        :class:`SweepResult`.
+
+    Raises:
+        FHRNInputError: bad shapes or values, inconsistent ``P``, memory in ``params``.
+    """
+    params = FHRNParams() if params is None else params
+    if not isinstance(params, FHRNParams):
+        raise FHRNInputError(f"`params` must be an FHRNParams, got {type(params).__name__}")
+    if params.memory != "none":
+        raise FHRNInputError("`integrate_sweep` integrates the field without memory; params.memory must be 'none'")
+    error_control = check_choice("error_control", error_control, ("group", "shared"))
+    rtol = check_real("rtol", rtol, low=0.0, low_open=True)
+    atol = check_real("atol", atol, low=0.0, low_open=True)
+    t1 = check_real("t1", t1, low=0.0, low_open=True)
+    n_points = check_int("n_points", n_points, low=2)
+    max_nfe = check_int("max_nfe", max_nfe, low=1)
+    if device is None:
+        device = W.device if isinstance(W, torch.Tensor) else torch.device("cpu")
+    Wn = W.detach().cpu().numpy() if isinstance(W, torch.Tensor) else np.asarray(W, dtype=np.float64)
+    if Wn.ndim == 3:
+        if Wn.shape[0] == 0:
+            raise FHRNInputError("`W` stack must hold at least one matrix")
+        Ws = np.stack([check_matrix(w, f"W[{i}]") for i, w in enumerate(Wn)])
+    else:
+        Ws = check_matrix(Wn, "W")[None]
+    d = Ws.shape[-1]
+    vals = {k: _per_set(k, v, getattr(params, k), None) for k, v in
+            zip(SWEEP_PARAMETERS, (gamma, kappa, beta, leak, theta))}
+    if drive is None:
+        c = np.asarray(params.drive_vector(d), dtype=np.float64)[None]
+    else:
+        c = np.asarray(drive, dtype=np.float64)
+        c = c.reshape(-1, 1) * np.ones((1, d)) if c.ndim <= 1 else c
+        if c.ndim != 2 or c.shape[1] != d or not np.all(np.isfinite(c)):
+            raise FHRNInputError(f"`drive` must be a finite scalar, (P,) or (P, {d}) array, got shape {np.shape(drive)}")
+    sizes = {k: v.size for k, v in vals.items()} | {"W": Ws.shape[0], "drive": c.shape[0]}
+    P = max(sizes.values())
+    wrong = {k: n for k, n in sizes.items() if n not in (1, P)}
+    if wrong:
+        raise FHRNInputError(f"per-set arguments must have length 1 or P = {P}; got " +
+                             ", ".join(f"`{k}` of length {n}" for k, n in wrong.items()))
+    vals = {k: np.broadcast_to(v, (P,)).copy() for k, v in vals.items()}
+    for k, low in (("kappa", 0.0), ("beta", 0.0), ("leak", 0.0)):
+        if (vals[k] < low).any():
+            raise FHRNInputError(f"`{k}` must be >= {low:g} for every set, got min {vals[k].min():g}")
+    if (vals["theta"] <= 0).any():
+        raise FHRNInputError(f"`theta` must be > 0 for every set, got min {vals['theta'].min():g}")
+    Ws = np.broadcast_to(Ws, (P, d, d)).copy()
+    c = np.broadcast_to(c, (P, d)).copy()
+    vals["drive"] = c
+
+    dt = torch.float64
+    if y0 is None:
+        y0t = initial_conditions(8, d, 2.0, seed=seed).expand(P, -1, -1)
+    else:
+        y0t = torch.as_tensor(y0.detach().cpu().numpy() if isinstance(y0, torch.Tensor) else np.asarray(y0, dtype=np.float64),
+                              dtype=dt)
+        if y0t.ndim == 2:
+            y0t = y0t.expand(P, -1, -1)
+        if y0t.ndim != 3 or y0t.shape[0] != P or y0t.shape[2] != d or y0t.shape[1] == 0:
+            raise FHRNInputError(f"`y0` must have shape (N, {d}) or ({P}, N, {d}), got {tuple(np.shape(y0))}")
+        if not bool(torch.isfinite(y0t).all()):
+            raise FHRNInputError("`y0` must be finite; it has NaN/inf entries")
+    y0t = y0t.contiguous().to(device)
+    N = y0t.shape[1]
+    if max_norm is None:
+        max_norm = 1e2 * max(1.0, float(y0t.norm(dim=-1).max()), float(np.linalg.norm(c, axis=1).max()))
+    max_norm = check_real("max_norm", max_norm, low=0.0, low_open=True)
+    tvals = {k: torch.as_tensor(v, dtype=dt, device=device) for k, v in vals.items()}
+    fieldm = SweepField(torch.as_tensor(Ws, dtype=dt, device=device), tvals, max_norm)
+    if bool(fieldm.bad_mask(y0t).any()):
+        p, n = (int(i) for i in torch.nonzero(fieldm.bad_mask(y0t))[0])
+        raise FHRNInputError(f"`y0`[{n}] of set {p} is beyond `max_norm` or on the gain pole; move it off")
+    fieldm.max_nfe = max_nfe
+    fieldm.max_gain = None if max_gain is None else check_real("max_gain", max_gain, low=1.0, low_open=True)
+    tt = torch.linspace(0.0, t1, n_points, dtype=dt, device=device)
+    options = {"norm": GroupRMSNorm(P, shape=(d, P, N), axis=1)} if error_control == "group" else None
+    status, why = "success", ""
+    with torch.no_grad():
+        try:
+            sol = odeint_stage_major(fieldm, y0t.permute(2, 0, 1).contiguous(), tt, rtol=rtol, atol=atol,
+                                     options=options)
+        except (_EvaluationBudgetExceeded, RuntimeError, AssertionError, KeyboardInterrupt) as exc:
+            sol = partial_solution(exc)
+            if sol is None:
+                sol = y0t.permute(2, 0, 1).unsqueeze(0)
+            if isinstance(exc, KeyboardInterrupt):
+                status, why = "interrupted", "interrupted"
+            elif isinstance(exc, _EvaluationBudgetExceeded):
+                status, why = "failed", f"stopped after {fieldm.nfe - 1} evaluations (max_nfe)"
+            else:
+                status, why = "failed", f"the dopri5 solver gave up: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    sol = sol.permute(0, 2, 3, 1)  # (T, d, P, N) -> (T, P, N, d)
+    T = sol.shape[0]
+    tt = tt[:T]
+    bad_t = fieldm.bad_mask(sol)  # (T, P, N)
+    diverged = bad_t.any(0).cpu().numpy()
+    first = torch.where(bad_t.any(0), bad_t.float().argmax(0), torch.full_like(bad_t[0], T, dtype=torch.long))
+    t_div = np.where(diverged, tt.cpu().numpy()[np.minimum(first.cpu().numpy(), T - 1)], np.nan)
+    y = sol.clone()
+    if diverged.any():
+        after = torch.arange(T, device=y.device)[:, None, None] >= first[None]
+        y[after] = float("nan")
+        if status == "success":
+            status = "diverged"
+    n_div = int(diverged.sum())
+    msg = {"success": f"integrated {P} parameter sets x {N} states to t = {float(tt[-1]):.4g} ({fieldm.nfe} evaluations)",
+           "diverged": f"{n_div} of {P * N} trajectories diverged (stopped at their t_diverged); the others reached "
+                       f"t = {float(tt[-1]):.4g}",
+           }.get(status, f"{why}; results stop at t = {float(tt[-1]):.4g}")
+    return SweepResult(t=tt, y=y, y0=y0t, values={k: np.asarray(v) for k, v in vals.items()},
+                       W=torch.as_tensor(Ws), status=status, message=msg, nfe=fieldm.nfe, rtol=rtol, atol=atol,
+                       error_control=error_control, diverged=diverged, t_diverged=t_div)

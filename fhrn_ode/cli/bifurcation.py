@@ -1,0 +1,79 @@
+"""``fhrn-ode bifurcation``: sweep one FHRN parameter; attractor per value, Hopf / fold points, diagram."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._dynamics import add_fhrn_args, add_output_args
+
+_PARAMS = ("gamma", "kappa", "beta", "leak", "theta", "wr_scale")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bifurcation", help="bifurcation sweep over gamma, kappa, beta, leak, theta or the W* scale",
+                       description="Attractor type per value, continued fixed points, Hopf and fold points refined "
+                                   "by brentq or bisection, and a bifurcation diagram (docs/dynamics.md).")
+    p.add_argument("--param", required=True, choices=_PARAMS, help="the swept parameter")
+    p.add_argument("--range", required=True, metavar="A:B:N", help="N values evenly spaced in [A, B] (N >= 2)")
+    add_fhrn_args(p)
+    g = p.add_argument_group("sweep")
+    g.add_argument("--n-init", type=int, default=4, help="trajectories per value (default %(default)s)")
+    g.add_argument("--n-starts", type=int, default=64, help="fixed-point starts per value (default %(default)s)")
+    g.add_argument("--radius", type=float, default=2.0, help="initial states in the ball |y| <= R (default %(default)s)")
+    g.add_argument("--t-transient", type=float, default=30.0, help="transient per trajectory (default %(default)s)")
+    g.add_argument("--no-exponents", action="store_true", help="do not compute the largest exponent of aperiodic attractors")
+    add_output_args(p, "runs/bifurcation")
+    p.set_defaults(func=run)
+
+
+def parse_range(text: str) -> list[float]:
+    from .._errors import FHRNInputError
+
+    parts = str(text).split(":")
+    try:
+        a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise FHRNInputError(f"`--range` must be A:B:N (two numbers and an integer), got {text!r}") from None
+    if not (n >= 2 and b > a):
+        raise FHRNInputError(f"`--range` needs B > A and N >= 2, got {text!r}")
+    import numpy as np
+
+    return np.linspace(a, b, n).tolist()
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from .._io import atomic_write_json
+    from ..analysis.bifurcation import bifurcation_sweep, fhrn_family
+    from ._common import check_out_dir, emit_json
+    from ._dynamics import fhrn_field, header, save_figure
+
+    out = check_out_dir(args.out)
+    values = parse_range(args.range)
+    name, W, params, _ = fhrn_field(args, slots=False)
+    if args.param != "wr_scale":
+        params.replace(**{args.param: values[0]})  # validates the range's first value (e.g. kappa >= 0)
+        params.replace(**{args.param: values[-1]})
+    d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
+                          radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
+                          exponents=not args.no_exponents, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+    result = {**d.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
+    files = [atomic_write_json(out / "bifurcation.json", result)]
+    if not args.no_plot:
+        from ..figures.dynamics import plot_bifurcation
+
+        files.append(save_figure(plot_bifurcation(d), out / "bifurcation.png"))
+    if args.json:
+        emit_json(result)
+        return 0
+    print(f"fhrn-ode bifurcation: {args.param} over {len(values)} values in [{values[0]:g}, {values[-1]:g}]")
+    for v, lab, att in zip(d.values, d.label, d.attractors):
+        print(f"  {args.param} = {v:<10.5g} {lab:15s} {att}")
+    for b in d.bifurcations:
+        print(f"  {b.kind:5s} at {args.param} = {b.value:.10g} ({b.method}); critical eigenvalue "
+              f"{b.eigenvalue.real:+.3g}{b.eigenvalue.imag:+.3g}i")
+    print(f"  wrote {', '.join(str(f) for f in files)}")
+    return 0

@@ -1,0 +1,151 @@
+"""Figures of the dynamics analyses: fixed points on the phase plane, exponent convergence, bifurcation diagram.
+
+Each ``plot_*`` takes the result dataclass of ``fhrn_ode.analysis`` (fixed_points, exponents, bifurcation) and
+returns a matplotlib figure. :data:`PANELS` lists the panels ``fhrn-ode figures`` draws (``data(resolution,
+seed)`` -> ``(result, params)``, and the plot).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._style import apply_style, new_figure
+
+__all__ = ["plot_fixed_points", "plot_exponents", "plot_bifurcation", "PANELS", "CAPTIONS"]
+
+_MARK = {"stable node": ("o", "C2", True), "stable focus": ("o", "C0", True), "saddle": ("X", "C1", True),
+         "unstable node": ("o", "C3", False), "unstable focus": ("o", "C4", False),
+         "non-hyperbolic": ("D", "0.3", False)}
+
+
+def plot_fixed_points(result, field=None, *, lim: float = 1.6, title: str = ""):
+    """Fixed points (marker by kind) and slow points (grey crosses) on the ``(y1, y2)`` plane, over the
+    streamlines of ``field`` (an ``nn.Module`` on 2-D states, optional)."""
+    import torch
+
+    apply_style()
+    fig, ax = new_figure(4.8, 4.2)
+    if field is not None:
+        g = np.linspace(-lim, lim, 41)
+        Y1, Y2 = np.meshgrid(g, g)
+        Z = np.zeros((Y1.size, result.dim))
+        Z[:, 0], Z[:, 1] = Y1.ravel(), Y2.ravel()
+        with torch.no_grad():
+            F = field(torch.tensor(0.0), torch.as_tensor(Z)).numpy()
+        U, V = F[:, 0].reshape(Y1.shape), F[:, 1].reshape(Y1.shape)
+        ax.streamplot(g, g, U, V, color="0.7", density=1.0, linewidth=0.6, arrowsize=0.6)
+    seen = set()
+    for p in result.points:
+        m, c, filled = _MARK[p.kind]
+        lab = p.kind if p.kind == "saddle" or p.kind not in seen else None
+        lab = f"{p.kind} (unstable dim {p.unstable_dim})" if p.kind == "saddle" else lab
+        if lab in seen:
+            lab = None
+        seen.add(lab)
+        seen.add(p.kind)
+        ax.plot(p.x[0], p.x[1], m, ms=9, mec=c, mfc=c if filled else "white", mew=1.6, label=lab, zorder=3)
+    for k, s in enumerate(result.slow_points):
+        ax.plot(s.x[0], s.x[1], "+", ms=10, color="k", label="slow point" if k == 0 else None, zorder=3)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="y1", ylabel="y2", aspect="equal",
+           title=title or f"{len(result.points)} fixed points, {len(result.slow_points)} slow points")
+    ax.legend(loc="upper right", fontsize=7)
+    return fig
+
+
+def plot_exponents(spec, *, title: str = ""):
+    """Running Lyapunov-exponent estimates against time (mean over initial states), with the final values."""
+    apply_style()
+    fig, ax = new_figure(5.0, 3.6)
+    for i in range(spec.running.shape[1]):
+        ax.plot(spec.times, spec.running[:, i], lw=1.2, label=f"lambda_{i + 1} = {spec.exponents[i]:.4g}")
+    ax.axhline(0.0, color="0.6", lw=0.6)
+    ax.set(xlabel="averaging time", ylabel="running estimate",
+           title=title or f"Lyapunov spectrum, sum {spec.sum:.4g}, spread {spec.spread:.2g}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_bifurcation(diag, *, title: str = ""):
+    """``|y|`` of the equilibria (filled: stable, open: unstable) and the cycles' ``|y|`` range (bars) against the
+    parameter; vertical lines at the located Hopf (dashed) and fold (dotted) points; labels of the attractor."""
+    apply_style()
+    fig, ax = new_figure(5.6, 4.0)
+    for v, eqs in zip(diag.values, diag.equilibria):
+        for e in eqs:
+            ax.plot(v, e["norm"], "o", ms=4, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white")
+    for v, cs in zip(diag.values, diag.cycles):
+        for c in cs:
+            ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt")
+            ax.plot(v, c["radius_mean"], "s", ms=4, color="C2")
+    ax.plot([], [], "o", color="C0", ms=4, label="stable equilibrium")
+    ax.plot([], [], "o", color="C3", mfc="white", ms=4, label="unstable equilibrium")
+    ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
+    for b in diag.bifurcations:
+        ax.axvline(b.value, color="k", lw=0.9, ls="--" if b.kind == "hopf" else ":")
+    if any(b.kind == "hopf" for b in diag.bifurcations):
+        ax.plot([], [], "k--", lw=0.9, label="Hopf")
+    if any(b.kind == "fold" for b in diag.bifurcations):
+        ax.plot([], [], "k:", lw=0.9, label="fold (real crossing)")
+    top = ax.get_ylim()[1]
+    for v, lab in zip(diag.values, diag.label):
+        if lab in ("chaos", "divergence", "quasi-periodic"):
+            ax.text(v, top, lab[:5], rotation=90, fontsize=6, va="top", ha="center")
+    ax.set(xlabel=diag.param, ylabel="|y|", title=title or f"bifurcation diagram in {diag.param}")
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+# -- panels of `fhrn-ode figures` ------------------------------------------------------------------
+def _fp_data(resolution: int = 60, seed: int = 0):
+    from fhrn_ode.analysis.fixed_points import find_fixed_points
+    from fhrn_ode.field import FHRNField
+    from fhrn_ode.operators import make_operator
+    from fhrn_ode.params import FHRNParams
+
+    p = FHRNParams()
+    field = FHRNField(make_operator("sym", 2, seed=seed), p)
+    n = 64 if resolution >= 20 else 32  # low --resolution (tests): a cheaper search
+    return (find_fixed_points(field, n_starts=n, n_minimise=200 if n == 64 else 50, seed=seed), field), \
+        dict(wr="sym", n_starts=n, **p.to_dict())
+
+
+def _ex_data(resolution: int = 60, seed: int = 0):
+    from fhrn_ode.analysis.exponents import lyapunov_spectrum
+    from fhrn_ode.analysis.systems import LorenzField
+
+    t1 = 40.0 if resolution >= 20 else 2.0  # the panel's cost follows --resolution (tests use 8)
+    n = 8 if resolution >= 20 else 4
+    spec = lyapunov_spectrum(LorenzField(), n_init=n, radius=10.0, t_transient=10.0 if n == 8 else 3.0, t1=t1,
+                             dt=0.5, rtol=1e-6, atol=1e-8, seed=seed)
+    return spec, dict(system="lorenz", sigma=10.0, rho=28.0, b=8.0 / 3.0, n_init=n, t1=t1, dt=0.5)
+
+
+def _bif_data(resolution: int = 60, seed: int = 0):
+    from fhrn_ode.analysis.bifurcation import bifurcation_sweep, fhrn_family
+    from fhrn_ode.operators import make_operator
+    from fhrn_ode.params import FHRNParams
+
+    vals = np.linspace(0.55, 3.05, max(3, resolution // 6))
+    p = FHRNParams()
+    small = resolution < 20
+    d = bifurcation_sweep(fhrn_family(make_operator("antisym", 2, seed=seed), p, "kappa"), vals, param="kappa",
+                          n_init=1 if small else 2, t_transient=5.0 if small else 10.0, n_starts=12 if small else 24,
+                          exponents=False, seed=seed)
+    return d, dict(wr="antisym", param="kappa", range=[float(vals[0]), float(vals[-1]), int(vals.size)],
+                   **{k: v for k, v in p.to_dict().items() if k != "kappa"})
+
+
+PANELS = {
+    "dyn_fixed_points": (_fp_data, lambda d: plot_fixed_points(d[0], d[1], title="fixed points, symmetric W*")),
+    "dyn_exponents": (_ex_data, lambda d: plot_exponents(d, title="Lorenz: Lyapunov exponents (Benettin, QR)")),
+    "dyn_bifurcation": (_bif_data, lambda d: plot_bifurcation(d, title="antisymmetric W*: Hopf of the origin in kappa")),
+}
+CAPTIONS = {
+    "dyn_fixed_points": "Fixed points of the 2-D FHRN field with symmetric W* (marker by kind: stable nodes filled, "
+                        "saddles X, the unstable origin open) over the streamlines.",
+    "dyn_exponents": "Running Lyapunov-exponent estimates of the Lorenz system (mean over 8 initial states); the sum "
+                     "stays at -(sigma + 1 + b) = -13.667 from the first window.",
+    "dyn_bifurcation": "|y| of the equilibria and of the limit cycle against kappa (antisymmetric W*): the origin "
+                       "loses stability in a Hopf point at kappa = leak/theta^2, located by brentq (dashed).",
+}

@@ -1,0 +1,98 @@
+"""Per-trajectory divergence, kept prefixes on failure and interrupt (issue 10 items 2-3, integrate part)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import fhrn_ode as F
+from fhrn_ode import FHRNParams
+from fhrn_ode.integration import MAX_GAIN, initial_conditions, integrate
+from fhrn_ode.operators import make_operator
+
+W2 = make_operator("antisym", 2, seed=0)
+
+
+def test_singular_gain_cli_ends_fast_and_keeps_every_trajectory(tmp_path):
+    """The gain pole on the ring (kappa 2, beta 2): stopped trajectories keep their data, run ends in seconds."""
+    out = tmp_path / "pole"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "fhrn_ode", "integrate", "--wr", "antisym", "--kappa", "2",
+                           "--beta", "2", "--t1", "40", "--out", str(out), "--no-plot", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    assert s["status"] == "diverged" and "gain pole" in s["message"]
+    assert s["t_final"] == pytest.approx(40.0)  # the run went on to t1
+    z = np.load(out / "trajectory.npz")
+    t, y, div, tdiv = z["t"], z["y"], z["diverged"], z["t_diverged"]
+    assert t[-1] == pytest.approx(40.0) and y.shape == (401, 8, 2)
+    assert s["diverged"] == div.tolist() and div.any()
+    pole = FHRNParams(kappa=2.0, beta=2.0).pole_radius
+    for k in range(8):
+        if div[k]:
+            stop = int(np.searchsorted(t, tdiv[k]))
+            assert s["t_diverged"][k] == pytest.approx(tdiv[k]) and 0 < tdiv[k] < 40.0
+            assert np.isfinite(y[:stop, k]).all() and np.isnan(y[stop:, k]).all()
+            r = np.linalg.norm(y[stop - 1, k])  # the last kept state is near the pole, on its side
+            assert abs(r - pole) < 0.05
+        else:
+            assert s["t_diverged"][k] is None and np.isfinite(y[:, k]).all()
+    assert s["solver"]["nfe"] < 20_000
+    print(f"singular-gain CLI run: {wall:.1f} s wall (subprocess, loaded machine), nfe {s['solver']['nfe']}")
+
+
+def test_pole_trajectories_stop_while_the_others_reach_t1():
+    """Outside the pole's basin a trajectory is integrated to t1 while the pole-bound ones are stopped."""
+    p = FHRNParams(kappa=2.0, beta=2.0)
+    y0 = torch.tensor([[0.3, 0.0], [0.0, 0.05], [1.2, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    res = integrate(W2, y0, params=p, t1=10.0, n_points=101, max_gain=MAX_GAIN)
+    assert res.t_final == pytest.approx(10.0)
+    assert res.diverged.any()
+    g = 1.0 / (1.0 + p.beta * (res.y_final.pow(2).sum(-1) - 1.0))
+    assert torch.all(g[torch.as_tensor(res.diverged)].abs() > 0.5 * MAX_GAIN)
+
+
+def test_budget_failure_keeps_the_prefix():
+    """An exhausted evaluation budget keeps every saved time computed before it, inside the chunk too."""
+    p = FHRNParams(kappa=2.0, beta=2.0)
+    res = integrate(W2, initial_conditions(8, 2, 2.0, seed=0), params=p, t1=40.0, max_gain=None, max_nfe=3000)
+    assert res.status == "failed" and "max_nfe" in res.message
+    assert 0.0 < res.t_final < 40.0 and res.y.shape[0] == res.t.shape[0] > 2
+    assert res.y.shape[0] > 1 and torch.isfinite(res.y[: res.y.shape[0]]).any()
+    # the kept prefix is the prefix of an unconstrained run (same steps up to there)
+    ref = integrate(W2, initial_conditions(8, 2, 2.0, seed=0), params=p, t1=40.0, max_gain=None, max_nfe=6000)
+    n = min(res.y.shape[0], ref.y.shape[0])
+    np.testing.assert_allclose(res.y[:n].numpy(), ref.y[:n].numpy(), rtol=0, atol=1e-9)
+
+
+def test_keyboard_interrupt_returns_the_prefix(monkeypatch):
+    """Ctrl-C inside the solve: status 'interrupted' with the computed prefix of the time grid."""
+    field = F.FHRNField(W2, FHRNParams())
+    real = type(field)._forward_columns
+    calls = {"n": 0}
+
+    def interrupting(self, t, yT):
+        calls["n"] += 1
+        if calls["n"] == 1500:
+            raise KeyboardInterrupt
+        return real(self, t, yT)
+
+    monkeypatch.setattr(type(field), "_forward_columns", interrupting)
+    res = integrate(field, initial_conditions(8, 2, 2.0, seed=0), t1=20.0)
+    assert res.status == "interrupted" and "interrupted" in res.message
+    assert 0.0 < res.t_final < 20.0 and res.y.shape == (res.t.shape[0], 8, 2)
+    monkeypatch.setattr(type(field), "_forward_columns", real)
+    full = integrate(F.FHRNField(W2, FHRNParams()), initial_conditions(8, 2, 2.0, seed=0), t1=20.0)
+    np.testing.assert_allclose(res.y.numpy(), full.y[: res.y.shape[0]].numpy(), rtol=0, atol=1e-9)
+
+
+def test_max_gain_is_validated():
+    with pytest.raises(F.FHRNInputError, match="`max_gain` must be > 1"):
+        integrate(W2, max_gain=0.5)

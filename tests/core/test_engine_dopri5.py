@@ -1,0 +1,156 @@
+"""The lean stage-major dopri5 is torchdiffeq's dopri5; without torchdiffeq's internals it falls back to it."""
+
+import numpy as np
+import pytest
+import torch
+import torchdiffeq
+
+from fhrn_ode import _dopri5
+from fhrn_ode.field import FHRNField
+from fhrn_ode.integration import initial_conditions
+from fhrn_ode.operators import make_operator
+from fhrn_ode.params import FHRNParams
+
+
+class _Forced(torch.nn.Module):
+    """A time-dependent field (t matters, so the stage times and the one-ulp nudge are checked)."""
+
+    def forward(self, t, y):
+        return -y + torch.sin(3.0 * t) * y.flip(-1)
+
+
+def _run_both(func_factory, y0, t, **kw):
+    ref_f, new_f = func_factory(), func_factory()
+    ref = torchdiffeq.odeint(ref_f, y0, t, method="dopri5", **kw)
+    with torch.no_grad():
+        new = _dopri5.odeint_stage_major(new_f, y0, t, **kw)
+    return ref, new, ref_f, new_f
+
+
+@pytest.mark.parametrize("rtol,atol", [(1e-7, 1e-9), (1e-4, 1e-6), (1e-10, 1e-12)])
+def test_time_dependent_field_matches_torchdiffeq(rtol, atol):
+    y0 = torch.tensor([[1.0, 0.5], [-0.3, 2.0]], dtype=torch.float64)
+    t = torch.linspace(0.0, 5.0, 17, dtype=torch.float64)
+    ref, new, _, _ = _run_both(_Forced, y0, t, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-12)
+
+
+def test_same_nfe_and_round_off_on_fhrn_columns():
+    W = make_operator("mixed", 3, seed=4)
+    y0 = initial_conditions(6, 3, 2.0, seed=3)
+    t = torch.linspace(0.0, 6.0, 61, dtype=torch.float64)
+    p = FHRNParams(beta=0.4, drive=0.2)
+    ref, new, fr, fn = _run_both(lambda: FHRNField(W, p), y0, t, rtol=1e-8, atol=1e-10)
+    assert fr.nfe == fn.nfe
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-11)
+
+
+def test_decreasing_time_and_tuple_state():
+    W = make_operator("antisym", 2, seed=1)
+    p = FHRNParams(memory="hebbian")
+    y0 = initial_conditions(3, 2, 1.5, seed=0)
+    state = (y0, torch.zeros(3, 2, 2, dtype=torch.float64))
+    t = torch.linspace(0.0, 2.0, 11, dtype=torch.float64)
+    ref, new, _, _ = _run_both(lambda: FHRNField(W, p), state, t, rtol=1e-7, atol=1e-9)
+    for a, b in zip(ref, new):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=0, atol=1e-11)
+    back = torch.linspace(2.0, 0.0, 11, dtype=torch.float64)
+    ref, new, _, _ = _run_both(_Forced, y0, back, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-11)
+
+
+def test_non_finite_state_is_refused_like_torchdiffeq():
+    class Blow(torch.nn.Module):
+        def forward(self, t, y):
+            return y * y * y * 1e3
+
+    y0 = torch.tensor([[3.0, 1.0]], dtype=torch.float64)
+    t = torch.linspace(0.0, 10.0, 3, dtype=torch.float64)
+    with torch.no_grad(), pytest.raises(RuntimeError, match="underflow in dt|non-finite|max_num_steps"):
+        _dopri5.odeint_stage_major(Blow(), y0, t, options=dict(max_num_steps=2000))
+
+
+def test_fast_path_available_on_the_installed_torchdiffeq():
+    assert torchdiffeq.__version__ in _dopri5.TESTED_TORCHDIFFEQ
+    assert _dopri5.fast_path_available(), _dopri5.FAST_PATH_PROBLEM
+
+
+@pytest.mark.parametrize("missing", ["_PerturbFunc", "_rms_norm", "_check_inputs"])
+def test_missing_internals_are_detected(monkeypatch, missing):
+    import importlib
+
+    misc = importlib.import_module("torchdiffeq._impl.misc")
+    monkeypatch.delattr(misc, missing)
+    with pytest.raises(ImportError, match=missing):
+        _dopri5._load_internals()
+
+
+def test_untested_version_is_detected(monkeypatch):
+    monkeypatch.setattr(torchdiffeq, "__version__", "0.3.0")
+    with pytest.raises(ImportError, match="0.3.0 is not one of the tested versions"):
+        _dopri5._load_internals()
+
+
+def test_fallback_runs_torchdiffeq_dopri5(monkeypatch):
+    """With the internals missing, odeint_stage_major and integrate use torchdiffeq's own dopri5."""
+    import importlib
+
+    monkeypatch.setattr(_dopri5, "FAST_PATH_PROBLEM", "simulated: torchdiffeq 9.9 lacks _PerturbFunc")
+    assert not _dopri5.fast_path_available()
+    calls = []
+    real = torchdiffeq.odeint
+    monkeypatch.setattr(torchdiffeq, "odeint", lambda *a, **k: calls.append(k["method"]) or real(*a, **k))
+    y0 = torch.tensor([[1.0, 0.5]], dtype=torch.float64)
+    t = torch.linspace(0.0, 2.0, 5, dtype=torch.float64)
+    with torch.no_grad():
+        out = _dopri5.odeint_stage_major(_Forced(), y0, t)
+    assert calls == ["dopri5"]
+    np.testing.assert_allclose(out.numpy(), real(_Forced(), y0, t, method="dopri5", rtol=1e-7, atol=1e-9).numpy(),
+                               rtol=0, atol=0)
+    mod = importlib.import_module("fhrn_ode.integration")
+    W = make_operator("antisym", 2, seed=0)
+    res = mod.integrate(W, initial_conditions(4, 2, 2.0, seed=0), t1=2.0, n_points=11)
+    assert res.status == "success" and calls.count("dopri5") >= 2
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, RuntimeError])
+def test_exception_carries_the_computed_prefix(exc_type):
+    """A failure (or Ctrl-C) inside the field leaves the saved times computed before it on the exception."""
+
+    class Stops(torch.nn.Module):
+        def forward(self, t, y):
+            if float(t) > 1.25:
+                raise exc_type("stop")
+            return -y
+
+    y0 = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    t = torch.linspace(0.0, 2.0, 9, dtype=torch.float64)
+    with torch.no_grad(), pytest.raises(exc_type) as info:
+        _dopri5.odeint_stage_major(Stops(), y0, t)
+    part = _dopri5.partial_solution(info.value)
+    assert part is not None and 2 <= part.shape[0] <= 6  # y0 and the saved times up to t <= 1.25
+    np.testing.assert_allclose(part[:, 0].numpy(), (torch.exp(-t[: part.shape[0]])[:, None] * y0[0]).numpy(),
+                               rtol=1e-6)
+    assert _dopri5.partial_solution(ValueError()) is None
+
+
+def test_group_norm_fast_path_equals_torchdiffeq_with_the_same_norm():
+    """The fused group norm takes torchdiffeq's steps under the same (callable) norm."""
+    W = make_operator("antisym", 2, seed=0)
+    y0 = initial_conditions(12, 2, 2.0, seed=1).reshape(3, 4, 2)  # 3 groups of 4 states
+
+    class Grouped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = FHRNField(W, FHRNParams(beta=0.3))
+
+        def forward(self, t, y):
+            return self.f(t, y.reshape(-1, 2)).reshape(y.shape)
+
+    t = torch.linspace(0.0, 3.0, 13, dtype=torch.float64)
+    norm = _dopri5.GroupRMSNorm(3)
+    x = torch.randn(3, 8, dtype=torch.float64)
+    assert float(norm(x)) == pytest.approx(max(float(r.pow(2).mean().sqrt()) for r in x))
+    ref, new, fr, fn = _run_both(Grouped, y0, t, rtol=1e-7, atol=1e-9, options=dict(norm=norm))
+    assert fr.f.nfe == fn.f.nfe
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-12)
