@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from fhrn_ode._errors import FHRNInputError
+from fhrn_ode._io import read_json
 
 from .metrics import model_metrics
 
-__all__ = ["SweepReport", "sweep_report", "compare_with_paper", "PAPER_CLAIMS"]
+__all__ = ["SweepReport", "sweep_report", "compare_with_paper", "PAPER_CLAIMS", "SeedSweepReport", "SEED_KEYS",
+           "flatten_result", "load_seed_results", "seeds_needed", "seed_sweep_report", "compare_seed_sweep"]
 
 #: Smallest validation-loss difference (nats/byte) the band verdict treats as real (one seed per gain).
 BAND_RESOLUTION = 0.05  # seeds 0-2 of the quick preset spread by ~0.03 nats at a fixed gain
@@ -136,4 +138,244 @@ def compare_with_paper(rows: list[dict]) -> list[dict]:
                     ours=f"|W_r|_2 = {', '.join(f'{v:.3g}' for v in sn)}; gamma·|W_r|_2 = "
                          f"{', '.join(f'{v:.2f}' for v in g * sn)}; eff. rank {', '.join(f'{v:.1f}' for v in er)}",
                     agree=bool(bounded and structured) if structured is not None else bounded))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Many seeds per gain: mean ± standard error, seeds needed, Welch tests against gamma = 0
+# ---------------------------------------------------------------------------------------------------
+
+#: Per-seed quantities aggregated per gain (keys of a train task's ``result.json`` / its ``metrics``).
+SEED_KEYS = ("val_loss", "irr", "esri", "rdp_frequency", "rdp_strength", "wr_spectral_norm",
+             "wr_effective_rank", "wr_antisymmetric_fraction")
+BAND = (0.10, 0.20)
+
+
+@dataclass(frozen=True)
+class SeedSweepReport:
+    """Seed-aggregated sweep (JSON keys: docs/sweeps.md).
+
+    ``rows``: per gain ``gamma``, ``n`` (seeds), ``seeds`` and for each of :data:`SEED_KEYS`
+    ``<key>_mean``, ``<key>_sem`` (standard error, ``std / sqrt(n)``, None for n = 1), ``<key>_std``
+    and ``<key>_values``. ``variance``: the seed-to-seed spread of the validation loss and the seeds
+    needed to resolve ``delta`` nats. ``tests``: Welch t-tests of each gain (and of the band) against
+    gamma = 0. ``comparison``: claim by claim with error bars.
+    """
+
+    rows: list[dict]
+    variance: dict
+    tests: list[dict]
+    comparison: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "variance": self.variance, "tests": self.tests, "comparison": self.comparison}
+
+
+def flatten_result(res: dict) -> dict:
+    """One train task's ``result.json`` as a flat dict: gamma, seed, preset, val_loss, unigram_nats + metrics."""
+    m = res.get("metrics") or {}
+    out = {k: res.get(k) for k in ("gamma", "seed", "preset", "val_loss", "unigram_nats", "step")}
+    out.update({k: m.get(k) for k in SEED_KEYS if k != "val_loss"})
+    return out
+
+
+def load_seed_results(folder: str | os.PathLike) -> list[dict]:
+    """Flat per-seed results of a ``fhrn-ode sweep`` folder (``tasks/*/result.json``) or a bundle (``gamma_*.json``).
+
+    Raises:
+        FHRNInputError: a folder with neither.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise FHRNInputError(f"sweep folder {str(root)!r} does not exist")
+    raw = []
+    for p in sorted(root.glob("gamma_*.json")):
+        try:
+            raw.extend(read_json(p, "sweep bundle")["results"])
+        except (KeyError, TypeError) as exc:
+            raise FHRNInputError(f"{str(p)!r} is not a sweep bundle file ({exc})") from None
+    for p in sorted(root.glob("tasks/*/result.json")):
+        try:
+            r = read_json(p, "task result")
+        except FHRNInputError:  # unreadable: an unfinished task
+            continue
+        if isinstance(r, dict) and r.get("task", {}).get("kind") == "train":
+            raw.append(r)
+    if not raw:
+        raise FHRNInputError(f"{str(root)!r} holds no finished train tasks (tasks/*/result.json) "
+                             f"nor bundle files (gamma_*.json)")
+    return [flatten_result(r) for r in raw]
+
+
+def seeds_needed(std: float, delta: float, *, alpha: float = 0.05, power: float = 0.8, m: int = 1) -> int:
+    """Seeds per group for a two-sided two-sample test to detect a mean difference ``delta``.
+
+    ``n = 2 (z_{1 - alpha/(2m)} + z_{power})^2 std^2 / delta^2`` (normal approximation; ``m``
+    comparisons with a Bonferroni correction), rounded up.
+    """
+    from scipy.stats import norm
+
+    z = norm.ppf(1 - alpha / (2 * m)) + norm.ppf(power)
+    return int(np.ceil(2 * z * z * std * std / (delta * delta)))
+
+
+def _stats(vals: list) -> dict:
+    v = np.array([np.nan if x is None else x for x in vals], float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    return {"mean": float(v.mean()) if n else None, "std": float(v.std(ddof=1)) if n > 1 else None,
+            "sem": float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else None, "values": v.tolist()}
+
+
+def _welch(a: list, b: list) -> dict:
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)) if a.size > 1 and b.size > 1 else None
+    if se is None or se == 0:
+        return {"diff": d, "diff_sem": se, "t": None, "dof": None, "p": None}
+    r = stats.ttest_ind(a, b, equal_var=False)  # Welch-Satterthwaite degrees of freedom in r.df
+    return {"diff": d, "diff_sem": se, "t": float(r.statistic), "dof": float(r.df), "p": float(r.pvalue)}
+
+
+def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float = 0.05,
+                      power: float = 0.8) -> SeedSweepReport:
+    """Aggregate flat per-seed results (:func:`load_seed_results`) per gain and test them against gamma = 0.
+
+    Tests (validation loss, nats/byte): for each gain > 0 a Welch t-test (``scipy.stats.ttest_ind``,
+    ``equal_var=False``) of ``mean(gain) - mean(0)``, two-sided, with a Bonferroni correction over
+    the gains (``p_adj = min(1, m p)``); and one Welch test of all seeds of the band gains
+    (0.10-0.20 pooled) against gamma = 0. ``variance`` holds the pooled within-gain standard
+    deviation and :func:`seeds_needed` for ``delta`` at ``alpha`` and ``power`` (one comparison and
+    ``m`` Bonferroni-corrected ones).
+
+    Raises:
+        FHRNInputError: no results.
+    """
+    if not results:
+        raise FHRNInputError("`results` must hold at least one per-seed result")
+    by: dict[float, list[dict]] = {}
+    for r in results:
+        by.setdefault(round(float(r["gamma"]), 6), []).append(r)
+    rows = []
+    for g in sorted(by):
+        rs = sorted(by[g], key=lambda r: (r.get("seed") is None, r.get("seed")))
+        row: dict = {"gamma": g, "n": len(rs), "seeds": [r.get("seed") for r in rs],
+                     "unigram_nats": rs[0].get("unigram_nats")}
+        for k in SEED_KEYS:
+            s = _stats([r.get(k) for r in rs])
+            row.update({f"{k}_{q}": s[q] for q in ("mean", "sem", "std", "values")})
+        rows.append(row)
+    # seed-to-seed spread of the validation loss: pooled over gains with >= 2 seeds
+    groups = [np.asarray(r["val_loss_values"], float) for r in rows if len(r["val_loss_values"]) > 1]
+    dof = int(sum(v.size - 1 for v in groups))
+    pooled = float(np.sqrt(sum(((v - v.mean()) ** 2).sum() for v in groups) / dof)) if dof else None
+    m = max(1, sum(r["gamma"] > 0 for r in rows))
+    zero = next((r for r in rows if r["gamma"] == 0.0), None)
+    variance = {"pooled_std": pooled, "pooled_dof": dof, "delta": delta, "alpha": alpha, "power": power,
+                "std_at_gamma0": zero["val_loss_std"] if zero else None, "n_at_gamma0": zero["n"] if zero else 0,
+                "seeds_needed": seeds_needed(pooled, delta, alpha=alpha, power=power) if pooled else None,
+                "seeds_needed_bonferroni": seeds_needed(pooled, delta, alpha=alpha, power=power, m=m) if pooled else None,
+                "comparisons": m}
+    tests = []
+    if zero is not None:
+        base = zero["val_loss_values"]
+        for r in rows:
+            if r["gamma"] == 0.0:
+                continue
+            t = _welch(r["val_loss_values"], base)
+            t.update(gamma=r["gamma"], n=r["n"], n0=len(base),
+                     p_bonferroni=None if t["p"] is None else min(1.0, m * t["p"]))
+            tests.append(t)
+        band_vals = [v for r in rows if BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9 for v in r["val_loss_values"]]
+        if band_vals:
+            t = _welch(band_vals, base)
+            t.update(gamma="band", n=len(band_vals), n0=len(base), p_bonferroni=t["p"])
+            tests.append(t)
+    band_vals = [v for r in rows if BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9 for v in r["val_loss_values"]]
+    rest = [v for r in rows if r["gamma"] > 0 and not BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9
+            for v in r["val_loss_values"]]
+    if band_vals and rest:
+        t = _welch(band_vals, rest)
+        t.update(gamma="band_vs_rest", n=len(band_vals), n0=len(rest), p_bonferroni=t["p"])
+        tests.append(t)
+    return SeedSweepReport(rows=rows, variance=variance, tests=tests,
+                           comparison=compare_seed_sweep(rows, tests, delta=delta, alpha=alpha))
+
+
+def _pm(mean, sem, fmt=".3g") -> str:
+    if mean is None:
+        return "n/a"
+    return f"{mean:{fmt}} ± {sem:{fmt}}" if sem is not None else f"{mean:{fmt}} (1 seed)"
+
+
+def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.01, alpha: float = 0.05) -> list[dict]:
+    """Claim-by-claim verdicts with error bars (``agree`` True / False / None = not resolved)."""
+    from scipy.stats import t as student_t
+
+    g = np.array([r["gamma"] for r in rows], float)
+    out = []
+    irr, irr_se = (np.array([r[f"irr_{q}"] if r[f"irr_{q}"] is not None else np.nan for r in rows], float)
+                   for q in ("mean", "sem"))
+    pos = g > 0
+    if pos.sum() >= 2:
+        c = float((g[pos] @ irr[pos]) / (g[pos] @ g[pos]))
+        resid = irr[pos] - c * g[pos]
+        r2 = float(1 - (resid @ resid) / max(((irr[pos] - irr[pos].mean()) ** 2).sum(), 1e-300))
+        mono = bool(np.all(np.diff(irr[np.argsort(g)]) >= 0))
+        out.append(dict(claim="irr", paper=PAPER_CLAIMS["irr"], agree=bool(r2 >= 0.9 and mono),
+                        ours=f"IRR(mean) = {c:.3g}·gamma (R² {r2:.3f}), increasing: {mono}; "
+                             + "; ".join(f"{gg:g}: {_pm(m_, s_)}" for gg, m_, s_ in
+                                         zip(g, irr, [r["irr_sem"] for r in rows]))))
+    es_hi = [r["esri_mean"] + 2 * (r["esri_sem"] or 0) for r in rows]
+    out.append(dict(claim="esri", paper=PAPER_CLAIMS["esri"], agree=bool(max(es_hi) < 0.1),
+                    ours="ESRI " + "; ".join(f"{r['gamma']:g}: {_pm(r['esri_mean'], r['esri_sem'])}" for r in rows)
+                         + f" (largest mean + 2 SE: {max(es_hi):.3g})"))
+    f = np.array([r["rdp_frequency_mean"] for r in rows], float)
+    near = np.abs(f - 0.225) <= 0.03
+    out.append(dict(claim="rdp", paper=PAPER_CLAIMS["rdp"], agree=bool(near.mean() > 0.5),
+                    ours="peak f " + "; ".join(f"{r['gamma']:g}: {_pm(r['rdp_frequency_mean'], r['rdp_frequency_sem'])}"
+                                              for r in rows) + f" ({int(near.sum())}/{len(f)} means within 0.03 of 0.225)"))
+    def versus(name: str, label: str):
+        """(improvement, its SE, one-sided 95% upper bound, p, text) of the band against ``name``'s group."""
+        t = next((t for t in tests if t["gamma"] == name), None)
+        if t is None or t["p"] is None:
+            return None, f"band vs {label}: needs >= 2 seeds in each group"
+        imp, se = -t["diff"], t["diff_sem"]  # improvement = mean(other) - mean(band); > 0: the band is better
+        hi = imp + student_t.ppf(1 - alpha, t["dof"]) * se
+        return ((imp, hi, t["p"]), f"band (n={t['n']}) vs {label} (n={t['n0']}): improvement {imp:+.4f} ± "
+                                   f"{se:.4f} nats (Welch p = {t['p']:.3g}; one-sided 95% upper bound {hi:+.4f})")
+
+    def verdict(v):
+        if v is None:
+            return None
+        imp, hi, p = v
+        return True if (p < alpha and imp > 0) else (False if hi < delta else None)
+
+    v0, txt0 = versus("band", "gamma=0")
+    vr, txtr = versus("band_vs_rest", "the other gains > 0")
+    a0, ar = verdict(v0), verdict(vr)
+    # the paper's band: better than no reentry AND better than the gains outside 0.10-0.20
+    agree = False if False in (a0, ar) else (True if (a0 and ar) else None)
+    sig = [t for t in tests if isinstance(t["gamma"], float) and t["p_bonferroni"] is not None
+           and t["p_bonferroni"] < alpha]
+    better = [t["gamma"] for t in sig if t["diff"] < 0]
+    worse = [t["gamma"] for t in sig if t["diff"] > 0]
+    out.append(dict(claim="band", paper=PAPER_CLAIMS["band"], agree=agree, better_than_zero=a0,
+                    better_than_rest=ar,
+                    ours=f"{txt0}; {txtr}; single gains better than 0 after Bonferroni: {better or 'none'}, "
+                         f"worse: {worse or 'none'}"))
+    sn = [r["wr_spectral_norm_mean"] for r in rows]
+    er = [r["wr_effective_rank_mean"] for r in rows]
+    gp = [i for i in np.argsort(g) if g[i] > 0]
+    bounded = bool(sn[gp[-1]] <= 2 * sn[gp[0]]) if gp else True
+    bmask = (g >= BAND[0] - 1e-9) & (g <= BAND[1] + 1e-9)
+    structured = bool(np.mean(np.array(er)[bmask]) < np.mean(np.array(er)[g == 0])) if bmask.any() and (g == 0).any() else None
+    out.append(dict(claim="wr", paper=PAPER_CLAIMS["wr"],
+                    agree=bool(bounded and structured) if structured is not None else bounded,
+                    ours="|W_r|_2 " + "; ".join(f"{r['gamma']:g}: {_pm(r['wr_spectral_norm_mean'], r['wr_spectral_norm_sem'])}"
+                                               for r in rows)
+                         + "; eff. rank " + "; ".join(f"{r['gamma']:g}: {_pm(r['wr_effective_rank_mean'], r['wr_effective_rank_sem'])}"
+                                                      for r in rows)))
     return out

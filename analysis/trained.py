@@ -23,7 +23,8 @@ from fhrn_ode.operators import decompose
 
 from .jacobians import henrici, log_norm, spectral_abscissa
 
-__all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+__all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split",
+           "sweep_stability"]
 
 
 @dataclass(frozen=True)
@@ -182,3 +183,29 @@ def check_trained(W_star, gamma: float, beta: float, radius, layer=None) -> Trai
                         fraction_stable=float(np.mean(rho < 0)), fraction_small_gain=float(np.mean(cc.r_e < 1)),
                         log_norm=float(cc.log_norm.max()), henrici_median=float(np.median(cc.henrici)),
                         n_contexts=int(rho.size), per_layer=tuple(per), contexts=cc)
+
+
+def sweep_stability(checks: list[dict]) -> list[dict]:
+    """Per-gain stability over seeds from per-model check dicts (:meth:`TrainedCheck.to_dict` + ``seed``).
+
+    Each row: ``gamma``, ``n`` (models), ``seeds`` and, for ``fraction_stable``,
+    ``fraction_small_gain``, ``spectral_abscissa`` (max over contexts) and ``r_e`` (max), the
+    ``<key>_mean``, ``<key>_sem`` (``std/sqrt(n)``, None for n = 1) and ``<key>_values`` over seeds;
+    ``all_stable`` (every context of every seed) and ``seeds_leaving`` (seeds with some unstable context).
+    """
+    by: dict[float, list[dict]] = {}
+    for c in checks:
+        by.setdefault(round(float(c["gamma"]), 6), []).append(c)
+    rows = []
+    for g in sorted(by):
+        cs = sorted(by[g], key=lambda c: (c.get("seed") is None, c.get("seed")))
+        row: dict = {"gamma": g, "n": len(cs), "seeds": [c.get("seed") for c in cs]}
+        for k in ("fraction_stable", "fraction_small_gain", "spectral_abscissa", "r_e"):
+            v = np.array([c[k] for c in cs], float)
+            row[f"{k}_mean"] = float(v.mean())
+            row[f"{k}_sem"] = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None
+            row[f"{k}_values"] = v.tolist()
+        row["all_stable"] = bool(all(c["fraction_stable"] == 1.0 for c in cs))
+        row["seeds_leaving"] = [c.get("seed") for c in cs if c["fraction_stable"] < 1.0]
+        rows.append(row)
+    return rows

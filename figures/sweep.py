@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._style import new_figure
 
-__all__ = ["plot_sweep"]
+__all__ = ["plot_sweep", "plot_seed_sweep"]
 
 
 def plot_sweep(rows: list[dict]):
@@ -27,4 +27,51 @@ def plot_sweep(rows: list[dict]):
     for ax in axes.flat:
         ax.legend(fontsize=7)
     fig.suptitle("FH-RL Tiny-GPT gain sweep vs the paper's claims")
+    return fig
+
+
+def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None):
+    """Mean ± standard error per gain (error bars) with every seed as a dot, from seed-aggregated rows.
+
+    ``rows``: :func:`fhrn_ode.analysis.sweeps.seed_sweep_report` rows (``<key>_mean``, ``<key>_sem``,
+    ``<key>_values``). ``stability``: optional per-gain rows of
+    :func:`fhrn_ode.analysis.trained.sweep_stability` (fraction of contexts stable), a 7th panel.
+    """
+    import numpy as np
+
+    panels = [("val_loss", "val loss (nats/byte)"), ("irr", "IRR"), ("esri", "ESRI"),
+              ("rdp_frequency", "RDP peak f (cycles/token)"), ("rdp_strength", "RDP peak strength"),
+              ("wr_spectral_norm", "|W_r|_2"), ("wr_effective_rank", "eff. rank W_r")]
+    if stability:
+        panels.append(("fraction_stable", "fraction of contexts stable"))
+    ncols = 4
+    nrows = -(-len(panels) // ncols)
+    fig, axes = new_figure(3.2 * ncols, 3.0 * nrows, nrows=nrows, ncols=ncols, constrained_layout=True)
+    axes = np.atleast_1d(axes).ravel()
+    for ax, (key, label) in zip(axes, panels):
+        src = stability if key == "fraction_stable" else rows
+        g = np.array([r["gamma"] for r in src], float)
+        mean = np.array([np.nan if r.get(f"{key}_mean") is None else r[f"{key}_mean"] for r in src], float)
+        sem = np.array([0.0 if r.get(f"{key}_sem") is None else r[f"{key}_sem"] for r in src], float)
+        for gg, r in zip(g, src):
+            vals = r.get(f"{key}_values") or []
+            ax.plot([gg] * len(vals), vals, ".", c="0.6", ms=4, zorder=1)
+        ax.errorbar(g, mean, yerr=sem, fmt="o-", c="C0", capsize=3, zorder=2, label="mean ± SE over seeds")
+        ax.axvspan(0.10, 0.20, color="0.92", zorder=0, label="paper: reflective band")
+        ax.set_xlabel("gamma")
+        ax.set_ylabel(label)
+    ax_of = {k: a for (k, _), a in zip(panels, axes)}
+    ax_of["esri"].axhline(0.0, ls="--", c="k", lw=0.8, label="paper: ~0")
+    ax_of["rdp_frequency"].axhline(0.225, ls="--", c="k", lw=0.8, label="paper: 0.225")
+    ax_of["rdp_frequency"].set_ylim(0, 0.5)
+    if "fraction_stable" in ax_of:
+        ax_of["fraction_stable"].set_ylim(top=1.01)
+        ax_of["fraction_stable"].axhline(1.0, ls=":", c="k", lw=0.8, label="every context stable")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[:len(panels)]:
+        ax.legend(fontsize=6)
+    n = sorted({r["n"] for r in rows})
+    fig.suptitle(f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]}-{n[-1]} seeds per gain (grey: each seed)"
+                 if len(n) > 1 else f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]} seeds per gain (grey: each seed)")
     return fig

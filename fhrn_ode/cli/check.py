@@ -73,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
         obj = results[0]
     elif target.is_dir():
         subs = sorted(d for d in target.iterdir() if _is_ckpt(d))
+        seeds = {}
+        if (target / "manifest.json").is_file():  # a `fhrn-ode sweep` folder: its finished train tasks
+            from ..sweep import load_manifest
+
+            recs = [r for r in load_manifest(target).records if r.status == "done" and r.task.kind == "train"]
+            subs = [target / r.folder for r in recs]
+            seeds = {str(target / r.folder): r.task.seed for r in recs}
         if not subs:
             raise FHRNInputError(f"{str(target)!r} is neither a checkpoint (config.json) nor a sweep folder of them")
         from .._progress import Progress
@@ -82,9 +89,14 @@ def run(args: argparse.Namespace) -> int:
             for d in subs:
                 pairs.append(check_one(d, args.contexts, args.seq_len, args.seed, args.scope))
                 bar.update(1)
-        pairs.sort(key=lambda rc: rc[0]["gamma"])
+        for r, _ in pairs:
+            r["seed"] = seeds.get(r["checkpoint"])
+        pairs.sort(key=lambda rc: (rc[0]["gamma"], rc[0]["seed"] is None, rc[0]["seed"]))
         results = [r for r, _ in pairs]
+        from ..analysis.trained import sweep_stability
+
         obj = {"sweep": str(target), "stable": all(r["stable"] for r in results),
+               "per_gain": sweep_stability(results),
                "spectral_abscissa": max(r["spectral_abscissa"] for r in results),
                "r_e": max(r["r_e"] for r in results),
                "fraction_stable": float(np.mean([r["fraction_stable"] for r in results])),
@@ -108,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         emit_json(obj)
     else:
         print("fhrn-ode check:\n" + "\n".join(_text(r) for r in results))
+        for g in obj.get("per_gain", []) if isinstance(obj, dict) else []:
+            sem = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
+            print(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{sem}% of contexts stable over "
+                  f"{g['n']} seed(s); seeds with unstable contexts: {g['seeds_leaving'] or 'none'}")
         if files:
             print("  wrote " + ", ".join(str(f) for f in files))
     return 0

@@ -21,11 +21,16 @@ def register(sub) -> None:
                        description="For every SWEEP_DIR/gamma_*/ checkpoint: IRR, ESRI, RDP, W_r stats; a "
                                    "table, a claim-by-claim comparison with the paper and (with --out) "
                                    "sweep_report.json + sweep.png/.pdf.")
-    q.add_argument("sweep_dir", help="folder written by `fhrn-ode train --sweep`")
+    q.add_argument("sweep_dir", nargs="?", default=None,
+                   help="folder written by `fhrn-ode train --sweep` or `fhrn-ode sweep` (many seeds: mean ± SE, "
+                        "Welch tests), or a bundle of gamma_*.json (default: the bundled quick-preset sweep)")
     q.add_argument("--out", default=None, help="write sweep_report.json and sweep.png/.pdf here")
     q.add_argument("--n-seq", type=int, default=32, help="random byte sequences per model (default %(default)s)")
     add_seed_arg(q)
     q.add_argument("--json", action="store_true", help="print the report as JSON only")
+    from .sweep import add_seed_report_args
+
+    add_seed_report_args(q)
     q.set_defaults(func=run_sweep_report)
 
 
@@ -81,6 +86,10 @@ def run_sweep_report(args: argparse.Namespace) -> int:
     from .._io import atomic_savefig, atomic_write_json
     from ..analysis.sweeps import sweep_report
 
+    from .sweep import is_seed_sweep, run_seed_report
+
+    if args.sweep_dir is None or is_seed_sweep(args.sweep_dir):
+        return run_seed_report(args)
     seed = check_int("--seed", args.seed, low=0)
     n_seq = check_int("--n-seq", args.n_seq, low=1)
     from pathlib import Path

@@ -1,0 +1,234 @@
+"""``fhrn-ode sweep``: a grid of training (or ODE) tasks on a process pool or Ray, resumable (docs/sweeps.md)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from ._common import emit_json
+from .._errors import FHRNInputError
+
+
+def _floats(flag: str, text: str) -> list[float]:
+    try:
+        vals = [float(v) for v in str(text).split(",") if v.strip() != ""]
+    except ValueError:
+        raise FHRNInputError(f"`{flag}` must be comma-separated numbers, got {text!r}") from None
+    if not vals:
+        raise FHRNInputError(f"`{flag}` must list at least one number, got {text!r}")
+    return vals
+
+
+def _ints(flag: str, text: str) -> list[int]:
+    vals = _floats(flag, text)
+    if any(v != int(v) for v in vals):
+        raise FHRNInputError(f"`{flag}` must be comma-separated integers, got {text!r}")
+    return [int(v) for v in vals]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="run a grid (gamma x seed x preset, or ODE parameters) on a pool or on Ray",
+                       description="Every task writes its result atomically into DIR/tasks/<key>/ (a train task: "
+                                   "the model + metrics.json + result.json); DIR/manifest.json lists every task "
+                                   "with its status. Run it again to finish an interrupted sweep: finished tasks "
+                                   "are never recomputed. One line per finished task with an ETA on stderr.")
+    p.add_argument("--task", choices=("train", "ode"), default="train",
+                   help="train: one Tiny-GPT per (gamma, seed, preset); ode: integrate the continuous FHRN per "
+                        "(gamma, seed, kappa, theta, leak, beta) (default %(default)s)")
+    p.add_argument("--gamma", required=True, help="comma-separated gains, e.g. 0,0.05,0.1")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
+    p.add_argument("--preset", default="quick",
+                   help="train: comma-separated presets among tiny, quick, paper (default %(default)s)")
+    p.add_argument("--steps", type=int, default=None, help="train: override the preset's optimizer steps")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: process pool on this machine; ray: a Ray cluster (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="tasks at the same time (default %(default)s)")
+    p.add_argument("--address", default=None,
+                   help="ray: address of an existing cluster (e.g. auto, ray://host:10001); default: start a "
+                        "local one with --workers CPUs")
+    p.add_argument("--retries", type=int, default=2,
+                   help="extra tries of a task that raised, then it is reported failed (default %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per task (default %(default)s)")
+    o = p.add_argument_group("ode tasks (--task ode; docs/model.md §1)")
+    o.add_argument("--kappa", default="10", help="comma-separated kappa values (default %(default)s)")
+    o.add_argument("--theta", default="1", help="comma-separated theta values (default %(default)s)")
+    o.add_argument("--leak", default="1", help="comma-separated leak rates (default %(default)s)")
+    o.add_argument("--beta", default="0", help="comma-separated beta values (default %(default)s)")
+    o.add_argument("--wr", default="antisym", help="built-in operator kind W* (default %(default)s)")
+    o.add_argument("--dim", type=int, default=2, help="state dimension (default %(default)s)")
+    o.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
+    p.add_argument("--out", required=True, help="the sweep folder DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write DIR/manifest.json (finished task folders count as done) and run nothing")
+    p.add_argument("--seed", type=int, default=0,
+                   help="train: seed of the random byte inputs of the reentry metrics (default %(default)s; the "
+                        "training seeds are --seeds)")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON only")
+    p.set_defaults(func=run)
+
+
+def build_tasks(args: argparse.Namespace) -> list:
+    from .._errors import check_int
+    from ..sweep import ode_grid, train_grid
+
+    gammas = _floats("--gamma", args.gamma)
+    seeds = _ints("--seeds", args.seeds)
+    if args.task == "train":
+        for flag in ("kappa", "theta", "leak", "beta"):
+            if getattr(args, flag) != _DEFAULTS[flag]:
+                raise FHRNInputError(f"`--{flag}` needs --task ode")
+        presets = [s.strip() for s in args.preset.split(",") if s.strip()]
+        steps = None if args.steps is None else check_int("steps", args.steps, low=1)
+        return train_grid(gammas, seeds, presets, steps=steps, metrics_seed=check_int("seed", args.seed, low=0))
+    if args.steps is not None or args.preset != "quick":
+        raise FHRNInputError("`--steps` and `--preset` need --task train")
+    if args.seed != 0:
+        raise FHRNInputError("`--seed` (the seed of a train task's metric inputs) needs --task train; "
+                             "ODE tasks are seeded by --seeds")
+    return ode_grid(gammas, seeds, kappa=_floats("--kappa", args.kappa), theta=_floats("--theta", args.theta),
+                    leak=_floats("--leak", args.leak), beta=_floats("--beta", args.beta), operator=[args.wr],
+                    dim=[check_int("dim", args.dim, low=1)], t1=[args.t1])
+
+
+_DEFAULTS = {"kappa": "10", "theta": "1", "leak": "1", "beta": "0"}
+
+
+def _sigterm(signum, frame):  # noqa: ARG001 - signal API
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sweep import run_sweep
+
+    tasks = build_tasks(args)
+    old = signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM stops like Ctrl-C: workers stopped, manifest written
+    try:
+        m = run_sweep(tasks, args.out, engine=args.engine, workers=args.workers, address=args.address,
+                      retries=args.retries, threads=args.threads, progress=not args.quiet,
+                      dry_run=args.dry_run)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    d = m.to_dict()
+    if args.json:
+        emit_json(d)
+    else:
+        c = d["counts"]
+        print(f"fhrn-ode sweep: {c['done']} done, {c['failed']} failed, {c['pending']} pending; "
+              f"manifest {m.path}")
+        for t in d["tasks"]:
+            if t["status"] == "failed":
+                print(f"  FAILED {t['key']} after {t['attempts']} attempts: {t['error'].splitlines()[0]}")
+    return 1 if d["counts"]["failed"] else 0
+
+
+# ---- `fhrn-ode sweep-report` on a `fhrn-ode sweep` folder or a bundle (registered in cli/metrics.py) ----
+
+def add_seed_report_args(q) -> None:
+    """Options of ``sweep-report`` for multi-seed sweeps."""
+    q.add_argument("--bundle", default=None,
+                   help="also write the small per-gain result files (gamma_*.json, no models) into this folder")
+    q.add_argument("--check", default=None,
+                   help="check.json of `fhrn-ode check SWEEP --out` (per-gain stability: a panel and stability.json)")
+    q.add_argument("--delta", type=float, default=0.01,
+                   help="validation-loss difference (nats) to resolve, for the seeds-needed estimate (default %(default)s)")
+
+
+def is_seed_sweep(path) -> bool:
+    """A ``fhrn-ode sweep`` folder (manifest.json / tasks/) or a bundle (gamma_*.json)."""
+    from pathlib import Path
+
+    p = Path(path)
+    return (p / "manifest.json").is_file() or (p / "tasks").is_dir() or any(p.glob("gamma_*.json"))
+
+
+def _load_stability(args, folder):
+    from pathlib import Path
+
+    from ..sweep import STABILITY_NAME
+
+    path = Path(args.check) if args.check else Path(folder) / STABILITY_NAME
+    if not path.is_file():
+        if args.check:
+            raise FHRNInputError(f"`--check` file {str(path)!r} does not exist")
+        return None
+    from .._io import read_json
+
+    try:
+        return read_json(path, "stability")["per_gain"]
+    except (KeyError, TypeError):
+        raise FHRNInputError(f"{str(path)!r} holds no per-gain stability (run `fhrn-ode check SWEEP --out DIR` "
+                             f"on a `fhrn-ode sweep` folder)") from None
+
+
+def run_seed_report(args: argparse.Namespace) -> int:
+    from ._common import check_out_dir
+    from .._errors import check_real
+    from .._io import atomic_savefig, atomic_write_json
+    from ..analysis.sweeps import load_seed_results, seed_sweep_report
+    from ..sweep import bundled_sweep_path, write_bundle
+
+    folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path()
+    delta = check_real("delta", args.delta, low=0.0, low_open=True)
+    out = check_out_dir(args.out) if args.out is not None else None
+    bundle = check_out_dir(args.bundle) if args.bundle is not None else None
+    stability = _load_stability(args, folder)
+    rep = seed_sweep_report(load_seed_results(folder), delta=delta)
+    obj = {**rep.to_dict(), "stability": stability, "source": str(folder)}
+    written = []
+    if bundle is not None:
+        written += write_bundle(folder, bundle, stability=stability)
+    if out is not None:
+        from ..figures.sweep import plot_seed_sweep
+
+        written.append(atomic_write_json(out / "sweep_report.json", obj))
+        fig = plot_seed_sweep(rep.rows, stability)
+        written.append(atomic_savefig(fig, out / "sweep.png", dpi=120))
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    if args.json:
+        emit_json(obj)
+        return 0
+    print(seed_report_text(obj))
+    if written:
+        print("wrote " + ", ".join(str(w) for w in written))
+    return 0
+
+
+def seed_report_text(obj: dict) -> str:
+    """The table, the seed budget, the tests and the claims of a seed-sweep report (markdown-friendly)."""
+    def pm(r, k, f=".4f"):
+        m, s = r[f"{k}_mean"], r[f"{k}_sem"]
+        return "n/a" if m is None else (f"{m:{f}} ± {s:{f}}" if s is not None else f"{m:{f}}")
+
+    lines = ["| gamma | seeds | val loss (nats/byte) | IRR | ESRI | RDP peak f | RDP strength | |W_r|_2 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in obj["rows"]:
+        lines.append(f"| {r['gamma']:.2f} | {r['n']} | {pm(r, 'val_loss')} | {pm(r, 'irr', '.3f')} | "
+                     f"{pm(r, 'esri', '.4f')} | {pm(r, 'rdp_frequency', '.3f')} | {pm(r, 'rdp_strength', '.2f')} | "
+                     f"{pm(r, 'wr_spectral_norm', '.2f')} |")
+    v = obj["variance"]
+    if v["pooled_std"] is not None:
+        lines.append(f"\nseed-to-seed std of the val loss: {v['pooled_std']:.4f} nats (pooled, {v['pooled_dof']} dof; "
+                     f"at gamma=0: {v['std_at_gamma0'] if v['std_at_gamma0'] is None else round(v['std_at_gamma0'], 4)} "
+                     f"over {v['n_at_gamma0']} seeds); seeds per gain to resolve {v['delta']} nats "
+                     f"(alpha {v['alpha']}, power {v['power']}): {v['seeds_needed']} (one comparison), "
+                     f"{v['seeds_needed_bonferroni']} (Bonferroni over {v['comparisons']} gains)")
+    lines.append("\nWelch t-tests of the val loss against gamma = 0 (diff = mean(gamma) - mean(0); Bonferroni-corrected p):")
+    for t in obj["tests"]:
+        p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
+        se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
+        lines.append(f"  gamma={t['gamma']}: diff {t['diff']:+.4f}{se} nats (n={t['n']} vs {t['n0']}): {p}")
+    if obj.get("stability"):
+        lines.append("\nstability (fraction of contexts stable, mean ± SE over seeds):")
+        for g in obj["stability"]:
+            s = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
+            lines.append(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{s}% over {g['n']} seeds; "
+                         f"max spectral abscissa {max(g['spectral_abscissa_values']):.3g}; seeds leaving the stable "
+                         f"region: {g['seeds_leaving'] or 'none'}")
+    word = {True: "AGREE", False: "DISAGREE", None: "NOT RESOLVED"}
+    lines.append("\npaper claim vs ours:")
+    lines += [f"  [{word[c['agree']]}] {c['paper']}: {c['ours']}" for c in obj["comparison"]]
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""Small per-gain result files of a sweep (no models): what ``fhrn-ode sweep-report`` needs to redo its table and figure.
+
+A bundle folder holds ``gamma_<g>.json`` (``{"gamma", "results": [result.json of each seed, without
+the loss history]}``), optionally ``stability.json`` (the ``per_gain`` rows of ``fhrn-ode check``)
+and ``sweep_manifest.json`` (a copy of the sweep's manifest, for the record). The quick-preset sweep is bundled as
+``fhrn_ode/data/sweep_quick/`` (:func:`bundled_sweep_path`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .._errors import FHRNInputError
+from .._io import atomic_write_json, read_json
+from ._manifest import MANIFEST_NAME, load_manifest
+from ._tasks import read_result
+
+__all__ = ["bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
+
+STABILITY_NAME = "stability.json"
+BUNDLED_MANIFEST = "sweep_manifest.json"  # not manifest.json: a bundle is no sweep folder to resume
+
+
+def bundled_sweep_path() -> Path:
+    """The bundled quick-preset gain sweep ``fhrn_ode/data/sweep_quick/`` (docs/sweeps.md)."""
+    return Path(__file__).resolve().parent.parent / "data" / "sweep_quick"
+
+
+def write_bundle(sweep_dir: str | os.PathLike, out: str | os.PathLike, *, stability: list | None = None) -> list[Path]:
+    """Write the bundle of the finished train tasks of ``sweep_dir`` (a ``fhrn-ode sweep`` folder) into ``out``.
+
+    Raises:
+        FHRNInputError: ``sweep_dir`` has no manifest or no finished train task.
+    """
+    src, out = Path(sweep_dir), Path(out)
+    m = load_manifest(src)
+    by: dict[str, list[dict]] = {}
+    for r in m.records:
+        res = read_result(src / r.folder) if r.status == "done" and r.task.kind == "train" else None
+        if res is None:
+            continue
+        res = {k: v for k, v in res.items() if k != "history"}
+        by.setdefault(f"gamma_{float(res['gamma']):.3f}.json", []).append(res)
+    if not by:
+        raise FHRNInputError(f"sweep folder {str(src)!r} has no finished train tasks to bundle")
+    files = []
+    for name, rs in sorted(by.items()):
+        rs.sort(key=lambda r: r["seed"])
+        files.append(atomic_write_json(out / name, {"gamma": rs[0]["gamma"], "results": rs}))
+    if stability is not None:
+        files.append(atomic_write_json(out / STABILITY_NAME, {"per_gain": stability}))
+    files.append(atomic_write_json(out / BUNDLED_MANIFEST, read_json(src / MANIFEST_NAME, "sweep manifest")))
+    return files

@@ -1,0 +1,214 @@
+""":func:`run_sweep`: run a grid of tasks on an engine, resumable, with retries and a manifest."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .._errors import FHRNInputError, check_choice, check_int
+from ._engines import ENGINES, make_engine
+from ._manifest import MANIFEST_NAME, SweepManifest, TaskRecord, load_manifest
+from ._tasks import OdeTask, Task, TrainTask, read_result, task_from_dict
+
+__all__ = ["run_sweep", "train_grid", "ode_grid"]
+
+LOCK_NAME = ".sweep.lock"
+
+
+def train_grid(gammas: Sequence[float], seeds: Sequence[int], presets: Sequence[str] = ("quick",),
+               steps: int | None = None, **fields) -> list[TrainTask]:
+    """:class:`TrainTask` for every (seed, preset, gamma), seed-major (a partial sweep covers all gains)."""
+    if not gammas or not seeds or not presets:
+        raise FHRNInputError("`gammas`, `seeds` and `presets` must each list at least one value")
+    return [TrainTask(gain=g, seed=s, preset=p, steps=steps, **fields) for s in seeds for p in presets for g in gammas]
+
+
+def ode_grid(gammas: Sequence[float], seeds: Sequence[int] = (0,), **lists: Iterable) -> list[OdeTask]:
+    """:class:`OdeTask` for every combination of ``gammas``, ``seeds`` and other field lists (``kappa=[...]``)."""
+    import itertools
+
+    names = list(lists)
+    combos = itertools.product(seeds, *(list(v) for v in lists.values()), gammas)
+    return [OdeTask(seed=c[0], gain=c[-1], **dict(zip(names, c[1:-1]))) for c in combos]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _take_lock(out: Path) -> Path:
+    lock = out / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise FHRNInputError(f"`out` {str(out)!r} is in use by another sweep runner (pid {pid})") from None
+            lock.unlink(missing_ok=True)  # stale: its runner is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return lock
+    raise FHRNInputError(f"could not lock `out` {str(out)!r}")  # pragma: no cover
+
+
+def _fmt_s(s: float) -> str:
+    s = max(0.0, s)
+    return f"{s / 3600:.1f}h" if s >= 3600 else (f"{s / 60:.1f}min" if s >= 90 else f"{s:.0f}s")
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _same_task(d, t: Task) -> bool:
+    try:
+        return task_from_dict(d) == t
+    except (FHRNInputError, TypeError):
+        return False
+
+
+def _merge(out: Path, tasks: list[Task], engine: str) -> tuple[SweepManifest, list[TaskRecord]]:
+    old: dict[str, TaskRecord] = {}
+    if (out / MANIFEST_NAME).is_file():
+        old = {r.key: r for r in load_manifest(out).records}
+    recs = []
+    for t in tasks:
+        r = old.pop(t.key, None) or TaskRecord(task=t)
+        r.task = t
+        res = read_result(out / r.folder)
+        if res is not None and not _same_task(res.get("task"), t):
+            raise FHRNInputError(f"task folder {str(out / r.folder)!r} holds a different task "
+                                 f"({res.get('task')}); use another `out`")
+        if res is not None:
+            r.status, r.error, r.seconds = "done", None, res.get("seconds")
+            r.attempts = max(r.attempts, 1)
+        else:
+            r.status = "pending"  # pending, failed or running (a killed runner): run it (again)
+        recs.append(r)
+    m = SweepManifest(out=out, records=recs + list(old.values()), engine=engine)
+    return m, recs
+
+
+def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "local", workers: int = 1,
+              address: str | None = None, retries: int = 2, threads: int | None = 1,
+              progress: bool | Callable[[str], None] = True, dry_run: bool = False) -> SweepManifest:
+    """Run ``tasks`` into ``out/tasks/<key>/`` on ``engine``; resumable; returns the final manifest.
+
+    Each task writes its ``result.json`` atomically when it finishes; ``out/manifest.json`` is
+    rewritten atomically after every change of status. Called again on the same ``out`` (after an
+    interruption, a kill, or with more tasks) it runs only the tasks without a result: finished
+    ones are never recomputed; failed and unfinished ones are run again. Records of tasks not in
+    ``tasks`` stay in the manifest untouched.
+
+    Args:
+        tasks: the grid (:func:`train_grid`, :func:`ode_grid`, or any :class:`Task` list); keys must be unique.
+        out: the sweep folder.
+        engine: ``"local"`` (process pool on this machine) or ``"ray"`` (Ray cluster).
+        workers: tasks run at the same time (local: pool size; ray: CPUs of a local cluster, and
+            the cap on tasks in flight on an existing one).
+        address: Ray cluster address (``ray.init(address=...)``, e.g. ``"auto"`` or
+            ``"ray://host:10001"``); None starts a local cluster. Only with ``engine="ray"``; the
+            cluster's workers must see ``out`` (a shared file system) and have fhrn-ode installed.
+        retries: extra executions of a task that raised, per call (0 = one try); then it is
+            reported as ``failed`` with its error.
+        threads: ``torch.set_num_threads`` in each task (None: leave torch's default).
+        progress: True: one line per finished task with an ETA on stderr; a callable gets the lines; False: quiet.
+        dry_run: only write the manifest (finished task folders adopted as ``done``); run nothing.
+
+    Raises:
+        FHRNInputError: bad arguments, duplicate task keys, a folder used by another live runner or
+            holding a different task under the same key. KeyboardInterrupt is re-raised after the
+            running tasks are stopped and marked ``pending``.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        raise FHRNInputError("`tasks` must hold at least one task")
+    for i, t in enumerate(tasks):
+        if not isinstance(t, Task):
+            raise FHRNInputError(f"`tasks[{i}]` must be a fhrn_ode.sweep Task, got {type(t).__name__}")
+    dup = [k for k, n in Counter(t.key for t in tasks).items() if n > 1]
+    if dup:
+        raise FHRNInputError(f"`tasks` has duplicate keys {dup[:3]}")
+    check_choice("engine", engine, ENGINES)
+    workers = check_int("workers", workers, low=1)
+    retries = check_int("retries", retries, low=0)
+    if threads is not None:
+        threads = check_int("threads", threads, low=1)
+    if address is not None and engine != "ray":
+        raise FHRNInputError(f"`address` {address!r} needs engine 'ray'")
+    say = progress if callable(progress) else (_stderr_line if progress else (lambda line: None))
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FHRNInputError(f"`out` {str(out)!r} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _take_lock(out)
+    try:
+        return _run(tasks, out, engine, workers, address, retries, threads, say, dry_run)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _run(tasks, out, engine, workers, address, retries, threads, say, dry_run) -> SweepManifest:
+    manifest, recs = _merge(out, tasks, engine)
+    manifest.write()
+    queue = [r for r in recs if r.status == "pending"]
+    n_todo, n_fin = len(queue), 0
+    say(f"sweep: {len(recs)} tasks, {len(recs) - n_todo} already done, {n_todo} to run "
+        f"({engine}, {workers} worker{'s' * (workers != 1)})")
+    if not queue or dry_run:
+        return manifest
+    eng = make_engine(engine, workers, address)
+    tries: Counter = Counter()
+    inflight: dict = {}
+    t0 = time.monotonic()
+    try:
+        while queue or inflight:
+            while queue and len(inflight) < workers:
+                rec = queue.pop(0)
+                rec.status = "running"
+                rec.attempts += 1
+                tries[rec.key] += 1
+                manifest.write()
+                inflight[eng.submit(rec.task.to_dict(), str(manifest.folder(rec)), threads)] = rec
+            for h, res, err in eng.wait(list(inflight)):
+                rec = inflight.pop(h)
+                if err is None:
+                    rec.status, rec.error, rec.seconds = "done", None, res.get("seconds")
+                elif tries[rec.key] <= retries:
+                    rec.status, rec.error = "pending", err
+                    queue.append(rec)
+                else:
+                    rec.status, rec.error = "failed", err
+                manifest.write()
+                if rec.status == "pending":
+                    say(f"sweep: {rec.key} raised ({err.splitlines()[0]}); retry {tries[rec.key]}/{retries}")
+                    continue
+                n_fin += 1
+                eta = (time.monotonic() - t0) / n_fin * (n_todo - n_fin)
+                what = (f"val {res['val_loss']:.4f} " if res and isinstance(res.get("val_loss"), float) else "")
+                what += f"{rec.seconds:.1f}s" if rec.status == "done" else f"after {tries[rec.key]} tries: {err.splitlines()[0]}"
+                say(f"sweep: [{n_fin}/{n_todo}] {rec.status} {rec.key} ({what}); ETA {_fmt_s(eta)}")
+    except BaseException:
+        for rec in inflight.values():
+            rec.status = "pending"
+        manifest.write()
+        eng.close(kill=True, handles=list(inflight))
+        raise
+    eng.close()
+    return manifest
