@@ -112,9 +112,10 @@ def rho_along_ray(r: np.ndarray, params: FHRNParams, W: np.ndarray = ROT) -> np.
 
 def _ring(quick: bool) -> Claim:
     rows = []
-    for kappa in (0.5, 2.0, 10.0, 100.0):
+    # kappa = 100 is stiff for dopri5 (~20 000 evaluations): full runs only, with the budget to finish it
+    for kappa in (0.5, 2.0, 10.0) if quick else (0.5, 2.0, 10.0, 100.0):
         p = FHRNParams(kappa=kappa)
-        res = integrate(ROT, initial_conditions(8, 2, 2.0, seed=0), params=p, t1=30.0, n_points=31)
+        res = integrate(ROT, initial_conditions(8, 2, 2.0, seed=0), params=p, t1=30.0, n_points=31, max_nfe=200_000)
         rows.append((kappa, float(res.y[-1].norm(dim=-1).mean()), ring_radius(kappa, 1.0, 1.0)))
     err_pred = max(abs(m - p) for _, m, p in rows)
     at_threshold = integrate(ROT, initial_conditions(8, 2, 2.0, seed=0), params=FHRNParams(kappa=1.0), t1=30.0, n_points=31)
@@ -298,11 +299,13 @@ def _memory_boundedness(quick: bool) -> Claim:
     panel = {}
     for label, p in (("eta/lam = 0.5 < kappa", FHRNParams(kappa=1.0, memory="hebbian", eta=0.5, lam=1.0)),
                      ("eta/lam = 3 > kappa", FHRNParams(kappa=1.0, memory="hebbian", eta=3.0, lam=1.0))):
-        r = integrate(ROT, initial_conditions(4, 2, 1.5, seed=0), params=p, t1=30.0, n_points=301, max_nfe=20000)
-        norms = r.y.norm(dim=-1).numpy()
-        runs[label] = {"status": r.status, "max_norm": float(norms.max()), "t_final": r.t_final,
+        # the escaping run ends at the evaluation budget (quick: a smaller one; it has escaped long before)
+        r = integrate(ROT, initial_conditions(4, 2, 1.5, seed=0), params=p, t1=30.0, n_points=301,
+                      max_nfe=5000 if quick else 20000)
+        norms = r.y.norm(dim=-1).numpy()  # NaN after a trajectory's own stop time
+        runs[label] = {"status": r.status, "max_norm": float(np.nanmax(norms)), "t_final": r.t_final,
                        "message": r.message}
-        panel[label] = {"t": r.t.numpy().tolist(), "r": norms.max(axis=1).tolist()}
+        panel[label] = {"t": r.t.numpy().tolist(), "r": np.nanmax(norms, axis=1).tolist()}
     bad = runs["eta/lam = 3 > kappa"]
     return Claim(
         "bounded-ISS", "Sec. 2.2-2.3, S17",

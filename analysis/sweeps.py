@@ -83,6 +83,16 @@ def sweep_report(sweep_dir: str | os.PathLike, *, n_seq: int = 32, seed: int = 0
     return SweepReport(rows=rows, comparison=compare_with_paper(rows))
 
 
+def _proportional_fit(g: np.ndarray, irr: np.ndarray) -> tuple[float, float, bool]:
+    """Least-squares ``IRR = c gamma`` over the gains > 0: ``(c, R^2, IRR non-decreasing in gamma)``."""
+    pos = g > 0
+    c = float((g[pos] @ irr[pos]) / (g[pos] @ g[pos]))
+    resid = irr[pos] - c * g[pos]
+    r2 = float(1 - (resid @ resid) / max(((irr[pos] - irr[pos].mean()) ** 2).sum(), 1e-300))
+    mono = bool(np.all(np.diff(irr[np.argsort(g)]) >= 0))
+    return c, r2, mono
+
+
 def compare_with_paper(rows: list[dict]) -> list[dict]:
     """Claim-by-claim verdicts (``agree`` True/False/None = not testable) for sweep rows."""
     g = np.array([r["gamma"] for r in rows], float)
@@ -90,10 +100,7 @@ def compare_with_paper(rows: list[dict]) -> list[dict]:
     irr = np.array([r["irr"] for r in rows], float)
     pos = g > 0
     if pos.sum() >= 2:
-        c = float((g[pos] @ irr[pos]) / (g[pos] @ g[pos]))
-        resid = irr[pos] - c * g[pos]
-        r2 = float(1 - (resid @ resid) / max(((irr[pos] - irr[pos].mean()) ** 2).sum(), 1e-300))
-        mono = bool(np.all(np.diff(irr[np.argsort(g)]) >= 0))
+        c, r2, mono = _proportional_fit(g, irr)
         out.append(dict(claim="irr", paper=PAPER_CLAIMS["irr"],
                         ours=f"IRR = {c:.3g}·gamma (R² {r2:.3f}), increasing: {mono}; IRR(0) = {irr[~pos].tolist()}",
                         agree=bool(r2 >= 0.9 and mono)))
@@ -320,10 +327,7 @@ def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.
                    for q in ("mean", "sem"))
     pos = g > 0
     if pos.sum() >= 2:
-        c = float((g[pos] @ irr[pos]) / (g[pos] @ g[pos]))
-        resid = irr[pos] - c * g[pos]
-        r2 = float(1 - (resid @ resid) / max(((irr[pos] - irr[pos].mean()) ** 2).sum(), 1e-300))
-        mono = bool(np.all(np.diff(irr[np.argsort(g)]) >= 0))
+        c, r2, mono = _proportional_fit(g, irr)
         out.append(dict(claim="irr", paper=PAPER_CLAIMS["irr"], agree=bool(r2 >= 0.9 and mono),
                         ours=f"IRR(mean) = {c:.3g}·gamma (R² {r2:.3f}), increasing: {mono}; "
                              + "; ".join(f"{gg:g}: {_pm(m_, s_)}" for gg, m_, s_ in

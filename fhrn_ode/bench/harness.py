@@ -137,14 +137,15 @@ def _seed_all(seed: int) -> None:
 
 
 def run_cases(cases: list[BenchCase], only: str | None = None, seed: int = 0, progress: bool | None = None) -> list[dict]:
-    """Run the cases and return their rows (a tqdm bar on stderr when it is a terminal).
+    """Run the cases and return their rows, with progress on stderr (a bar on a terminal, else a line
+    every few seconds: :class:`fhrn_ode._progress.Progress`; ``progress=False`` for none).
 
     ``only``: when some case labels (``module/case``, e.g. ``integrate/d2``) contain it, only those
     cases run and all their rows are kept; otherwise every case runs and only the rows whose name
     contains it are kept. A case that raises yields one row with ``error`` set and None timings, so
     one broken case does not hide the others.
     """
-    from tqdm import tqdm
+    from .._progress import Progress
 
     if only:
         chosen = [c for c in cases if only in c.label]
@@ -154,9 +155,9 @@ def run_cases(cases: list[BenchCase], only: str | None = None, seed: int = 0, pr
     else:
         chosen, label_match = list(cases), True
     rows: list[dict] = []
-    bar = tqdm(chosen, desc="bench", unit="case", disable=None if progress is None else not progress, leave=False)
-    for case in bar:
-        bar.set_postfix_str(case.label)
+    bar = Progress(len(chosen), "bench", unit="case", enabled=progress is not False)
+    for case in chosen:
+        bar.update(0, case=case.label)
         _seed_all(seed)
         try:
             got = [_check_row(r, case.label) for r in case.fn()]
@@ -167,6 +168,7 @@ def run_cases(cases: list[BenchCase], only: str | None = None, seed: int = 0, pr
         if only and not label_match:
             got = [r for r in got if only in str(r["name"])]
         rows.extend(got)
+        bar.update(1)
     bar.close()
     return rows
 

@@ -86,15 +86,12 @@ def run(args: argparse.Namespace) -> int:
     obj["table"] = table
     files = []
     if out is not None:
-        import matplotlib.pyplot as plt
-
-        from .._io import atomic_savefig, atomic_write_json
+        from .._io import atomic_write_json
         from ..figures.companions import plot_halting
+        from ._dynamics import save_figure
 
         files.append(atomic_write_json(out / "halting.json", obj))
-        fig = plot_halting(results)
-        files.append(atomic_savefig(fig, out / "halting.png"))
-        plt.close(fig)
+        files.append(save_figure(plot_halting(results), out / "halting.png"))
     if args.json:
         emit_json(obj)
         return 0

@@ -59,15 +59,12 @@ def run(args: argparse.Namespace) -> int:
     obj["rotation_drag"] = drag.to_dict()
     files = []
     if out is not None:
-        import matplotlib.pyplot as plt
-
-        from .._io import atomic_savefig, atomic_write_json
+        from .._io import atomic_write_json
         from ..figures.companions import plot_slots
+        from ._dynamics import save_figure
 
         files.append(atomic_write_json(out / "slots.json", obj))
-        fig = plot_slots(reg)
-        files.append(atomic_savefig(fig, out / "slots.png"))
-        plt.close(fig)
+        files.append(save_figure(plot_slots(reg), out / "slots.png"))
     if args.json:
         emit_json(obj)
         return 0

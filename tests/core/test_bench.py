@@ -107,6 +107,19 @@ def test_harness_only_filters_by_label_then_by_row_name(monkeypatch):
     assert run_cases(cases, only="nothing-matches", progress=False) == []
 
 
+def test_harness_progress_lines_when_stderr_is_not_a_terminal(monkeypatch, capsys):
+    """Issue 11 item 9: progress reaches a log file too (plain lines with count, rate and ETA)."""
+    _fake_module(monkeypatch)
+    monkeypatch.setenv("FHRN_ODE_PROGRESS_SECONDS", "0")
+    cases, _ = collect_cases(False, ("fhrn_ode.bench.fake",))
+    run_cases(cases)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("fhrn-ode bench:")]
+    assert any(f"case 1/{len(cases)}" in ln and "ETA" in ln for ln in lines)
+    assert lines[-1].startswith(f"fhrn-ode bench: done: case {len(cases)}/{len(cases)}")
+    run_cases(cases, progress=False)
+    assert "fhrn-ode bench" not in capsys.readouterr().err
+
+
 def test_cli_bench_json_text_and_only(monkeypatch, capsys):
     _fake_module(monkeypatch)
     monkeypatch.setattr("fhrn_ode.cli.bench.CASE_MODULES", ("fhrn_ode.bench.fake", "fhrn_ode.bench.not_there"))
