@@ -53,15 +53,19 @@ def project(points, *, basis=None) -> Projection:
     if given, else the top two principal components of all points (SVD of the centred data).
 
     Raises:
-        FHRNInputError: non-finite points, ``d < 2``, or a basis of the wrong shape/rank.
+        FHRNInputError: infinite points (NaN rows, the saved times after a trajectory stopped, are
+            projected to NaN and left out of the PCA), ``d < 2``, or a basis of the wrong shape/rank.
     """
     Y = np.asarray(points, dtype=np.float64)
     if Y.ndim < 2 or Y.shape[-1] < 2:
         raise FHRNInputError(f"`points` must have shape (..., d) with d >= 2, got {Y.shape}")
-    if not np.all(np.isfinite(Y)):
-        raise FHRNInputError("`points` must be finite")
+    if np.isinf(Y).any():
+        raise FHRNInputError("`points` must be finite or NaN (NaN marks the saved times after a trajectory stopped)")
     d = Y.shape[-1]
     flat = Y.reshape(-1, d)
+    flat = flat[np.isfinite(flat).all(axis=1)]  # a stopped trajectory's NaN rows take no part in the fit
+    if flat.shape[0] == 0:
+        raise FHRNInputError("`points` must hold at least one finite state")
     if basis is not None:
         Q = orthonormal_basis(basis, d)
         center = np.zeros(d)

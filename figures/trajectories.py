@@ -25,9 +25,16 @@ def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
     for k in range(xy.shape[1]):
         ax.plot(xy[:, k, 0], xy[:, k, 1], lw=1.1, color=colors[k])
         ax.plot(xy[0, k, 0], xy[0, k, 1], "o", ms=3.5, color=colors[k])
-        ax.plot(xy[-1, k, 0], xy[-1, k, 1], "s", ms=3.5, color="k", zorder=4)
+        kept = np.nonzero(np.isfinite(xy[:, k]).all(axis=-1))[0]  # NaN after a trajectory's own stop time
+        last = kept[-1] if kept.size else 0
+        stopped = last < xy.shape[0] - 1
+        ax.plot(xy[last, k, 0], xy[last, k, 1], "x" if stopped else "s", ms=5 if stopped else 3.5,
+                color="r" if stopped else "k", zorder=4)
     ax.plot([], [], "o", ms=3.5, color=colors[0], label="start y(0)")
-    ax.plot([], [], "s", ms=3.5, color="k", label="end y(t1)")
+    if np.isfinite(xy[-1]).all(axis=-1).any():
+        ax.plot([], [], "s", ms=3.5, color="k", label="end y(t1)")
+    if not np.isfinite(xy[-1]).all():
+        ax.plot([], [], "x", ms=5, color="r", label="stopped (diverged)")
     if ring_radius and proj.kind == "identity":
         th = np.linspace(0, 2 * np.pi, 400)
         ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0, zorder=3,

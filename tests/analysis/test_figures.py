@@ -115,3 +115,34 @@ def test_lyapunov_cli(tmp_path, capsys):
     assert main(["lyapunov", "--radii", "a,b", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "radii" in err[0]
+
+
+def test_project_leaves_stopped_trajectories_out_of_the_fit():
+    """A diverged trajectory is NaN after its stop time (docs/failure-modes.md): its NaN rows project to
+    NaN and the PCA is that of the finite states alone; infinite values are still refused."""
+    from fhrn_ode.analysis.phase import project
+    from fhrn_ode import FHRNInputError
+
+    rng = np.random.default_rng(0)
+    Y = rng.standard_normal((30, 4, 5)) * np.array([5.0, 2.0, 0.1, 0.1, 0.1])
+    with_nan = Y.copy()
+    with_nan[20:, 1] = np.nan
+    finite = np.concatenate([Y[:20].reshape(-1, 5), np.delete(Y[20:], 1, axis=1).reshape(-1, 5)])
+    p_nan, p_ref = project(with_nan), project(finite)
+    np.testing.assert_allclose(np.abs(p_nan.basis), np.abs(p_ref.basis), atol=1e-12)
+    assert np.isnan(p_nan.coords[20:, 1]).all() and np.isfinite(p_nan.coords[:20]).all()
+    with_nan[0, 0, 0] = np.inf
+    with pytest.raises(FHRNInputError, match="finite or NaN"):
+        project(with_nan)
+
+
+def test_integrate_cli_plots_trajectories_stopped_at_the_pole(tmp_path, capsys):
+    """The gain pole on the ring (kappa 2, beta 2): every trajectory stops on its own; phase.png is drawn."""
+    import json
+
+    out = tmp_path / "pole"
+    assert main(["integrate", "--wr", "antisym", "--kappa", "2", "--beta", "2", "--t1", "10", "--out", str(out),
+                 "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["status"] == "diverged" and all(s["diverged"]) and (out / "phase.png").stat().st_size > 0
+    assert all(0 < t <= 10 for t in s["t_diverged"])
