@@ -52,12 +52,12 @@ def test_sigterm_then_restart_finishes_only_the_rest(tmp_path):
 @pytest.mark.parametrize("argv, msg", [
     (["--gamma", "0,x"], "`--gamma` must be comma-separated numbers, got '0,x'"),
     (["--gamma", "0", "--seeds", "1.5"], "`--seeds` must be comma-separated integers"),
-    (["--gamma", "-1"], "`gamma` must be"),
-    (["--gamma", "0", "--preset", "huge"], "`preset` must be one of"),
+    (["--gamma", "-1"], "`--gamma` must be"),
+    (["--gamma", "0", "--preset", "huge"], "`--preset` must be one of"),
     (["--gamma", "0", "--kappa", "3"], "`--kappa` needs --task ode"),
     (["--gamma", "0", "--task", "ode", "--steps", "3"], "`--steps` and `--preset` need --task train"),
-    (["--gamma", "0", "--address", "auto"], "`address` 'auto' needs engine 'ray'"),
-    (["--gamma", "0", "--workers", "0"], "`workers`"),
+    (["--gamma", "0", "--address", "auto"], "`--address` 'auto' needs engine 'ray'"),
+    (["--gamma", "0", "--workers", "0"], "`--workers`"),
     (["--gamma", "0", "--task", "ode", "--seed", "3"], "`--seed` (the seed of a train task's metric inputs) needs"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, argv, msg):
