@@ -11,7 +11,9 @@ Per sequence, with ``U_0 = V_0 = 0`` (r×d) and ``y_0 = 0``, for ``t = 1..T``::
     output_t = x_t + y_t
 
 The pole of ``g``: its denominator is ``1 − beta + beta s²``. For ``0 <= beta < 1`` it is
-``>= 1 − beta > 0`` for every ``s`` (no pole, ``|y| < 1/beta`` for large ``|z|``); at ``beta = 1``
+``>= 1 − beta > 0`` for every ``s``: no pole, and for ``0 < beta < 1`` the output ``|y| = s g(s)`` is
+bounded by its maximum ``1 / (2 sqrt(beta (1 − beta)))``, reached at ``s² = (1 − beta)/beta`` (docs/model.md
+§3; ``beta = 0`` leaves ``|y| = s`` unbounded); at ``beta = 1``
 it vanishes at ``z = 0`` and for ``beta > 1`` on the sphere ``|z| = sqrt(1 − 1/beta)``. We do not
 clamp: the config refuses ``beta >= 1`` with an :class:`FHRNInputError` (see ``FHRLConfig``).
 
