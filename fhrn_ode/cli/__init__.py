@@ -36,7 +36,7 @@ import sys
 from .._errors import FHRNInputError
 from .._signals import Terminated, caught, exit_code, install, restore, signal_name
 
-__all__ = ["main", "build_parser", "COMMAND_MODULES", "Terminated"]
+__all__ = ["main", "entry", "build_parser", "COMMAND_MODULES", "Terminated"]
 
 #: The modules that register sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
@@ -213,5 +213,28 @@ def main(argv: list[str] | None = None) -> int:
         restore(previous)
 
 
+def entry() -> None:  # pragma: no cover - exercised by the subprocess tests
+    """The ``fhrn-ode`` console script and ``python -m fhrn_ode``: :func:`main`, then exit with its code.
+
+    After an interrupt (130 / 143) the process ends with ``os._exit`` once stdout and stderr are
+    flushed: a second, late interrupt (e.g. the signal landing in the clean-up after the one-line
+    message) can then neither print a traceback nor turn the exit status into "killed by SIGINT".
+    """
+    import os
+
+    try:
+        code = main()
+    except KeyboardInterrupt as exc:  # raised after main's own handler (its clean-up); same exit code
+        code = exit_code(exc)
+    if code in (130, 143):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
