@@ -239,7 +239,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     zn, rn = newton_polish(ff, torch.cat([za, z0, -z0, -za]), n_newton, tol=tol * 1e-3)
     zn_np, rn_np = zn.numpy(), rn.numpy()
     conv = np.isfinite(rn_np) & (rn_np <= tol)
-    zn_a, conv_a = zn_np[: za.shape[0]], conv[: za.shape[0]]
+    conv_a = conv[: za.shape[0]]
     points: list[FixedPoint] = []
     if conv.any():
         idx = np.nonzero(conv)[0]

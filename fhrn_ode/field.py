@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ._errors import FHRNInputError
-from .energy import lyapunov_V
+from .energy import lyapunov_V  # noqa: F401  (re-exported: fhrn_ode.field.lyapunov_V, as before v2)
 from .homeostasis import gain, gain_denominator, gain_derivative, near_pole
 from .operators import check_matrix
 from .params import FHRNParams

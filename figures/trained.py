@@ -42,7 +42,7 @@ def plot_stability_map(results: list, contexts: list):
     apply_style()
     fig, (ax, bx) = new_figure(10.0, 4.2, ncols=2)
     labels, ticks = [], []
-    all_re, all_rho = [], []
+    all_re = []
     n_layers = max(len(r["per_layer"]) for r in results)
     width = 0.7 / max(n_layers, 1)
     for i, (r, c) in enumerate(zip(results, contexts)):
@@ -60,12 +60,11 @@ def plot_stability_map(results: list, contexts: list):
             bx.plot(re[st], rho[st], "o", ms=3, mfc="none", color=col, alpha=0.8)
             bx.plot(re[~st], rho[~st], "x", ms=4, color="C3")
             all_re.append(re)
-            all_rho.append(rho)
             ticks.append(x0)
             labels.append(f"L{lc['layer']}")
         ax.text(i, 1.01, f"$\\gamma$={r['gamma']:g}", transform=ax.get_xaxis_transform(), ha="center",
                 va="bottom", fontsize=8)
-    re_all, rho_all = np.concatenate(all_re), np.concatenate(all_rho)
+    re_all = np.concatenate(all_re)
     ax.axhline(1.0, color="k", ls="--", lw=1.0, label="r_e = 1 (below: stable by small gain)")
     ax.plot([], [], "o", mfc="none", color="0.4", ms=3, label="stable context")
     ax.plot([], [], "x", color="C3", label="unstable context")

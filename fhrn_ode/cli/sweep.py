@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 
 from ._common import emit_json
 from .._errors import FHRNInputError

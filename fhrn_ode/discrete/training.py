@@ -23,7 +23,7 @@ from .._io import atomic_write_bytes, atomic_write_json
 from .._progress import Progress
 from ._train_state import (STATE_JSON, STATE_WEIGHTS, TrainingInterrupted, check_finite_model, check_history,
                            check_moments, check_rng, check_state_meta, deferred_signals, describe_diff, run_progress)
-from .checkpoint import CONFIG_NAME, METRICS_NAME, load_checkpoint, load_state_file, read_json, save_checkpoint
+from .checkpoint import CONFIG_NAME, load_checkpoint, load_state_file, read_json, save_checkpoint
 from .data import Corpus, load_corpus, sample_batch, unigram_baseline, val_batches
 from .model import GPTConfig, TinyGPT
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -186,7 +186,6 @@ class OdeTask(Task):
 
     def __post_init__(self) -> None:
         from ..operators import OPERATOR_KINDS
-        from ..params import FHRNParams
 
         object.__setattr__(self, "gain", check_real("gamma", self.gain, low=0.0))
         check_int("seed", self.seed, low=0)
