@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 
 from ._common import emit_json
 from .._errors import FHRNInputError
@@ -94,21 +93,15 @@ def build_tasks(args: argparse.Namespace) -> list:
 _DEFAULTS = {"kappa": "10", "theta": "1", "leak": "1", "beta": "0"}
 
 
-def _sigterm(signum, frame):  # noqa: ARG001 - signal API
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     from ..sweep import run_sweep
 
     tasks = build_tasks(args)
-    old = signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM stops like Ctrl-C: workers stopped, manifest written
-    try:
-        m = run_sweep(tasks, args.out, engine=args.engine, workers=args.workers, address=args.address,
-                      retries=args.retries, threads=args.threads, progress=not args.quiet,
-                      dry_run=args.dry_run)
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    # SIGTERM raises fhrn_ode._signals.Terminated (a KeyboardInterrupt, installed by cli.main): the
+    # runner stops its workers, writes the manifest and re-raises; main exits 143 (130 for Ctrl-C).
+    m = run_sweep(tasks, args.out, engine=args.engine, workers=args.workers, address=args.address,
+                  retries=args.retries, threads=args.threads, progress=not args.quiet,
+                  dry_run=args.dry_run)
     d = m.to_dict()
     if args.json:
         emit_json(d)

@@ -35,7 +35,7 @@ def test_sigterm_then_restart_finishes_only_the_rest(tmp_path):
     assert proc.poll() is None, "the sweep finished before it could be interrupted"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "fhrn-ode sweep: interrupted" in err
+    assert proc.returncode == 143 and "fhrn-ode sweep: terminated (SIGTERM)" in err
     d = json.loads((out / "manifest.json").read_text())
     assert {t["status"] for t in d["tasks"]} <= {"done", "pending"}  # nothing left 'running'
     before = counter.read_text().split()
