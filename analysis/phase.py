@@ -129,7 +129,7 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
     from fhrn_ode.integration import integrate
     from fhrn_ode.params import FHRNParams, ring_radius
 
-    from fhrn_ode.homeostasis import near_pole
+    from fhrn_ode.homeostasis import has_pole, near_pole
 
     from .spectra import _plane, plane_points
 
@@ -146,7 +146,7 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
     pts = plane_points(ax, ax, o, B)
     with torch.no_grad():
         F = field.velocity(torch.as_tensor(pts.reshape(-1, d))).numpy().reshape(n, n, d)
-    if params.beta > 1.0:
+    if has_pole(params.beta):
         F = np.where(near_pole((pts ** 2).sum(-1), params.beta)[..., None], np.nan, F)
     U, V = F @ B[:, 0], F @ B[:, 1]
     ncl = (_zero_contours(ax, ax, U), _zero_contours(ax, ax, V))

@@ -4,7 +4,7 @@ The abscissa of many Jacobians is :func:`fhrn_ode.spectrum.spectral_abscissa` (c
 batched eigenvalues otherwise); ``batched_spectral_abscissa``, ``batched_eigvals``, ``eigvals_2x2`` and
 ``spectral_abscissa_2x2`` are re-exported from there.
 
-Gain pole (beta > 1): ``g`` (:mod:`fhrn_ode.homeostasis`) is infinite on the sphere
+Gain pole (beta >= 1): ``g`` (:mod:`fhrn_ode.homeostasis`) is infinite on the sphere
 ``|y| = sqrt(1 - 1/beta)``; map entries on the pole (:func:`fhrn_ode.homeostasis.near_pole`, threshold
 ``POLE_THRESHOLD``), or whose Jacobian is not finite, are NaN (never inf, never a silent number).
 """
@@ -18,7 +18,7 @@ import torch
 
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
 from fhrn_ode.field import FHRNField
-from fhrn_ode.homeostasis import POLE_THRESHOLD, gain_derivative, gain_or_nan, near_pole
+from fhrn_ode.homeostasis import POLE_THRESHOLD, gain_derivative, gain_or_nan, has_pole, near_pole
 from fhrn_ode.spectrum import batched_eigvals, eigvals_2x2, spectral_abscissa, spectral_abscissa_2x2
 
 from .phase import orthonormal_basis
@@ -74,7 +74,7 @@ def _field_jacobians(field: FHRNField, pts: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         J = field.jacobian(y).numpy()
     p = field.params
-    if p.beta > 1.0:
+    if has_pole(p.beta):
         pole = near_pole((pts.reshape(-1, field.dim) ** 2).sum(-1), p.beta)
         J = np.where(pole[:, None, None], np.nan, J)
     return J

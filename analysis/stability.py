@@ -3,7 +3,7 @@
 Small gain (the paper's Fig. 4): ``|gamma g W|_2 < 1`` implies ``rho(-I + gamma g W) <= -1 + |gamma g W|_2 < 0``,
 so the effective reentry gain ``r_e = gamma |g(|y|; beta)| |W|_2 < 1`` is SUFFICIENT for stability and the
 boundary is ``|W_r|_crit = 1/(gamma |g(|y|)|)`` (the paper writes ``1/(gamma g)``; the two agree where g > 0,
-which is everywhere for ``beta <= 1`` and outside the pole for ``beta > 1``).
+which is everywhere for ``beta < 1`` and outside the pole for ``beta >= 1``).
 
 Exact: eigenvalues shift, ``lambda_i(-I + c W) = -1 + c lambda_i(W)``, so with ``c = gamma g s`` for the
 operator ``s * W_hat`` (``|W_hat|_2 = 1``, ``s = |W_r|_2``):

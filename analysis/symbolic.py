@@ -223,9 +223,9 @@ def _stability_checks() -> list[Check]:
     pole = sp.solve(sp.Eq(1 + beta * (s - 1), 0), s)[0]
     out.append(Check("C2-gain-pole", "C 2",
                      "g(r) = 1/(1 + beta(r^2 - 1)), beta > 0, reduces feedback when r > 1",
-                     "holds_under_conditions", "beta <= 1 (no pole) or |y|^2 > 1 - 1/beta",
-                     f"g > 1 for r < 1 (feedback amplified inside the shell); for beta > 1, g has a pole at |y|^2 = {pole} "
-                     "and is negative inside it"))
+                     "holds_under_conditions", "beta < 1 (no pole) or |y|^2 > 1 - 1/beta (the origin excluded at beta = 1)",
+                     f"g > 1 for r < 1 (feedback amplified inside the shell); for beta >= 1, g has a pole at |y|^2 = {pole} "
+                     "(the origin at beta = 1) and is negative inside it (beta > 1)"))
     return out
 
 

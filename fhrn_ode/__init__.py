@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "gain_denominator": ".homeostasis",
     "gain_derivative": ".homeostasis",
     "gain_or_nan": ".homeostasis",
+    "has_pole": ".homeostasis",
     "near_pole": ".homeostasis",
     "pole_r2": ".homeostasis",
     "pole_radius": ".homeostasis",

@@ -36,7 +36,7 @@ from ._dopri5 import GroupRMSNorm, odeint_stage_major, partial_solution
 from . import _signals
 from ._errors import FHRNInputError, check_choice, check_int, check_real
 from .field import _EvaluationBudgetExceeded, fhrn_velocity
-from .homeostasis import POLE_THRESHOLD, gain_denominator
+from .homeostasis import POLE_THRESHOLD, gain_denominator, has_pole
 from .integration import MAX_GAIN, initial_conditions
 from .operators import check_matrix
 from .params import FHRNParams
@@ -97,7 +97,7 @@ class SweepField(torch.nn.Module):
         self.register_buffer("drive", values["drive"].mT.reshape(-1, P, 1))
         self._has_drive = bool((values["drive"] != 0).any())
         self._has_gain = bool((values["beta"] != 0).any())
-        self._pole = bool((values["beta"] > 1).any())
+        self._pole = has_pole(values["beta"])
         self.max_norm = float(max_norm)
         self.max_gain: float | None = None
         self.nfe = 0
@@ -118,7 +118,7 @@ class SweepField(torch.nn.Module):
         bad = ~(r2 <= self.max_norm ** 2)
         if self._pole:
             thr = POLE_THRESHOLD if self.max_gain is None else max(POLE_THRESHOLD, 1.0 / self.max_gain)
-            bad = bad | ((beta > 1) & (gain_denominator(r2, beta).abs() < thr))
+            bad = bad | ((beta >= 1) & (gain_denominator(r2, beta).abs() < thr))  # has_pole, per set
         return bad
 
     def forward(self, t, y):
@@ -205,7 +205,7 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
         t1, n_points: saved grid ``linspace(0, t1, n_points)``.
         rtol, atol: dopri5 tolerances. error_control: 'group' or 'shared' (module docstring).
         max_norm: divergence bound on ``|y|`` (default ``100 max(1, max|y0|, max|c|)``).
-        max_gain: sets with ``beta > 1``: a trajectory with ``|g| > max_gain`` is stopped (as in
+        max_gain: sets with a gain pole (``beta >= 1``): a trajectory with ``|g| > max_gain`` is stopped (as in
             :func:`fhrn_ode.integrate`).
         max_nfe: evaluation budget of the whole batch.
         device: torch device (default: ``W``'s if it is a tensor, else CPU).

@@ -23,7 +23,7 @@ from torch import nn
 
 from ._errors import FHRNInputError
 from .energy import lyapunov_V  # noqa: F401  (re-exported: fhrn_ode.field.lyapunov_V, as before v2)
-from .homeostasis import gain, gain_denominator, gain_derivative, near_pole
+from .homeostasis import gain, gain_denominator, gain_derivative, has_pole, near_pole
 from .operators import check_matrix
 from .params import FHRNParams
 
@@ -319,7 +319,7 @@ class FHRNField(nn.Module):
 
     def _bad_rows(self, r2: torch.Tensor) -> torch.Tensor | None:
         """Mask (shaped like ``r2 = |y|^2``) of states that left the trusted region, or None when all are fine."""
-        if (self._pin or self._frozen()).beta <= 1.0:
+        if not has_pole((self._pin or self._frozen()).beta):
             # one reduction covers NaN (max propagates it; NaN <= x is False), inf and |y| > max_norm;
             # the mask is built only when needed
             if float(r2.detach().max()) <= self.max_norm ** 2:
@@ -333,7 +333,7 @@ class FHRNField(nn.Module):
         # ~(r2 <= m^2) is ~isfinite(r2) | (r2 > m^2) in one op (r2 >= 0, NaN compares False)
         bad = ~torch.isfinite(r2) if self.max_norm is None else ~(r2 <= self.max_norm ** 2)
         beta = self._frozen().beta
-        if beta > 1.0:
+        if has_pole(beta):
             bad = bad | near_pole(r2, beta)
             if self.max_gain is not None:  # |g| > max_gain  <=>  |1 + beta (r2 - 1)| < 1 / max_gain (C 2)
                 bad = bad | (gain_denominator(r2, beta).abs() < 1.0 / self.max_gain)

@@ -26,7 +26,7 @@ from . import _signals
 from ._errors import FHRNInputError, check_int, check_real
 from ._states import _check_y0, _Columns, _generic_bad, _generic_state, _Guarded
 from .field import FHRNField, _EvaluationBudgetExceeded
-from .homeostasis import pole_radius
+from .homeostasis import has_pole, pole_radius
 from .operators import check_matrix
 from .params import FHRNParams
 
@@ -224,7 +224,7 @@ def integrate(
         A0: initial fast-weight traces ``(N, d, d)`` (default zeros); only for an FHRN field with memory.
         max_norm: a trajectory with ``|y|`` above it counts as diverged (default
             ``100 * max(1, max |y0|, |c|)``).
-        max_gain: FHRN fields with a gain pole (beta > 1): a trajectory whose gain ``|g(|y|^2)|``
+        max_gain: FHRN fields with a gain pole (beta >= 1): a trajectory whose gain ``|g(|y|^2)|``
             exceeds this bound, i.e. ``|1 + beta (|y|^2 - 1)| < 1 / max_gain`` (C 2), counts as having
             reached the pole and is stopped on its own (default :data:`MAX_GAIN` = 20). Stopping at a
             finite bound is what keeps the shared step size from collapsing: near the pole the field's
@@ -339,7 +339,7 @@ def integrate(
         func.max_norm = max_norm
         bad0 = func.bad_mask(y0t)
         beta = func._frozen().beta
-        if beta > 1.0 and bool(bad0.any()):
+        if has_pole(beta) and bool(bad0.any()):
             func.max_norm = saved[0]
             k = int(torch.nonzero(bad0)[0])
             raise FHRNInputError(
@@ -491,7 +491,7 @@ def _chunks(rhs, counter, nfe0, solve, kwargs, parts, state, bad_tn, bad_rows, t
         y_bad = full[0][first[k], k].detach()
         r_bad = float(y_bad.norm()) if torch.isfinite(y_bad).all() else math.inf
         beta = 0.0 if generic else fhrn._frozen().beta
-        if beta > 1.0 and math.isfinite(r_bad) and r_bad <= max_norm:
+        if has_pole(beta) and math.isfinite(r_bad) and r_bad <= max_norm:
             why = f"reached the gain pole |y| = {pole_radius(beta):.4g} of g (beta = {beta:g}, |g| > max_gain)"
         elif math.isfinite(r_bad) and r_bad <= max_norm:
             why = "became non-finite"

@@ -73,7 +73,7 @@ class FHRNParams:
 
     @property
     def pole_radius(self) -> float | None:
-        """Radius where ``g`` has its pole, ``sqrt(1 - 1/beta)`` for beta > 1 (C 2), else None."""
+        """Radius where ``g`` has its pole, ``sqrt(1 - 1/beta)`` for beta >= 1 (0 at beta = 1; C 2), else None."""
         from .homeostasis import pole_radius  # imported here: this module stays light (no numpy) for the CLI
 
         return pole_radius(self.beta)

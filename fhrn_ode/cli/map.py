@@ -11,7 +11,7 @@ from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out
 def register(sub) -> None:
     p = sub.add_parser("map", help="spectral-abscissa map of the Jacobian over a plane",
                        description="rho(J(y)) = max Re lambda(J(y)) on an N x N grid of [-L, L]^2 in a plane "
-                                   "(C 10-11); NaN at the gain pole (beta > 1).")
+                                   "(C 10-11); NaN at the gain pole (beta >= 1).")
     add_operator_args(p)
     add_model_args(p, memory=False)
     p.add_argument("--grid", type=int, default=200, help="grid points per axis N >= 2 (default %(default)s)")

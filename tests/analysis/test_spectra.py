@@ -98,6 +98,12 @@ def test_spectral_map_layout_plane_and_pole():
     mp = spectral_map(fp, extent=math.sqrt(0.5), n=3)  # corners... (±r, 0) lie on the pole
     assert np.isnan(mp.spectral_abscissa[1, 0]) and mp.n_nan >= 4
     assert not np.isinf(mp.spectral_abscissa).any()
+    # beta = 1: g = 1/|y|^2, the pole is the origin, the centre of an odd grid; every other cell is finite
+    for method_d in (2, 3):
+        f1 = FHRNField(make_operator("antisym", method_d), FHRNParams(beta=1.0))
+        m1 = spectral_map(f1, extent=1.0, n=5)
+        assert np.isnan(m1.spectral_abscissa[2, 2]) and m1.n_nan == 1
+        assert np.isfinite(np.delete(m1.spectral_abscissa.ravel(), 12)).all()
     with pytest.raises(FHRNInputError, match="extent"):
         spectral_map(f, extent=-1.0)
     with pytest.raises(FHRNInputError, match="basis"):

@@ -96,3 +96,28 @@ def test_keyboard_interrupt_returns_the_prefix(monkeypatch):
 def test_max_gain_is_validated():
     with pytest.raises(F.FHRNInputError, match="`max_gain` must be > 1"):
         integrate(W2, max_gain=0.5)
+
+
+def test_beta_one_pole_at_the_origin_stops_a_decaying_trajectory_at_the_analytic_time():
+    """beta = 1: g = 1/|y|^2, a pole at the origin (docs/model.md (M6a) with r_pole = 0).
+
+    kappa = 0 and an antisymmetric W*: y.W*y = 0, so |y| = r0 exp(-leak t) exactly while the rotation
+    speed gamma g grows like 1/|y|^2. The guard stops the trajectory where |g| = 1/|y|^2 first exceeds
+    max_gain, i.e. at t* = ln(r0 sqrt(max_gain)) / leak, instead of chasing the singular rotation.
+    """
+    p = FHRNParams(beta=1.0, kappa=0.0, leak=1.0)
+    y0 = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    res = integrate(W2, y0, params=p, t1=5.0, n_points=501, max_gain=MAX_GAIN)
+    assert res.status == "diverged" and "gain pole |y| = 0 " in res.message
+    t_star = np.log(np.array([1.0, 2.0]) * np.sqrt(MAX_GAIN))
+    assert res.diverged.all()
+    np.testing.assert_allclose(res.t_diverged, t_star, atol=0.011)  # saved grid step 0.01
+    keep = res.t.numpy() < t_star[0] - 0.011
+    r = res.y[keep, 0].norm(dim=-1).numpy()
+    np.testing.assert_allclose(r, np.exp(-res.t.numpy()[keep]), rtol=1e-5)  # the exact radius up to the stop
+    assert res.nfe < 5000
+
+
+def test_beta_one_refuses_a_start_at_the_origin():
+    with pytest.raises(F.FHRNInputError, match=r"`y0`\[1\] sits on the gain pole \|y\| = 0 of g \(beta=1\)"):
+        integrate(W2, torch.tensor([[0.5, 0.0], [0.0, 0.0]], dtype=torch.float64), params=FHRNParams(beta=1.0))

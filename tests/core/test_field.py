@@ -195,3 +195,19 @@ def test_gain_has_its_pole_where_documented():
     assert torch.isinf(F.gain(r2, 4.0)).all()
     torch.testing.assert_close(F.gain_derivative(torch.tensor([2.0], dtype=torch.float64), 0.5),
                                torch.tensor([-0.5 / 1.5 ** 2], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("beta, pole", [(0.0, None), (0.5, None), (0.999, None), (1.0, 0.0), (4.0, 0.75)])
+def test_the_pole_exists_exactly_for_beta_at_least_one(beta, pole):
+    """The denominator 1 - beta + beta r2 is >= 1 - beta > 0 for beta < 1 and r2 at beta = 1 (docs/model.md §1.2)."""
+    from fhrn_ode.homeostasis import has_pole, near_pole, pole_r2
+
+    assert has_pole(beta) is (pole is not None) and has_pole(torch.tensor([0.0, beta])) is (pole is not None)
+    assert pole_r2(beta) == (None if pole is None else pytest.approx(pole))
+    r2 = np.linspace(0.0, 2.0, 20001)
+    den = 1.0 + beta * (r2 - 1.0)
+    assert bool(np.abs(den).min() < 1e-3) == (pole is not None)  # a root of the denominator on [0, 2] iff a pole
+    mask = near_pole(r2, beta)
+    assert bool(mask.any()) == (pole is not None)
+    if pole is not None:
+        assert np.all(np.abs(r2[mask] - pole) < 1e-3 / beta)

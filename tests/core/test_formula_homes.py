@@ -111,7 +111,7 @@ def test_the_homes_are_what_everyone_uses():
     r2 = np.array([0.0, 0.5, 2.0])
     np.testing.assert_allclose(F.gain(r2, 0.5), 1.0 / (1.0 + 0.5 * (r2 - 1.0)))
     np.testing.assert_allclose(F.gain_derivative(r2, 0.5), -0.5 * F.gain(r2, 0.5) ** 2)
-    assert F.pole_r2(4.0) == pytest.approx(0.75) and F.pole_r2(1.0) is None
+    assert F.pole_r2(4.0) == pytest.approx(0.75) and F.pole_r2(1.0) == 0.0 and F.pole_r2(0.99) is None
     assert F.near_pole(np.array([0.75, 0.7]), 4.0).tolist() == [True, False]
     assert not F.near_pole(np.array([0.0, 1.0]), 0.9).any()
     t = torch.tensor([0.75 + 1e-5, 0.9], dtype=torch.float64)
