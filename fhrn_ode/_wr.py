@@ -20,8 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import FHRNInputError
+
+if TYPE_CHECKING:  # annotations only: numpy loads lazily (fast --help)
+    import numpy as np
 
 __all__ = ["MAX_CONTEXTS", "WR_FORMS", "WR_HELP", "WrOperator", "resolve_wr"]
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
                       param_sources, params_from_args, resolve_wr_args)
 from .._errors import FHRNInputError
 from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
+
+if TYPE_CHECKING:  # annotations only: numpy and the engine load lazily (fast --help)
+    import numpy as np
+
+    from ..integration import IntegrationResult
 
 def register(sub) -> None:
     p = sub.add_parser("integrate", help="integrate the FHRN neural ODE (ring attractor by default)",

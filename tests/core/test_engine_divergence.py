@@ -1,7 +1,6 @@
 """Per-trajectory divergence, kept prefixes on failure and interrupt (issue 10 items 2-3, integrate part)."""
 
 import json
-import os
 import subprocess
 import sys
 import time

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fhrn_ode as F
-from fhrn_ode import FHRNParams, integrate, integrate_sweep
+from fhrn_ode import integrate, integrate_sweep
 from fhrn_ode.integration import initial_conditions
 from fhrn_ode.operators import make_operator
 

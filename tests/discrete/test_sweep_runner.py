@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fhrn_ode import FHRNInputError, ring_radius
-from fhrn_ode.sweep import (FailTask, OdeTask, TrainTask, load_manifest, ode_grid, read_result, run_sweep,
+from fhrn_ode.sweep import (FailTask, TrainTask, load_manifest, ode_grid, read_result, run_sweep,
                             task_from_dict, train_grid)
 
 #: ~1 s tasks: tiny preset, 4 steps, small batches.
