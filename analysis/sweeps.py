@@ -29,7 +29,8 @@ from fhrn_ode._io import read_json
 from .metrics import model_metrics
 
 __all__ = ["SweepReport", "sweep_report", "compare_with_paper", "PAPER_CLAIMS", "SeedSweepReport", "SEED_KEYS",
-           "flatten_result", "load_seed_results", "seeds_needed", "seed_sweep_report", "compare_seed_sweep"]
+           "flatten_result", "load_seed_results", "seeds_needed", "seed_sweep_report", "compare_seed_sweep",
+           "paired_tests"]
 
 #: Smallest validation-loss difference (nats/byte) the band verdict treats as real (one seed per gain).
 BAND_RESOLUTION = 0.05  # seeds 0-2 of the quick preset spread by ~0.03 nats at a fixed gain
@@ -165,17 +166,23 @@ class SeedSweepReport:
     ``rows``: per gain ``gamma``, ``n`` (seeds), ``seeds`` and for each of :data:`SEED_KEYS`
     ``<key>_mean``, ``<key>_sem`` (standard error, ``std / sqrt(n)``, None for n = 1), ``<key>_std``
     and ``<key>_values``. ``variance``: the seed-to-seed spread of the validation loss and the seeds
-    needed to resolve ``delta`` nats. ``tests``: Welch t-tests of each gain (and of the band) against
-    gamma = 0. ``comparison``: claim by claim with error bars.
+    needed to resolve ``delta`` nats (unpaired and paired). ``tests``: Welch t-tests of each gain (and
+    of the band) against gamma = 0. ``paired``: the same comparisons paired by seed
+    (:func:`paired_tests`). ``friedman``: a rank test of "no difference between the gains" over the
+    seeds that have every gain (None with fewer than 2 such seeds or 3 gains). ``comparison``: claim
+    by claim with error bars.
     """
 
     rows: list[dict]
     variance: dict
     tests: list[dict]
     comparison: list[dict]
+    paired: list[dict] = field(default_factory=list)
+    friedman: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows, "variance": self.variance, "tests": self.tests, "comparison": self.comparison}
+        return {"rows": self.rows, "variance": self.variance, "tests": self.tests, "paired": self.paired,
+                "friedman": self.friedman, "comparison": self.comparison}
 
 
 def flatten_result(res: dict) -> dict:
@@ -214,16 +221,18 @@ def load_seed_results(folder: str | os.PathLike) -> list[dict]:
     return [flatten_result(r) for r in raw]
 
 
-def seeds_needed(std: float, delta: float, *, alpha: float = 0.05, power: float = 0.8, m: int = 1) -> int:
-    """Seeds per group for a two-sided two-sample test to detect a mean difference ``delta``.
+def seeds_needed(std: float, delta: float, *, alpha: float = 0.05, power: float = 0.8, m: int = 1,
+                 paired: bool = False) -> int:
+    """Seeds per group for a two-sided test to detect a mean difference ``delta``.
 
-    ``n = 2 (z_{1 - alpha/(2m)} + z_{power})^2 std^2 / delta^2`` (normal approximation; ``m``
-    comparisons with a Bonferroni correction), rounded up.
+    Two independent samples of spread ``std``: ``n = 2 (z_{1 - alpha/(2m)} + z_{power})^2 std^2 / delta^2``;
+    ``paired=True`` (one sample of per-seed differences of spread ``std``): the same without the
+    factor 2. Normal approximation, ``m`` comparisons with a Bonferroni correction, rounded up.
     """
     from scipy.stats import norm
 
     z = norm.ppf(1 - alpha / (2 * m)) + norm.ppf(power)
-    return int(np.ceil(2 * z * z * std * std / (delta * delta)))
+    return int(np.ceil((1 if paired else 2) * z * z * std * std / (delta * delta)))
 
 
 def _stats(vals: list) -> dict:
@@ -246,8 +255,107 @@ def _welch(a: list, b: list) -> dict:
     return {"diff": d, "diff_sem": se, "t": float(r.statistic), "dof": float(r.df), "p": float(r.pvalue)}
 
 
+def _in_band(g: float) -> bool:
+    return BAND[0] - 1e-9 <= g <= BAND[1] + 1e-9
+
+
+def _paired(diffs: dict) -> dict:
+    """One-sample t-test of per-seed differences ``{seed: d}`` (``scipy.stats.ttest_1samp``, = ``ttest_rel``)."""
+    from scipy import stats
+
+    seeds = sorted(diffs)
+    d = np.array([diffs[k] for k in seeds], float)
+    out = {"seeds": seeds, "n": int(d.size), "diff": float(d.mean()) if d.size else None,
+           "diff_values": d.tolist(), "diff_sem": None, "t": None, "dof": None, "p": None}
+    if d.size > 1:
+        se = float(d.std(ddof=1) / np.sqrt(d.size))
+        out.update(diff_sem=se, dof=float(d.size - 1))
+        if se > 0:
+            r = stats.ttest_1samp(d, 0.0)
+            out.update(t=float(r.statistic), p=float(r.pvalue))
+    return out
+
+
+def paired_tests(results: list[dict], *, key: str = "val_loss") -> list[dict]:
+    """The comparisons of :func:`seed_sweep_report`, paired by seed (seed = block).
+
+    A seed fixes the weight initialisation and the batch order of a training run whatever the gain
+    (``fhrn_ode.discrete``), so the runs of one seed at different gains are paired, and much of the
+    seed-to-seed spread cancels in their difference. For each gain > 0: the per-seed difference
+    ``key(gamma, s) - key(0, s)`` over the seeds run at both, tested against 0 (two-sided; ``p_bonferroni``
+    over the gains > 0). ``"band"``: per seed, the mean over the band gains (0.10-0.20) minus gamma = 0;
+    ``"band_vs_rest"``: per seed, the band mean minus the mean over the other gains > 0 (seeds that
+    have every gain involved). Negative ``diff``: the first group has the lower ``key``.
+    """
+    table: dict[float, dict] = {}
+    for r in results:
+        if r.get("seed") is not None and r.get(key) is not None:
+            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r[key])
+    gains = sorted(table)
+    pos = [g for g in gains if g > 0]
+    band = [g for g in pos if _in_band(g)]
+    rest = [g for g in pos if not _in_band(g)]
+    m = max(1, len(pos))
+    zero = table.get(0.0)
+    out = []
+
+    def complete(gs):
+        return set.intersection(*(set(table[g]) for g in gs)) if gs else set()
+
+    if zero is not None:
+        for g in pos:
+            t = _paired({s: table[g][s] - zero[s] for s in set(table[g]) & set(zero)})
+            t.update(gamma=g, p_bonferroni=None if t["p"] is None else min(1.0, m * t["p"]))
+            out.append(t)
+        if band:
+            seeds = complete(band) & set(zero)
+            t = _paired({s: np.mean([table[g][s] for g in band]) - zero[s] for s in seeds})
+            out.append({**t, "gamma": "band", "p_bonferroni": t["p"]})
+    if band and rest:
+        seeds = complete(band) & complete(rest)
+        t = _paired({s: np.mean([table[g][s] for g in band]) - np.mean([table[g][s] for g in rest]) for s in seeds})
+        out.append({**t, "gamma": "band_vs_rest", "p_bonferroni": t["p"]})
+    return out
+
+
+def _friedman(results: list[dict], key: str = "val_loss") -> dict | None:
+    """Friedman rank test (``scipy.stats.friedmanchisquare``) over the seeds that have every gain."""
+    from scipy import stats
+
+    table: dict[float, dict] = {}
+    for r in results:
+        if r.get("seed") is not None and r.get(key) is not None:
+            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r[key])
+    gains = sorted(table)
+    seeds = sorted(set.intersection(*(set(v) for v in table.values()))) if table else []
+    if len(gains) < 3 or len(seeds) < 2:
+        return None
+    x = np.array([[table[g][s] for s in seeds] for g in gains])  # (gains, seeds)
+    r = stats.friedmanchisquare(*x)
+    ranks = np.mean([stats.rankdata(x[:, j]) for j in range(x.shape[1])], axis=0)
+    return {"statistic": float(r.statistic), "p": float(r.pvalue), "seeds": seeds, "gammas": gains,
+            "mean_rank": ranks.tolist(), "dof": len(gains) - 1}
+
+
+def _seed_blocks(results: list[dict]) -> dict:
+    """Spread of the seed effect: std over seeds of each seed's mean over the gains (seeds with every gain)."""
+    table: dict[float, dict] = {}
+    for r in results:
+        if r.get("seed") is not None and r.get("val_loss") is not None:
+            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r["val_loss"])
+    seeds = sorted(set.intersection(*(set(v) for v in table.values()))) if table else []
+    if len(seeds) < 2 or len(table) < 2:
+        return {"seed_effect_std": None, "residual_std": None, "n_complete_seeds": len(seeds)}
+    x = np.array([[table[g][s] for s in seeds] for g in sorted(table)])  # (gains, seeds)
+    # two-way layout without replication: x = mu + a_gain + b_seed + e
+    res = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+    dof = (x.shape[0] - 1) * (x.shape[1] - 1)
+    return {"seed_effect_std": float(x.mean(0).std(ddof=1)),
+            "residual_std": float(np.sqrt((res ** 2).sum() / dof)), "n_complete_seeds": len(seeds)}
+
+
 def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float = 0.05,
-                      power: float = 0.8) -> SeedSweepReport:
+                      power: float = 0.8, preset: str | None = None) -> SeedSweepReport:
     """Aggregate flat per-seed results (:func:`load_seed_results`) per gain and test them against gamma = 0.
 
     Tests (validation loss, nats/byte): for each gain > 0 a Welch t-test (``scipy.stats.ttest_ind``,
@@ -255,13 +363,26 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
     the gains (``p_adj = min(1, m p)``); and one Welch test of all seeds of the band gains
     (0.10-0.20 pooled) against gamma = 0. ``variance`` holds the pooled within-gain standard
     deviation and :func:`seeds_needed` for ``delta`` at ``alpha`` and ``power`` (one comparison and
-    ``m`` Bonferroni-corrected ones).
+    ``m`` Bonferroni-corrected ones). ``paired`` repeats the tests paired by seed (:func:`paired_tests`),
+    and ``variance`` adds the spread of those paired differences (``paired_std``, pooled over the gains)
+    with the seeds a paired test needs (``seeds_needed_paired``, ``..._bonferroni``), and the size of the
+    seed effect (``seed_effect_std``) against the rest (``residual_std``).
+
+    Args:
+        preset: keep only the results of this preset; required when ``results`` mix presets.
 
     Raises:
-        FHRNInputError: no results.
+        FHRNInputError: no results, or results of several presets and no ``preset``.
     """
+    if preset is not None:
+        results = [r for r in results if r.get("preset") == preset]
+        if not results:
+            raise FHRNInputError(f"`preset` {preset!r} matches no result")
     if not results:
         raise FHRNInputError("`results` must hold at least one per-seed result")
+    presets = sorted({str(r.get("preset")) for r in results})
+    if len(presets) > 1:
+        raise FHRNInputError(f"the results mix presets {presets}; pick one with `preset` (--preset)")
     by: dict[float, list[dict]] = {}
     for r in results:
         by.setdefault(round(float(r["gamma"]), 6), []).append(r)
@@ -285,6 +406,15 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
                 "seeds_needed": seeds_needed(pooled, delta, alpha=alpha, power=power) if pooled else None,
                 "seeds_needed_bonferroni": seeds_needed(pooled, delta, alpha=alpha, power=power, m=m) if pooled else None,
                 "comparisons": m}
+    paired = paired_tests(results)
+    dsd = [np.asarray(t["diff_values"], float) for t in paired if isinstance(t["gamma"], float) and t["n"] > 1]
+    pdof = int(sum(v.size - 1 for v in dsd))
+    pstd = float(np.sqrt(sum(((v - v.mean()) ** 2).sum() for v in dsd) / pdof)) if pdof else None
+    variance.update(paired_std=pstd, paired_dof=pdof,
+                    seeds_needed_paired=seeds_needed(pstd, delta, alpha=alpha, power=power, paired=True) if pstd else None,
+                    seeds_needed_paired_bonferroni=(seeds_needed(pstd, delta, alpha=alpha, power=power, m=m, paired=True)
+                                                    if pstd else None),
+                    **_seed_blocks(results))
     tests = []
     if zero is not None:
         base = zero["val_loss_values"]
@@ -307,8 +437,8 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
         t = _welch(band_vals, rest)
         t.update(gamma="band_vs_rest", n=len(band_vals), n0=len(rest), p_bonferroni=t["p"])
         tests.append(t)
-    return SeedSweepReport(rows=rows, variance=variance, tests=tests,
-                           comparison=compare_seed_sweep(rows, tests, delta=delta, alpha=alpha))
+    return SeedSweepReport(rows=rows, variance=variance, tests=tests, paired=paired, friedman=_friedman(results),
+                           comparison=compare_seed_sweep(rows, tests, delta=delta, alpha=alpha, paired=paired))
 
 
 def _pm(mean, sem, fmt=".3g") -> str:
@@ -317,8 +447,12 @@ def _pm(mean, sem, fmt=".3g") -> str:
     return f"{mean:{fmt}} ± {sem:{fmt}}" if sem is not None else f"{mean:{fmt}} (1 seed)"
 
 
-def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.01, alpha: float = 0.05) -> list[dict]:
-    """Claim-by-claim verdicts with error bars (``agree`` True / False / None = not resolved)."""
+def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.01, alpha: float = 0.05,
+                       paired: list[dict] | None = None) -> list[dict]:
+    """Claim-by-claim verdicts with error bars (``agree`` True / False / None = not resolved).
+
+    The band verdict uses the seed-paired tests (``paired``, :func:`paired_tests`) where they have at
+    least 2 seeds, else the Welch tests; its ``method`` says which."""
     from scipy.stats import t as student_t
 
     g = np.array([r["gamma"] for r in rows], float)
@@ -341,15 +475,21 @@ def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.
     out.append(dict(claim="rdp", paper=PAPER_CLAIMS["rdp"], agree=bool(near.mean() > 0.5),
                     ours="peak f " + "; ".join(f"{r['gamma']:g}: {_pm(r['rdp_frequency_mean'], r['rdp_frequency_sem'])}"
                                               for r in rows) + f" ({int(near.sum())}/{len(f)} means within 0.03 of 0.225)"))
+    use_paired = bool(paired) and all(t["p"] is not None for t in paired if t["gamma"] in ("band", "band_vs_rest")) \
+        and any(t["gamma"] == "band" for t in paired)
+    pool = paired if use_paired else tests
+
     def versus(name: str, label: str):
         """(improvement, its SE, one-sided 95% upper bound, p, text) of the band against ``name``'s group."""
-        t = next((t for t in tests if t["gamma"] == name), None)
+        t = next((t for t in pool if t["gamma"] == name), None)
         if t is None or t["p"] is None:
             return None, f"band vs {label}: needs >= 2 seeds in each group"
         imp, se = -t["diff"], t["diff_sem"]  # improvement = mean(other) - mean(band); > 0: the band is better
         hi = imp + student_t.ppf(1 - alpha, t["dof"]) * se
-        return ((imp, hi, t["p"]), f"band (n={t['n']}) vs {label} (n={t['n0']}): improvement {imp:+.4f} ± "
-                                   f"{se:.4f} nats (Welch p = {t['p']:.3g}; one-sided 95% upper bound {hi:+.4f})")
+        n = f"{t['n']} seeds, paired" if use_paired else f"n={t['n']} vs {t['n0']}"
+        return ((imp, hi, t["p"]), f"band vs {label} ({n}): improvement {imp:+.4f} ± {se:.4f} nats "
+                                   f"({'paired t' if use_paired else 'Welch'} p = {t['p']:.3g}; "
+                                   f"one-sided 95% upper bound {hi:+.4f})")
 
     def verdict(v):
         if v is None:
@@ -362,12 +502,12 @@ def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.
     a0, ar = verdict(v0), verdict(vr)
     # the paper's band: better than no reentry AND better than the gains outside 0.10-0.20
     agree = False if False in (a0, ar) else (True if (a0 and ar) else None)
-    sig = [t for t in tests if isinstance(t["gamma"], float) and t["p_bonferroni"] is not None
+    sig = [t for t in pool if isinstance(t["gamma"], float) and t["p_bonferroni"] is not None
            and t["p_bonferroni"] < alpha]
     better = [t["gamma"] for t in sig if t["diff"] < 0]
     worse = [t["gamma"] for t in sig if t["diff"] > 0]
     out.append(dict(claim="band", paper=PAPER_CLAIMS["band"], agree=agree, better_than_zero=a0,
-                    better_than_rest=ar,
+                    better_than_rest=ar, method="paired" if use_paired else "welch",
                     ours=f"{txt0}; {txtr}; single gains better than 0 after Bonferroni: {better or 'none'}, "
                          f"worse: {worse or 'none'}"))
     sn = [r["wr_spectral_norm_mean"] for r in rows]

@@ -30,18 +30,23 @@ def plot_sweep(rows: list[dict]):
     return fig
 
 
-def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None):
+def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None, paired: list[dict] | None = None):
     """Mean ± standard error per gain (error bars) with every seed as a dot, from seed-aggregated rows.
 
     ``rows``: :func:`fhrn_ode.analysis.sweeps.seed_sweep_report` rows (``<key>_mean``, ``<key>_sem``,
     ``<key>_values``). ``stability``: optional per-gain rows of
-    :func:`fhrn_ode.analysis.trained.sweep_stability` (fraction of contexts stable), a 7th panel.
+    :func:`fhrn_ode.analysis.trained.sweep_stability` (fraction of contexts stable), a panel.
+    ``paired``: optional :func:`fhrn_ode.analysis.sweeps.paired_tests` rows, a panel of the per-seed
+    differences of the validation loss from gamma = 0 (mean ± SE, each seed a dot).
     """
     import numpy as np
 
     panels = [("val_loss", "val loss (nats/byte)"), ("irr", "IRR"), ("esri", "ESRI"),
               ("rdp_frequency", "RDP peak f (cycles/token)"), ("rdp_strength", "RDP peak strength"),
               ("wr_spectral_norm", "|W_r|_2"), ("wr_effective_rank", "eff. rank W_r")]
+    gain_rows = [t for t in (paired or []) if isinstance(t["gamma"], float) and t["n"]]
+    if gain_rows:
+        panels.insert(1, ("paired", "Δ val loss vs γ=0, same seed"))
     if stability:
         panels.append(("fraction_stable", "fraction of contexts stable"))
     ncols = 4
@@ -49,7 +54,12 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None):
     fig, axes = new_figure(3.2 * ncols, 3.0 * nrows, nrows=nrows, ncols=ncols, constrained_layout=True)
     axes = np.atleast_1d(axes).ravel()
     for ax, (key, label) in zip(axes, panels):
-        src = stability if key == "fraction_stable" else rows
+        if key == "paired":  # rows of paired_tests: diff / diff_sem / diff_values
+            src = [{"gamma": t["gamma"], "paired_mean": t["diff"], "paired_sem": t["diff_sem"],
+                    "paired_values": t["diff_values"]} for t in gain_rows]
+            ax.axhline(0.0, ls=":", c="k", lw=0.8, label="no change from γ=0")
+        else:
+            src = stability if key == "fraction_stable" else rows
         g = np.array([r["gamma"] for r in src], float)
         mean = np.array([np.nan if r.get(f"{key}_mean") is None else r[f"{key}_mean"] for r in src], float)
         sem = np.array([0.0 if r.get(f"{key}_sem") is None else r[f"{key}_sem"] for r in src], float)
@@ -69,7 +79,9 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None):
         ax_of["fraction_stable"].axhline(1.0, ls=":", c="k", lw=0.8, label="every context stable")
     for ax in axes[len(panels):]:
         ax.set_visible(False)
+    lim = axes[0].get_xlim()
     for ax in axes[:len(panels)]:
+        ax.set_xlim(lim)  # the paired panel has no gamma = 0 point: same gamma axis as the others
         ax.legend(fontsize=6)
     n = sorted({r["n"] for r in rows})
     fig.suptitle(f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]}-{n[-1]} seeds per gain (grey: each seed)"

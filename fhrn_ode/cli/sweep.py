@@ -125,6 +125,8 @@ def add_seed_report_args(q) -> None:
                    help="check.json of `fhrn-ode check SWEEP --out` (per-gain stability: a panel and stability.json)")
     q.add_argument("--delta", type=float, default=0.01,
                    help="validation-loss difference (nats) to resolve, for the seeds-needed estimate (default %(default)s)")
+    q.add_argument("--preset", default=None,
+                   help="report only this preset's tasks (required when the folder mixes presets)")
 
 
 def is_seed_sweep(path) -> bool:
@@ -166,7 +168,7 @@ def run_seed_report(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out) if args.out is not None else None
     bundle = check_out_dir(args.bundle) if args.bundle is not None else None
     stability = _load_stability(args, folder)
-    rep = seed_sweep_report(load_seed_results(folder), delta=delta)
+    rep = seed_sweep_report(load_seed_results(folder), delta=delta, preset=args.preset)
     obj = {**rep.to_dict(), "stability": stability, "source": str(folder)}
     written = []
     if bundle is not None:
@@ -175,7 +177,7 @@ def run_seed_report(args: argparse.Namespace) -> int:
         from ..figures.sweep import plot_seed_sweep
 
         written.append(atomic_write_json(out / "sweep_report.json", obj))
-        fig = plot_seed_sweep(rep.rows, stability)
+        fig = plot_seed_sweep(rep.rows, stability, paired=rep.paired)
         written.append(atomic_savefig(fig, out / "sweep.png", dpi=120))
         import matplotlib.pyplot as plt
 
@@ -213,6 +215,26 @@ def seed_report_text(obj: dict) -> str:
         p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
         se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
         lines.append(f"  gamma={t['gamma']}: diff {t['diff']:+.4f}{se} nats (n={t['n']} vs {t['n0']}): {p}")
+    if obj.get("paired"):
+        if v.get("seed_effect_std") is not None:
+            lines.append(f"\nthe seed is a block (same init and batch order at every gain): seed effect std "
+                         f"{v['seed_effect_std']:.4f} nats vs residual std {v['residual_std']:.4f} over "
+                         f"{v['n_complete_seeds']} seeds with every gain")
+        if v.get("paired_std") is not None:
+            lines.append(f"std of the per-seed differences from gamma = 0: {v['paired_std']:.4f} nats ({v['paired_dof']} dof); "
+                         f"seeds to resolve {v['delta']} nats paired: {v['seeds_needed_paired']} (one comparison), "
+                         f"{v['seeds_needed_paired_bonferroni']} (Bonferroni)")
+        lines.append("paired t-tests (per seed: val loss at gamma minus val loss at 0; band: mean over 0.10-0.20):")
+        for t in obj["paired"]:
+            p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
+            se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
+            diff = "n/a" if t["diff"] is None else f"{t['diff']:+.4f}{se} nats"
+            lines.append(f"  gamma={t['gamma']}: diff {diff} ({t['n']} seeds): {p}")
+    if obj.get("friedman"):
+        f = obj["friedman"]
+        lines.append(f"Friedman test of no difference between the {len(f['gammas'])} gains ({len(f['seeds'])} seeds): "
+                     f"chi2 = {f['statistic']:.3g}, p = {f['p']:.3g}; mean rank (1 = lowest loss) "
+                     + ", ".join(f"{g:g}: {r:.2f}" for g, r in zip(f["gammas"], f["mean_rank"])))
     if obj.get("stability"):
         lines.append("\nstability (fraction of contexts stable, mean ± SE over seeds):")
         for g in obj["stability"]:

@@ -89,6 +89,78 @@ def test_band_verdicts_none_and_false():
         seed_sweep_report([])
 
 
+def _blocked(means, seed_sd, noise_sd, n, seed=0):
+    """Val losses with a seed effect shared by every gain (the design of a sweep: same init per seed)."""
+    rng = np.random.default_rng(seed)
+    b = seed_sd * rng.standard_normal(n)
+    return [_fake(g, s, float(m + b[s] + noise_sd * rng.standard_normal())) for g, m in means.items() for s in range(n)]
+
+
+def test_paired_tests_match_scipy_ttest_rel_and_see_through_the_seed_effect():
+    means = {0.0: 1.10, 0.05: 1.095, 0.15: 1.092, 0.2: 1.093, 0.3: 1.096}
+    res = _blocked(means, 0.02, 0.001, 8)
+    rep = seed_sweep_report(res)
+    val = {g: np.array([r["val_loss"] for r in res if r["gamma"] == g]) for g in means}  # seed order 0..7
+    pos = [g for g in means if g > 0]
+    for t in rep.paired:
+        if isinstance(t["gamma"], float):
+            ref = stats.ttest_rel(val[t["gamma"]], val[0.0])
+            assert t["p_bonferroni"] == pytest.approx(min(1.0, 4 * ref.pvalue))
+            assert t["diff"] == pytest.approx((val[t["gamma"]] - val[0.0]).mean())
+        elif t["gamma"] == "band":
+            ref = stats.ttest_rel((val[0.15] + val[0.2]) / 2, val[0.0])
+        else:
+            ref = stats.ttest_rel((val[0.15] + val[0.2]) / 2, (val[0.05] + val[0.3]) / 2)
+        assert t["n"] == 8 and t["seeds"] == list(range(8)) and t["dof"] == 7
+        assert t["p"] == pytest.approx(ref.pvalue) and t["t"] == pytest.approx(ref.statistic)
+    # the seed effect (sd 0.02) swamps the unpaired tests; the paired ones see the 0.005-0.008 gains
+    welch = {t["gamma"]: t for t in rep.tests}
+    paired = {t["gamma"]: t for t in rep.paired}
+    assert all(welch[g]["p"] > 0.05 for g in pos) and all(paired[g]["p"] < 0.01 for g in pos)
+    v = rep.variance
+    assert v["seed_effect_std"] > 5 * v["residual_std"] and v["pooled_std"] > 5 * v["paired_std"]
+    assert v["seeds_needed_paired"] == seeds_needed(v["paired_std"], 0.01, paired=True)
+    assert v["seeds_needed"] > 10 * v["seeds_needed_paired"]
+    band = {c["claim"]: c for c in rep.comparison}["band"]
+    assert band["method"] == "paired" and band["better_than_zero"] is True
+    assert band["better_than_rest"] is True and band["agree"] is True  # 0.003 nats better, paired p < 0.05
+    # the two-way decomposition is exact on noise-free data: residual 0, seed sd = sd of the offsets
+    exact = seed_sweep_report(_blocked({0.0: 1.1, 0.1: 1.09, 0.2: 1.08}, 0.02, 0.0, 5, seed=1))
+    offsets = np.array([r["val_loss"] for r in _blocked({0.0: 1.1}, 0.02, 0.0, 5, seed=1)])
+    assert exact.variance["residual_std"] == pytest.approx(0.0, abs=1e-12)
+    assert exact.variance["seed_effect_std"] == pytest.approx(offsets.std(ddof=1))
+
+
+def test_seeds_needed_paired_drops_the_factor_two():
+    assert seeds_needed(1.0, 1.0, paired=True) == 8  # (1.96 + 0.84)^2 = 7.85
+    assert seeds_needed(0.005, 0.01, paired=True, m=6) == int(np.ceil((stats.norm.ppf(1 - 0.05 / 12)
+                                                                       + stats.norm.ppf(0.8)) ** 2 / 4))
+
+
+def test_friedman_matches_scipy_and_uses_only_complete_seeds():
+    res = _blocked({0.0: 1.10, 0.1: 1.09, 0.2: 1.095}, 0.01, 0.003, 6, seed=2)
+    res = [r for r in res if not (r["gamma"] == 0.2 and r["seed"] == 5)]  # seed 5 lacks one gain
+    f = seed_sweep_report(res).friedman
+    assert f["seeds"] == [0, 1, 2, 3, 4] and f["gammas"] == [0.0, 0.1, 0.2] and f["dof"] == 2
+    x = [[r["val_loss"] for r in res if r["gamma"] == g and r["seed"] < 5] for g in (0.0, 0.1, 0.2)]
+    ref = stats.friedmanchisquare(*x)
+    assert f["statistic"] == pytest.approx(ref.statistic) and f["p"] == pytest.approx(ref.pvalue)
+    assert sum(f["mean_rank"]) == pytest.approx(6.0)  # ranks 1..3 per seed
+    assert seed_sweep_report(_grid({0.0: 1.1, 0.1: 1.0}, 0.01, 4)).friedman is None  # < 3 gains
+
+
+def test_mixed_presets_are_refused_unless_one_is_picked():
+    res = _grid({0.0: 1.10, 0.1: 1.09}, 0.01, 3)
+    other = [dict(r, preset="paper", val_loss=r["val_loss"] - 0.3) for r in res]
+    res = [dict(r, preset="quick") for r in res]
+    with pytest.raises(FHRNInputError, match=r"mix presets \['paper', 'quick'\]; pick one with `preset`"):
+        seed_sweep_report(res + other)
+    rep = seed_sweep_report(res + other, preset="paper")
+    assert rep.rows[0]["val_loss_mean"] == pytest.approx(np.mean([r["val_loss"] for r in other[:3]]))
+    with pytest.raises(FHRNInputError, match="`preset` 'tiny' matches no result"):
+        seed_sweep_report(res, preset="tiny")
+
+
 def test_sweep_stability_per_gain():
     checks = [{"gamma": 0.1, "seed": s, "fraction_stable": f, "fraction_small_gain": 0.5, "spectral_abscissa": a,
                "r_e": 1.0} for s, f, a in ((0, 1.0, -0.2), (1, 0.75, 0.3), (2, 1.0, -0.1))]
