@@ -211,10 +211,13 @@ def seed_report_text(obj: dict) -> str:
                      f"(alpha {v['alpha']}, power {v['power']}): {v['seeds_needed']} (one comparison), "
                      f"{v['seeds_needed_bonferroni']} (Bonferroni over {v['comparisons']} gains)")
     lines.append("\nWelch t-tests of the val loss against gamma = 0 (diff = mean(gamma) - mean(0); Bonferroni-corrected p):")
-    for t in obj["tests"]:
+    def test_line(t: dict, groups: str) -> str:
         p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
         se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
-        lines.append(f"  gamma={t['gamma']}: diff {t['diff']:+.4f}{se} nats (n={t['n']} vs {t['n0']}): {p}")
+        diff = "n/a" if t["diff"] is None else f"{t['diff']:+.4f}{se} nats"
+        return f"  gamma={t['gamma']}: diff {diff} ({groups}): {p}"
+
+    lines += [test_line(t, f"n={t['n']} vs {t['n0']}") for t in obj["tests"]]
     if obj.get("paired"):
         if v.get("seed_effect_std") is not None:
             lines.append(f"\nthe seed is a block (same init and batch order at every gain): seed effect std "
@@ -225,11 +228,7 @@ def seed_report_text(obj: dict) -> str:
                          f"seeds to resolve {v['delta']} nats paired: {v['seeds_needed_paired']} (one comparison), "
                          f"{v['seeds_needed_paired_bonferroni']} (Bonferroni)")
         lines.append("paired t-tests (per seed: val loss at gamma minus val loss at 0; band: mean over 0.10-0.20):")
-        for t in obj["paired"]:
-            p = "n/a (needs >= 2 seeds)" if t["p"] is None else f"p = {t['p']:.3g}, p_bonf = {t['p_bonferroni']:.3g}"
-            se = "" if t["diff_sem"] is None else f" ± {t['diff_sem']:.4f}"
-            diff = "n/a" if t["diff"] is None else f"{t['diff']:+.4f}{se} nats"
-            lines.append(f"  gamma={t['gamma']}: diff {diff} ({t['n']} seeds): {p}")
+        lines += [test_line(t, f"{t['n']} seeds") for t in obj["paired"]]
     if obj.get("friedman"):
         f = obj["friedman"]
         lines.append(f"Friedman test of no difference between the {len(f['gammas'])} gains ({len(f['seeds'])} seeds): "
