@@ -284,6 +284,7 @@ def paired_tests(results: list[dict], *, key: str = "val_loss") -> list[dict]:
     seed-to-seed spread cancels in their difference. For each gain > 0: the per-seed difference
     ``key(gamma, s) - key(0, s)`` over the seeds run at both, tested against 0 (two-sided; ``p_bonferroni``
     over the gains > 0). ``"band"``: per seed, the mean over the band gains (0.10-0.20) minus gamma = 0;
+    ``"all"``: per seed, the mean over every gain > 0 minus gamma = 0 (does reentry help at all);
     ``"band_vs_rest"``: per seed, the band mean minus the mean over the other gains > 0 (seeds that
     have every gain involved). Negative ``diff``: the first group has the lower ``key``.
     """
@@ -311,6 +312,10 @@ def paired_tests(results: list[dict], *, key: str = "val_loss") -> list[dict]:
             seeds = complete(band) & set(zero)
             t = _paired({s: np.mean([table[g][s] for g in band]) - zero[s] for s in seeds})
             out.append({**t, "gamma": "band", "p_bonferroni": t["p"]})
+        if pos:
+            seeds = complete(pos) & set(zero)
+            t = _paired({s: np.mean([table[g][s] for g in pos]) - zero[s] for s in seeds})
+            out.append({**t, "gamma": "all", "p_bonferroni": t["p"]})
     if band and rest:
         seeds = complete(band) & complete(rest)
         t = _paired({s: np.mean([table[g][s] for g in band]) - np.mean([table[g][s] for g in rest]) for s in seeds})

@@ -125,6 +125,8 @@ def add_seed_report_args(q) -> None:
                    help="check.json of `fhrn-ode check SWEEP --out` (per-gain stability: a panel and stability.json)")
     q.add_argument("--delta", type=float, default=0.01,
                    help="validation-loss difference (nats) to resolve, for the seeds-needed estimate (default %(default)s)")
+    q.add_argument("--bundled", default=None, choices=("quick", "paper"),
+                   help="report the sweep bundled with fhrn-ode for this preset (default without SWEEP_DIR: quick)")
     q.add_argument("--preset", default=None,
                    help="report only this preset's tasks (required when the folder mixes presets)")
 
@@ -163,7 +165,10 @@ def run_seed_report(args: argparse.Namespace) -> int:
     from ..analysis.sweeps import load_seed_results, seed_sweep_report
     from ..sweep import bundled_sweep_path, write_bundle
 
-    folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path()
+    bundled = getattr(args, "bundled", None)
+    if bundled is not None and args.sweep_dir is not None:
+        raise FHRNInputError(f"give either a sweep folder ({args.sweep_dir!r}) or --bundled {bundled}, not both")
+    folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path(bundled or "quick")
     delta = check_real("delta", args.delta, low=0.0, low_open=True)
     out = check_out_dir(args.out) if args.out is not None else None
     bundle = check_out_dir(args.bundle) if args.bundle is not None else None

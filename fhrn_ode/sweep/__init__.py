@@ -13,6 +13,6 @@ from ._tasks import RESULT_NAME, FailTask, OdeTask, Task, TrainTask, read_result
 __all__ = ["ENGINES", "LocalEngine", "RayEngine", "execute_task", "MANIFEST_NAME", "STATUSES", "TASKS_DIR",
            "SweepManifest", "TaskRecord", "load_manifest", "ode_grid", "run_sweep", "train_grid", "RESULT_NAME",
            "FailTask", "OdeTask", "Task", "TrainTask", "read_result", "task_from_dict"]
-from ._bundle import BUNDLED_MANIFEST, STABILITY_NAME, bundled_sweep_path, write_bundle  # noqa: E402
+from ._bundle import BUNDLED_MANIFEST, BUNDLED_SWEEPS, STABILITY_NAME, bundled_sweep_path, write_bundle  # noqa: E402
 
-__all__ += ["BUNDLED_MANIFEST", "STABILITY_NAME", "bundled_sweep_path", "write_bundle"]
+__all__ += ["BUNDLED_MANIFEST", "BUNDLED_SWEEPS", "STABILITY_NAME", "bundled_sweep_path", "write_bundle"]

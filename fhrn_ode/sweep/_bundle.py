@@ -16,15 +16,22 @@ from .._io import atomic_write_json, read_json
 from ._manifest import MANIFEST_NAME, load_manifest
 from ._tasks import read_result
 
-__all__ = ["bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
+__all__ = ["BUNDLED_SWEEPS", "bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
 
 STABILITY_NAME = "stability.json"
 BUNDLED_MANIFEST = "sweep_manifest.json"  # not manifest.json: a bundle is no sweep folder to resume
 
 
-def bundled_sweep_path() -> Path:
-    """The bundled quick-preset gain sweep ``fhrn_ode/data/sweep_quick/`` (docs/sweeps.md)."""
-    return Path(__file__).resolve().parent.parent / "data" / "sweep_quick"
+#: Presets with a bundled sweep (``fhrn_ode/data/sweep_<preset>/``, docs/sweeps.md).
+BUNDLED_SWEEPS = ("quick", "paper")
+
+
+def bundled_sweep_path(preset: str = "quick") -> Path:
+    """The bundled gain sweep of ``preset`` (``fhrn_ode/data/sweep_<preset>/``, docs/sweeps.md)."""
+    if preset not in BUNDLED_SWEEPS:
+        raise FHRNInputError(f"`preset` must be one of {', '.join(map(repr, BUNDLED_SWEEPS))} (a bundled sweep); "
+                             f"got {preset!r}")
+    return Path(__file__).resolve().parent.parent / "data" / f"sweep_{preset}"
 
 
 def write_bundle(sweep_dir: str | os.PathLike, out: str | os.PathLike, *, stability: list | None = None) -> list[Path]:

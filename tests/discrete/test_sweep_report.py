@@ -109,6 +109,8 @@ def test_paired_tests_match_scipy_ttest_rel_and_see_through_the_seed_effect():
             assert t["diff"] == pytest.approx((val[t["gamma"]] - val[0.0]).mean())
         elif t["gamma"] == "band":
             ref = stats.ttest_rel((val[0.15] + val[0.2]) / 2, val[0.0])
+        elif t["gamma"] == "all":
+            ref = stats.ttest_rel(np.mean([val[g] for g in pos], axis=0), val[0.0])
         else:
             ref = stats.ttest_rel((val[0.15] + val[0.2]) / 2, (val[0.05] + val[0.3]) / 2)
         assert t["n"] == 8 and t["seeds"] == list(range(8)) and t["dof"] == 7
