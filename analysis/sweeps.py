@@ -259,6 +259,15 @@ def _in_band(g: float) -> bool:
     return BAND[0] - 1e-9 <= g <= BAND[1] + 1e-9
 
 
+def _by_gain_and_seed(results: list[dict], key: str) -> dict[float, dict[int, float]]:
+    """``{gamma: {seed: value of key}}`` of the results that have a seed and a value."""
+    table: dict[float, dict[int, float]] = {}
+    for r in results:
+        if r.get("seed") is not None and r.get(key) is not None:
+            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r[key])
+    return table
+
+
 def _paired(diffs: dict) -> dict:
     """One-sample t-test of per-seed differences ``{seed: d}`` (``scipy.stats.ttest_1samp``, = ``ttest_rel``)."""
     from scipy import stats
@@ -288,10 +297,7 @@ def paired_tests(results: list[dict], *, key: str = "val_loss") -> list[dict]:
     ``"band_vs_rest"``: per seed, the band mean minus the mean over the other gains > 0 (seeds that
     have every gain involved). Negative ``diff``: the first group has the lower ``key``.
     """
-    table: dict[float, dict] = {}
-    for r in results:
-        if r.get("seed") is not None and r.get(key) is not None:
-            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r[key])
+    table = _by_gain_and_seed(results, key)
     gains = sorted(table)
     pos = [g for g in gains if g > 0]
     band = [g for g in pos if _in_band(g)]
@@ -327,10 +333,7 @@ def _friedman(results: list[dict], key: str = "val_loss") -> dict | None:
     """Friedman rank test (``scipy.stats.friedmanchisquare``) over the seeds that have every gain."""
     from scipy import stats
 
-    table: dict[float, dict] = {}
-    for r in results:
-        if r.get("seed") is not None and r.get(key) is not None:
-            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r[key])
+    table = _by_gain_and_seed(results, key)
     gains = sorted(table)
     seeds = sorted(set.intersection(*(set(v) for v in table.values()))) if table else []
     if len(gains) < 3 or len(seeds) < 2:
@@ -344,10 +347,7 @@ def _friedman(results: list[dict], key: str = "val_loss") -> dict | None:
 
 def _seed_blocks(results: list[dict]) -> dict:
     """Spread of the seed effect: std over seeds of each seed's mean over the gains (seeds with every gain)."""
-    table: dict[float, dict] = {}
-    for r in results:
-        if r.get("seed") is not None and r.get("val_loss") is not None:
-            table.setdefault(round(float(r["gamma"]), 6), {})[int(r["seed"])] = float(r["val_loss"])
+    table = _by_gain_and_seed(results, "val_loss")
     seeds = sorted(set.intersection(*(set(v) for v in table.values()))) if table else []
     if len(seeds) < 2 or len(table) < 2:
         return {"seed_effect_std": None, "residual_std": None, "n_complete_seeds": len(seeds)}
