@@ -421,6 +421,7 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
                                                     if pstd else None),
                     **_seed_blocks(results))
     tests = []
+    band_vals = [v for r in rows if _in_band(r["gamma"]) for v in r["val_loss_values"]]
     if zero is not None:
         base = zero["val_loss_values"]
         for r in rows:
@@ -430,14 +431,11 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
             t.update(gamma=r["gamma"], n=r["n"], n0=len(base),
                      p_bonferroni=None if t["p"] is None else min(1.0, m * t["p"]))
             tests.append(t)
-        band_vals = [v for r in rows if BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9 for v in r["val_loss_values"]]
         if band_vals:
             t = _welch(band_vals, base)
             t.update(gamma="band", n=len(band_vals), n0=len(base), p_bonferroni=t["p"])
             tests.append(t)
-    band_vals = [v for r in rows if BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9 for v in r["val_loss_values"]]
-    rest = [v for r in rows if r["gamma"] > 0 and not BAND[0] - 1e-9 <= r["gamma"] <= BAND[1] + 1e-9
-            for v in r["val_loss_values"]]
+    rest = [v for r in rows if r["gamma"] > 0 and not _in_band(r["gamma"]) for v in r["val_loss_values"]]
     if band_vals and rest:
         t = _welch(band_vals, rest)
         t.update(gamma="band_vs_rest", n=len(band_vals), n0=len(rest), p_bonferroni=t["p"])
@@ -519,7 +517,7 @@ def compare_seed_sweep(rows: list[dict], tests: list[dict], *, delta: float = 0.
     er = [r["wr_effective_rank_mean"] for r in rows]
     gp = [i for i in np.argsort(g) if g[i] > 0]
     bounded = bool(sn[gp[-1]] <= 2 * sn[gp[0]]) if gp else True
-    bmask = (g >= BAND[0] - 1e-9) & (g <= BAND[1] + 1e-9)
+    bmask = np.array([_in_band(x) for x in g], bool)
     structured = bool(np.mean(np.array(er)[bmask]) < np.mean(np.array(er)[g == 0])) if bmask.any() and (g == 0).any() else None
     out.append(dict(claim="wr", paper=PAPER_CLAIMS["wr"],
                     agree=bool(bounded and structured) if structured is not None else bounded,
