@@ -85,5 +85,6 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None, paire
         ax.legend(fontsize=6)
     n = sorted({r["n"] for r in rows})
     fig.suptitle(f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]}-{n[-1]} seeds per gain (grey: each seed)"
-                 if len(n) > 1 else f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]} seeds per gain (grey: each seed)")
+                 if len(n) > 1 else (f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]} seeds per gain (grey: each seed)"
+                                     if n[0] > 1 else "FH-RL Tiny-GPT gain sweep: one seed per gain (no error bars)"))
     return fig

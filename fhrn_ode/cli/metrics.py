@@ -88,7 +88,7 @@ def run_sweep_report(args: argparse.Namespace) -> int:
 
     from .sweep import is_seed_sweep, run_seed_report
 
-    if args.sweep_dir is None or is_seed_sweep(args.sweep_dir):
+    if args.sweep_dir is None or args.bundled is not None or is_seed_sweep(args.sweep_dir):
         return run_seed_report(args)
     seed = check_int("--seed", args.seed, low=0)
     n_seq = check_int("--n-seq", args.n_seq, low=1)

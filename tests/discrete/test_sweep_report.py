@@ -229,3 +229,18 @@ def test_check_and_report_on_a_sweep_folder_then_from_its_bundle(tiny_sweep, tmp
     again = json.loads(capsys.readouterr().out)
     assert again["rows"] == direct["rows"] and again["tests"] == direct["tests"] and again["stability"] == per
     assert direct["rows"][1]["n"] == 2 and direct["rows"][1]["val_loss_sem"] is not None
+
+
+def test_bundled_paper_runs_report_without_training(tmp_path, capsys):
+    """fhrn_ode/data/sweep_paper/: the paper-preset runs (one seed per gain) report like any sweep."""
+    res = load_seed_results(bundled_sweep_path("paper"))
+    assert {r["preset"] for r in res} == {"paper"} and 0.0 in {r["gamma"] for r in res}
+    assert main(["sweep-report", "--bundled", "paper", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert [r["n"] for r in obj["rows"]] == [1] * len(obj["rows"]) and obj["friedman"] is None
+    assert all(t["p"] is None for t in obj["paired"])  # one seed: differences without error bars
+    assert {c["claim"]: c for c in obj["comparison"]}["band"]["agree"] is None
+    assert main(["sweep-report", str(tmp_path), "--bundled", "paper"]) == 2
+    assert "give either a sweep folder" in capsys.readouterr().err
+    with pytest.raises(FHRNInputError, match="`preset` must be one of 'quick', 'paper'"):
+        bundled_sweep_path("tiny")
