@@ -26,6 +26,7 @@ import numpy as np
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode._io import read_json
 
+from ._seeds import by_gain, seed_stats
 from .metrics import model_metrics
 
 __all__ = ["SweepReport", "sweep_report", "compare_with_paper", "PAPER_CLAIMS", "SeedSweepReport", "SEED_KEYS",
@@ -235,14 +236,6 @@ def seeds_needed(std: float, delta: float, *, alpha: float = 0.05, power: float 
     return int(np.ceil((1 if paired else 2) * z * z * std * std / (delta * delta)))
 
 
-def _stats(vals: list) -> dict:
-    v = np.array([np.nan if x is None else x for x in vals], float)
-    v = v[np.isfinite(v)]
-    n = v.size
-    return {"mean": float(v.mean()) if n else None, "std": float(v.std(ddof=1)) if n > 1 else None,
-            "sem": float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else None, "values": v.tolist()}
-
-
 def _welch(a: list, b: list) -> dict:
     from scipy import stats
 
@@ -388,16 +381,12 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
     presets = sorted({str(r.get("preset")) for r in results})
     if len(presets) > 1:
         raise FHRNInputError(f"the results mix presets {presets}; pick one with `preset` (--preset)")
-    by: dict[float, list[dict]] = {}
-    for r in results:
-        by.setdefault(round(float(r["gamma"]), 6), []).append(r)
     rows = []
-    for g in sorted(by):
-        rs = sorted(by[g], key=lambda r: (r.get("seed") is None, r.get("seed")))
+    for g, rs in by_gain(results):
         row: dict = {"gamma": g, "n": len(rs), "seeds": [r.get("seed") for r in rs],
                      "unigram_nats": rs[0].get("unigram_nats")}
         for k in SEED_KEYS:
-            s = _stats([r.get(k) for r in rs])
+            s = seed_stats([r.get(k) for r in rs])
             row.update({f"{k}_{q}": s[q] for q in ("mean", "sem", "std", "values")})
         rows.append(row)
     # seed-to-seed spread of the validation loss: pooled over gains with >= 2 seeds

@@ -21,6 +21,7 @@ from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.homeostasis import POLE_THRESHOLD, gain, gain_denominator
 from fhrn_ode.operators import decompose
 
+from ._seeds import by_gain, seed_stats
 from .jacobians import henrici, log_norm, spectral_abscissa
 
 __all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split",
@@ -193,18 +194,12 @@ def sweep_stability(checks: list[dict]) -> list[dict]:
     ``<key>_mean``, ``<key>_sem`` (``std/sqrt(n)``, None for n = 1) and ``<key>_values`` over seeds;
     ``all_stable`` (every context of every seed) and ``seeds_leaving`` (seeds with some unstable context).
     """
-    by: dict[float, list[dict]] = {}
-    for c in checks:
-        by.setdefault(round(float(c["gamma"]), 6), []).append(c)
     rows = []
-    for g in sorted(by):
-        cs = sorted(by[g], key=lambda c: (c.get("seed") is None, c.get("seed")))
+    for g, cs in by_gain(checks):
         row: dict = {"gamma": g, "n": len(cs), "seeds": [c.get("seed") for c in cs]}
         for k in ("fraction_stable", "fraction_small_gain", "spectral_abscissa", "r_e"):
-            v = np.array([c[k] for c in cs], float)
-            row[f"{k}_mean"] = float(v.mean())
-            row[f"{k}_sem"] = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None
-            row[f"{k}_values"] = v.tolist()
+            st = seed_stats([c[k] for c in cs])
+            row.update({f"{k}_{q}": st[q] for q in ("mean", "sem", "values")})
         row["all_stable"] = bool(all(c["fraction_stable"] == 1.0 for c in cs))
         row["seeds_leaving"] = [c.get("seed") for c in cs if c["fraction_stable"] < 1.0]
         rows.append(row)
