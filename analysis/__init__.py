@@ -1,10 +1,11 @@
-"""fhrn_ode.analysis: pure functions returning result dataclasses (no plotting).
+"""fhrn_ode.analysis: the FHRN paper's analyses, pure functions returning result dataclasses (no plotting).
 
-Depends on the core package only; installed as ``fhrn_ode.analysis``.
+The tools for any field (fixed points, cycles, exponents, bifurcations) live in :mod:`fhrn_ode.dynamics`.
+Depends on the core package and fhrn_ode.dynamics; installed as ``fhrn_ode.analysis``.
 """
 
 from .phase import PhasePortrait, Projection, phase_portrait, project
-from .jacobians import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
+from fhrn_ode.dynamics.jacobians import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
 from .spectra import (SpectralMap, TrajectorySpectra, batched_eigvals, batched_spectral_abscissa, eigvals_2x2, planar_jacobian,
                       spectral_abscissa_2x2, spectral_map, trajectory_spectra)
 from .stability import (OperatorCheck, SmallGainSurface, StabilityMap, brute_force_critical_scale, check_operator,
@@ -28,12 +29,12 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
            "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
 
-# -- dynamics beyond the paper: fixed/slow points, cycles, Lyapunov spectra, bifurcations (docs/dynamics.md)
-from .systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
-from .fixed_points import FixedPoint, FixedPointResult, SlowPoint, classify_equilibrium, find_fixed_points, newton_polish
-from .cycles import Cycle, CycleResult, find_cycles, floquet_multipliers, monodromy
-from .exponents import LyapunovSpectrum, lyapunov_spectrum
-from .bifurcation import BIFURCATION_PARAMS, BifurcationDiagram, BifurcationPoint, bifurcation_sweep, fhrn_family
+# -- re-exported from fhrn_ode.dynamics (their home since the split; kept here for one release)
+from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
+from fhrn_ode.dynamics.fixed_points import FixedPoint, FixedPointResult, SlowPoint, classify_equilibrium, find_fixed_points, newton_polish
+from fhrn_ode.dynamics.cycles import Cycle, CycleResult, find_cycles, floquet_multipliers, monodromy
+from fhrn_ode.dynamics.exponents import LyapunovSpectrum, lyapunov_spectrum
+from fhrn_ode.dynamics.bifurcation import BIFURCATION_PARAMS, BifurcationDiagram, BifurcationPoint, bifurcation_sweep, fhrn_family
 
 __all__ += ["LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian", "FixedPoint", "FixedPointResult", "SlowPoint",
             "classify_equilibrium", "find_fixed_points", "newton_polish", "Cycle", "CycleResult", "find_cycles",

@@ -107,7 +107,7 @@ def fig2b_data(*, resolution: int = 60, seed: int = 0) -> Fig2bData:
     rho_ring = -kr2 + float(np.sqrt(complex(kr2 * kr2 - p.gamma ** 2)).real)
     f = FHRNField(W, p)
     pr = np.linspace(0.85 * r, 1.1 * r, 4 * n)
-    from .jacobians import fhrn_jacobian, spectral_abscissa
+    from fhrn_ode.dynamics.jacobians import fhrn_jacobian, spectral_abscissa
 
     prho = spectral_abscissa(fhrn_jacobian(f, np.stack([pr, np.zeros_like(pr)], -1)))
     return Fig2bData(m, r, rho_ring, antisym_zero_contour_radius(p), pr, prho,

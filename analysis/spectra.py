@@ -157,7 +157,7 @@ class TrajectorySpectra:
 
 def trajectory_spectra(field: FHRNField, t, y) -> TrajectorySpectra:
     """``rho(J)``, ``mu_2(J)`` and ``|y|`` along trajectories ``y`` ``(T, N, d)`` at times ``t`` ``(T,)``."""
-    from .jacobians import log_norm
+    from fhrn_ode.dynamics.jacobians import log_norm
 
     Y = y.detach().numpy() if isinstance(y, torch.Tensor) else np.asarray(y, dtype=np.float64)
     if Y.ndim != 3 or Y.shape[-1] != field.dim:

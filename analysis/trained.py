@@ -22,7 +22,7 @@ from fhrn_ode.homeostasis import POLE_THRESHOLD, gain, gain_denominator
 from fhrn_ode.operators import decompose
 
 from ._seeds import by_gain, seed_stats
-from .jacobians import henrici, log_norm, spectral_abscissa
+from fhrn_ode.dynamics.jacobians import henrici, log_norm, spectral_abscissa
 
 __all__ = ["ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split",
            "sweep_stability"]

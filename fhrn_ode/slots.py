@@ -102,7 +102,7 @@ class SlotFHRNField(nn.Module):
     # flat views for fixed-point tools that work on one vector state
     def flat(self) -> "FlatSlotField":
         """This field as an ``nn.Module`` on flat states ``[y, vec M]`` ``(..., d + K d)`` (attribute ``dim``), for
-        tools that take any ``forward(t, z)`` field with one vector state (``analysis.fixed_points``)."""
+        tools that take any ``forward(t, z)`` field with one vector state (``fhrn_ode.dynamics.fixed_points``)."""
         return FlatSlotField(self)
 
     def flat_field(self):

@@ -98,7 +98,7 @@ def plot_bifurcation(diag, *, title: str = ""):
 
 # -- panels of `fhrn-ode figures` ------------------------------------------------------------------
 def _fp_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.analysis.fixed_points import find_fixed_points
+    from fhrn_ode.dynamics.fixed_points import find_fixed_points
     from fhrn_ode.field import FHRNField
     from fhrn_ode.operators import make_operator
     from fhrn_ode.params import FHRNParams
@@ -111,8 +111,8 @@ def _fp_data(resolution: int = 60, seed: int = 0):
 
 
 def _ex_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.analysis.exponents import lyapunov_spectrum
-    from fhrn_ode.analysis.systems import LorenzField
+    from fhrn_ode.dynamics.exponents import lyapunov_spectrum
+    from fhrn_ode.dynamics.systems import LorenzField
 
     t1 = 40.0 if resolution >= 20 else 2.0  # the panel's cost follows --resolution (tests use 8)
     n = 8 if resolution >= 20 else 4
@@ -122,7 +122,7 @@ def _ex_data(resolution: int = 60, seed: int = 0):
 
 
 def _bif_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.analysis.bifurcation import bifurcation_sweep, fhrn_family
+    from fhrn_ode.dynamics.bifurcation import bifurcation_sweep, fhrn_family
     from fhrn_ode.operators import make_operator
     from fhrn_ode.params import FHRNParams
 

@@ -2,7 +2,7 @@
 
 Problem: Lorenz (sigma 10, rho 28, b 8/3), ``N`` initial states on the attractor (256; 32 with ``quick``),
 all three exponents by Benettin's QR method, re-orthonormalisation every 0.5 over ``t1`` (10; 2 with
-``quick``), rtol 1e-6, atol 1e-8. Ours: :func:`fhrn_ode.analysis.exponents.lyapunov_spectrum` (torchdiffeq
+``quick``), rtol 1e-6, atol 1e-8. Ours: :func:`fhrn_ode.dynamics.exponents.lyapunov_spectrum` (torchdiffeq
 dopri5 on all trajectories and tangent spaces at once, Jacobian-vector products by autograd). Baseline:
 the textbook loop, one initial state at a time: ``scipy.integrate.solve_ivp`` (RK45, same tolerances) on
 the 12-dimensional system ``(x, Q)`` with the closed-form Jacobian, ``numpy.linalg.qr`` per window; timed
@@ -18,9 +18,9 @@ import torch
 from scipy.integrate import solve_ivp
 
 from .harness import best_of, make_row
-from ..analysis._flow import odeint
-from ..analysis.exponents import lyapunov_spectrum
-from ..analysis.systems import LorenzField, lorenz_jacobian
+from ..dynamics._flow import odeint
+from ..dynamics.exponents import lyapunov_spectrum
+from ..dynamics.systems import LorenzField, lorenz_jacobian
 
 __all__ = ["cases", "exponents_case", "benettin_loop"]
 

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from .._io import atomic_write_json
-    from ..analysis.bifurcation import bifurcation_sweep, fhrn_family
+    from ..dynamics.bifurcation import bifurcation_sweep, fhrn_family
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 

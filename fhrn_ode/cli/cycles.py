@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
-    from ..analysis.cycles import find_cycles
+    from ..dynamics.cycles import find_cycles
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header
 

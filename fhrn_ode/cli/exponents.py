@@ -32,13 +32,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from .._io import atomic_write_json
-    from ..analysis.exponents import lyapunov_spectrum
+    from ..dynamics.exponents import lyapunov_spectrum
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 
     out = check_out_dir(args.out)
     if args.system == "lorenz":
-        from ..analysis.systems import LorenzField
+        from ..dynamics.systems import LorenzField
 
         field = LorenzField(args.sigma, args.rho, args.b)
         head = {"system": "lorenz", "lorenz": {"sigma": field.sigma, "rho": field.rho, "b": field.b},

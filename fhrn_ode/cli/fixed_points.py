@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
-    from ..analysis.fixed_points import find_fixed_points
+    from ..dynamics.fixed_points import find_fixed_points
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 

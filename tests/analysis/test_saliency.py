@@ -139,7 +139,7 @@ def test_bad_kappa_is_refused():
 
 
 def test_part1_fixed_point_finder_applies_to_the_map_through_its_difference_field():
-    from fhrn_ode.analysis.fixed_points import find_fixed_points
+    from fhrn_ode.dynamics.fixed_points import find_fixed_points
 
     res = find_fixed_points(difference_field(SaliencyMap(6.0)), starts=np.array([[0.5], [1.5], [3.0], [8.0]]),
                             dim=1, n_minimise=50)

@@ -116,7 +116,7 @@ def test_similarity_is_zero_for_a_zero_slot_and_bad_input_is_refused():
 
 
 def test_part1_fixed_point_finder_on_the_flat_slot_field():
-    from fhrn_ode.analysis.fixed_points import find_fixed_points
+    from fhrn_ode.dynamics.fixed_points import find_fixed_points
 
     W = regime_operator(3)
     f = SlotFHRNField(W, P, 2).flat()

@@ -1,7 +1,7 @@
 """One home per formula (issue 9): the source tree must not re-derive g, V, the pole guard, the critical
 scale, the spectral abscissa or the sym/antisym split outside their home modules.
 
-Pattern-based, on code only (strings and comments are dropped with ``tokenize``), over ``fhrn_ode/``,
+Pattern-based, on code only (strings and comments are dropped with ``tokenize``), over ``fhrn_ode/``, ``dynamics/``,
 ``analysis/`` and ``figures/``. Each rule lists its homes (allowed files); ``analysis/symbolic.py`` derives
 the formulas independently with sympy on purpose (it verifies them), and the benchmark baselines in
 ``fhrn_ode/bench/`` time the plain alternatives on purpose.
@@ -21,7 +21,7 @@ import torch
 import fhrn_ode as F
 
 ROOT = Path(__file__).resolve().parents[2]
-TREES = ("fhrn_ode", "analysis", "figures")
+TREES = ("fhrn_ode", "dynamics", "analysis", "figures")
 SYMBOLIC = "analysis/symbolic.py"
 BENCH = "fhrn_ode/bench/"
 

@@ -7,9 +7,9 @@ import torch
 from scipy.optimize import root
 
 from fhrn_ode._errors import FHRNInputError
-from fhrn_ode.analysis.fixed_points import classify_equilibrium, field_jacobian, find_fixed_points
-from fhrn_ode.analysis._flow import FlatField
-from fhrn_ode.analysis.systems import LorenzField, lorenz_jacobian
+from fhrn_ode.dynamics.fixed_points import classify_equilibrium, field_jacobian, find_fixed_points
+from fhrn_ode.dynamics._flow import FlatField
+from fhrn_ode.dynamics.systems import LorenzField, lorenz_jacobian
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fhrn_ode._errors import FHRNInputError
-from fhrn_ode.analysis.bifurcation import bifurcation_sweep, fhrn_family
+from fhrn_ode.dynamics.bifurcation import bifurcation_sweep, fhrn_family
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams
 

@@ -6,7 +6,7 @@ import pytest
 from scipy.linalg import expm
 
 from fhrn_ode._errors import FHRNInputError
-from fhrn_ode.analysis.cycles import find_cycles, floquet_multipliers, monodromy
+from fhrn_ode.dynamics.cycles import find_cycles, floquet_multipliers, monodromy
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius

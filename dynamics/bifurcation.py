@@ -1,9 +1,9 @@
 """Bifurcation sweeps of ANY one-parameter family of fields ``p -> f_p``.
 
-Per parameter value: the attractor reached by each trajectory (:func:`~fhrn_ode.analysis.cycles.find_cycles`:
+Per parameter value: the attractor reached by each trajectory (:func:`~fhrn_ode.dynamics.cycles.find_cycles`:
 'equilibrium', 'cycle', 'divergence'; an 'aperiodic' one is 'chaos' when its largest Lyapunov exponent,
-:func:`~fhrn_ode.analysis.exponents.lyapunov_spectrum`, exceeds ``chaos_tol``, else 'quasi-periodic') and
-all fixed points (:func:`~fhrn_ode.analysis.fixed_points.find_fixed_points`, started also from the previous
+:func:`~fhrn_ode.dynamics.exponents.lyapunov_spectrum`, exceeds ``chaos_tol``, else 'quasi-periodic') and
+all fixed points (:func:`~fhrn_ode.dynamics.fixed_points.find_fixed_points`, started also from the previous
 value's points: continuation). Fixed points of consecutive values are joined into branches (nearest point).
 
 Bifurcation points, never read off the grid:

@@ -7,9 +7,9 @@ import torch
 from torch.func import jvp
 
 from fhrn_ode._errors import FHRNInputError
-from fhrn_ode.analysis._flow import FlatField, TangentField
-from fhrn_ode.analysis.exponents import lyapunov_spectrum
-from fhrn_ode.analysis.systems import LORENZ_LARGEST_EXPONENT, LorenzField
+from fhrn_ode.dynamics._flow import FlatField, TangentField
+from fhrn_ode.dynamics.exponents import lyapunov_spectrum
+from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius

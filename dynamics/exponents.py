@@ -1,7 +1,7 @@
 """Lyapunov spectra of ANY field by Benettin's algorithm with QR re-orthonormalisation.
 
 For ``dz/dt = f(z)`` the tangent vectors ``Q`` ``(n, k)`` evolve by ``dQ/dt = J(z) Q`` (Jacobian-vector
-products from ``torch.func.jvp``, :class:`~fhrn_ode.analysis._flow.TangentField`). Every ``dt`` the
+products from ``torch.func.jvp``, :class:`~fhrn_ode.dynamics._flow.TangentField`). Every ``dt`` the
 columns are re-orthonormalised, ``Q R = Q(t)`` (``torch.linalg.qr``), and
 
     lambda_i = lim_{T -> inf} (1/T) sum_windows log |R_ii|          (Benettin et al., Meccanica 15, 1980)

@@ -2,7 +2,7 @@
 
 Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 
-1. starts: states sampled along trajectories (:func:`~fhrn_ode.analysis._flow.trajectory_samples`), or given;
+1. starts: states sampled along trajectories (:func:`~fhrn_ode.dynamics._flow.trajectory_samples`), or given;
 2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
    (L-BFGS-B) on the separable sum, gradient by autograd;
 3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the autograd Jacobian ``J = vmap(jacrev(f))``
@@ -181,7 +181,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
 
     Args:
         field: an ``nn.Module`` with ``forward(t, z)`` accepting states ``(n,)`` (the FHRN field, with or
-            without memory, :class:`~fhrn_ode.analysis.systems.LorenzField`, ...). It is evaluated at t = 0.
+            without memory, :class:`~fhrn_ode.dynamics.systems.LorenzField`, ...). It is evaluated at t = 0.
         starts: starting states ``(N, n)`` (flat: ``[y, vec(A)]`` with memory); default: ``n_starts``
             states, half sampled along trajectories started in the ball of ``radius`` and run to
             ``t_sample`` (they find the attractors), a quarter uniform in that ball and a quarter with
