@@ -11,11 +11,31 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["FHRNInputError"]
+__all__ = ["FHRNInputError", "Interrupted"]
 
 
 class FHRNInputError(ValueError):
     """Invalid input to an fhrn-ode function or command (message names the fix)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, through the CLI) during a library computation, carrying what was computed.
+
+    Library code never swallows an interrupt: where it has a partial result worth keeping, it raises
+    ``Interrupted(result, cause=exc)`` from the ``KeyboardInterrupt`` it caught. It *is* a
+    ``KeyboardInterrupt``, so a Python loop over library calls stops at once; a caller that wants the
+    prefix catches it and reads ``.result``. Only the CLI's top-level handler turns it into files and
+    exit status 130 (SIGINT) or 143 (SIGTERM, ``sigterm`` True).
+
+    Attributes:
+        result: the partial result (the function's own result type, holding what was computed), or None.
+        sigterm: True when the interrupt came from SIGTERM (``fhrn_ode._signals.Terminated``).
+    """
+
+    def __init__(self, result: Any = None, *, cause: BaseException | None = None, what: str = "") -> None:
+        super().__init__(what or "interrupted")
+        self.result = result
+        self.sigterm = bool(getattr(cause, "sigterm", False))
 
 
 def check_real(name: str, value: Any, *, low: float | None = None, high: float | None = None,

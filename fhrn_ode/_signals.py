@@ -18,6 +18,8 @@ __all__ = ["Terminated", "install", "restore", "caught", "exit_code", "signal_na
 class Terminated(KeyboardInterrupt):
     """Raised by the SIGTERM handler (a KeyboardInterrupt, so SIGINT handling covers it)."""
 
+    sigterm = True
+
 
 _last = {"signal": signal.SIGINT, "pending": False}
 _previous: dict = {}
@@ -98,7 +100,7 @@ def restore(previous) -> None:
 
 def exit_code(exc: BaseException | None = None) -> int:
     """130 for SIGINT (Ctrl-C), 143 for SIGTERM (of ``exc`` if given, else of the last signal)."""
-    if isinstance(exc, Terminated) or (exc is None and _last["signal"] == signal.SIGTERM):
+    if isinstance(exc, Terminated) or getattr(exc, "sigterm", False) or (exc is None and _last["signal"] == signal.SIGTERM):
         return 143
     return 130
 
