@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "homeostatic_field": ".field",
     "ADAPTIVE_SOLVERS": ".integration",
     "SOLVERS": ".integration",
+    "IntegrationInterrupted": ".integration",
     "IntegrationResult": ".integration",
     "initial_conditions": ".integration",
     "integrate": ".integration",

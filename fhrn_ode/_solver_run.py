@@ -109,7 +109,7 @@ def nonfinite_rows(y) -> torch.Tensor:
         if c.shape[: len(rows)] == rows and c.ndim > len(rows):
             bad = bad | ~torch.isfinite(c.reshape(rows + (-1,))).all(-1)
         else:
-            bad = bad | ~bool(torch.isfinite(c).all())
+            bad = bad | (not bool(torch.isfinite(c).all()))
     return bad
 
 
@@ -175,7 +175,8 @@ def _run_chunked(rhs, y0, tt, spec: _Spec, pre: _Prefix, is_tuple: bool) -> None
     if spec.rtol is not None:
         kw.update(rtol=spec.rtol, atol=spec.atol)
     if spec.adjoint:
-        kw["adjoint_params"] = spec.adjoint_params if spec.adjoint_params is not None else tuple(rhs.parameters())
+        kw["adjoint_params"] = spec.adjoint_params if spec.adjoint_params is not None else tuple(
+            p for p in list(rhs.parameters()) + list(rhs.buffers()) if p.requires_grad)
     run = torchdiffeq.odeint_adjoint if spec.adjoint else torchdiffeq.odeint
     state = y0
     for a, b in zip(bounds[:-1], bounds[1:]):

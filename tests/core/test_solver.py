@@ -216,3 +216,98 @@ def test_interrupt_raises_with_partial_solution():
         assert isinstance(info.value, KeyboardInterrupt)
         assert part.status == "interrupted" and 1 <= part.n_kept < 11
         assert _rel(part.y, torch.exp(-t[: part.n_kept]).unsqueeze(-1).expand(-1, 2)) < 1e-8
+
+
+# ---------------------------------------------------------------- the front end: fhrn_ode.integrate
+
+import fhrn_ode as F  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["constant", "sine", "linear", "exp"])
+def test_integrate_passes_torchdiffeq_problems_unchanged(name):
+    t = grid()
+    f = {"constant": Constant, "sine": Sine, "linear": Linear, "exp": Exp}[name]()
+    if name in ("constant", "sine"):
+        y0, exact = f.exact(t[0]), f.exact(t)
+    else:
+        y0 = torch.ones(10, dtype=torch.float64) if name == "linear" else torch.full((3, 2), 0.5, dtype=torch.float64)
+        exact = f.exact(t, y0)
+    with torch.no_grad():
+        res = F.integrate(f, y0, t=t, rtol=1e-9, atol=1e-12)
+        ref = torchdiffeq.odeint(f, y0, t, rtol=1e-9, atol=1e-12)
+    assert res.status == "success", res.message
+    assert res.y.shape == ref.shape and _rel(res.y, exact) < 1e-5
+
+
+def test_integrate_linear_gradient_direct_equals_adjoint():
+    grads = []
+    for adjoint in (False, True):
+        f = Linear()
+        res = F.integrate(f, torch.ones(10, dtype=torch.float64), t=grid(), rtol=1e-8, atol=1e-10, adjoint=adjoint)
+        res.y[-1].pow(2).sum().backward()
+        grads.append(f.A.grad.clone())
+    assert float((grads[0] - grads[1]).abs().max()) < 1e-6 * float(grads[0].abs().max())
+
+
+def test_integrate_generic_field_has_no_implicit_norm_bound():
+    t = grid()
+    res = F.integrate(Sine(), Sine().exact(t[0]), t=t, rtol=1e-9, atol=1e-9)
+    assert res.status == "success" and not res.diverged.any() and float(res.y[-1]) > 7000.0
+    assert not torch.isnan(res.y).any()
+
+
+def test_integrate_state_shapes_equal_torchdiffeq():
+    seen = []
+
+    class Rec(torch.nn.Module):
+        def forward(self, t, y):
+            seen.append(tuple(y.shape) if isinstance(y, torch.Tensor) else tuple(tuple(c.shape) for c in y))
+            return -y if isinstance(y, torch.Tensor) else tuple(-c for c in y)
+
+    t = torch.linspace(0, 1, 4, dtype=torch.float64)
+    for y0 in (torch.ones(3, dtype=torch.float64), torch.ones(5, 3, dtype=torch.float64),
+               (torch.ones(3, dtype=torch.float64), torch.ones(2, 2, dtype=torch.float64))):
+        seen.clear()
+        res = F.integrate(Rec(), y0, t=t)
+        ref = torchdiffeq.odeint(Rec(), y0, t)
+        got = (res.y,) + res.y_rest
+        refs = ref if isinstance(ref, tuple) else (ref,)
+        assert [g.shape for g in got] == [r.shape for r in refs]
+        want = tuple(y0.shape) if isinstance(y0, torch.Tensor) else tuple(tuple(c.shape) for c in y0)
+        assert set(seen) == {want}  # the module only ever saw the shape the user wrote
+
+
+def test_integrate_fhrn_single_state_returns_T_by_d():
+    W = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
+    res = F.integrate(W, torch.tensor([0.5, 0.0], dtype=torch.float64), t1=2.0, n_points=5)
+    both = F.integrate(W, torch.tensor([[0.5, 0.0]], dtype=torch.float64), t1=2.0, n_points=5)
+    assert res.y.shape == (5, 2) and res.y_final.shape == (2,) and res.diverged.shape == ()
+    assert torch.equal(res.y, both.y[:, 0])
+
+
+def test_integrate_fixed_step_refuses_tolerances():
+    with pytest.raises(FHRNInputError, match="does not apply to the fixed-step method 'rk4'"):
+        F.integrate(Exp(), torch.ones(2, dtype=torch.float64), t=grid(), method="rk4", rtol=1e-6)
+    y0 = torch.ones(2, dtype=torch.float64)
+    res = F.integrate(Exp(), y0, t=grid(), method="rk4")
+    assert res.rtol is None and res.step_size == pytest.approx(7.0 / 90)
+    assert _rel(res.y, Exp().exact(grid(), y0)) < 5e-7
+
+
+def test_a_loop_of_integrate_calls_stops_at_the_first_interrupt():
+    calls = {"n": 0}
+
+    class Stop(torch.nn.Module):
+        def forward(self, t, y):
+            calls["n"] += 1
+            if calls["n"] == 50:
+                raise KeyboardInterrupt
+            return -y
+
+    done = []
+    with pytest.raises(KeyboardInterrupt) as info:
+        for i in range(4):
+            F.integrate(Stop(), torch.ones(2, dtype=torch.float64), t1=5.0, n_points=11)
+            done.append(i)
+    assert done == [] and calls["n"] == 50
+    assert isinstance(info.value, F.IntegrationInterrupted) and info.value.result.status == "interrupted"
