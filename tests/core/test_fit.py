@@ -81,4 +81,4 @@ def test_fit_takes_a_single_d_state_as_torchdiffeq_does():
     y_obs = y0 * torch.exp(-0.8 * t)[:, None]
     m = Decay()
     res = F.fit(m, t, y_obs, steps=10, adjoint=False)
-    assert res.converged and abs(float(m.k) - 0.8) < 1e-6
+    assert res.converged and abs(float(m.k.detach()) - 0.8) < 1e-6
