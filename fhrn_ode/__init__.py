@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "linearize_map": ".linearize",
     "linearize_model": ".linearize",
     "mean_w_star": ".linearize",
+    "resolve_wr_spec": "._wr",
     "DiscreteMap": ".maps",
     "DifferenceField": ".maps",
     "SaliencyMap": ".maps",
