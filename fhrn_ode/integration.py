@@ -24,6 +24,7 @@ from ._errors import FHRNInputError, Interrupted, check_int, check_real
 from ._states import COLUMNS_MAX_DIM, FHRNGuard, _check_y0, _Columns, fhrn_A0, fhrn_setup, generic_state, norm_guard
 from .homeostasis import has_pole, pole_radius
 from .params import FHRNParams
+from . import solver as _solver
 from .solver import ADAPTIVE_SOLVERS, FIXED_SOLVERS, SOLVERS, Solution, solve
 
 __all__ = [
@@ -370,7 +371,8 @@ def _integrate_fhrn(field, y0, tt, params, dtype, dev, A0, max_norm, max_gain, s
                                  "move it off")
         grad = torch.is_grad_enabled() and (y0t.requires_grad or (A0t is not None and A0t.requires_grad) or any(
             p.requires_grad for p in list(func.parameters()) + list(func.buffers()) + list(kw["adjoint_params"] or ())))
-        columns = (kw["method"] == "dopri5" and not kw["adjoint"] and not grad and A0t is None and d <= COLUMNS_MAX_DIM)
+        columns = (_solver._STAGE_MAJOR_DOPRI5 and kw["method"] == "dopri5" and not kw["adjoint"] and not grad
+                   and A0t is None and d <= COLUMNS_MAX_DIM)
         if not grad:
             func._pin = func._frozen()  # values fixed for the whole solve: no per-call checks
         guard = FHRNGuard(func, columns)

@@ -46,6 +46,9 @@ FIXED_SOLVERS: tuple[str, ...] = tuple(k for k in SOLVERS if issubclass(_TD_SOLV
 ADAPTIVE_SOLVERS: tuple[str, ...] = tuple(k for k in SOLVERS if k not in FIXED_SOLVERS)
 #: Default number of fixed steps per smallest save interval (default ``step_size = min |dt| / 10``).
 FIXED_STEPS_PER_INTERVAL = 10
+#: Run ``method="dopri5"`` without gradients on the stage-major dopri5 (``fhrn_ode/_dopri5.py``); the
+#: benchmark switches it off for its plain-torchdiffeq rows.
+_STAGE_MAJOR_DOPRI5 = True
 #: Default tolerances of the adaptive methods (torchdiffeq's ``odeint`` defaults).
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9
 
@@ -155,7 +158,7 @@ def _settings(func, comps, tt, method, rtol, atol, step_size, adjoint, adjoint_p
     if adjoint and adjoint_params is None and not isinstance(func, torch.nn.Module):
         raise FHRNInputError("`adjoint=True` with a plain callable needs `adjoint_params` (the tensors to "
                              "differentiate)")
-    fast = method == "dopri5" and not adjoint and not _needs_grad(func, comps, adjoint_params)
+    fast = _STAGE_MAJOR_DOPRI5 and method == "dopri5" and not adjoint and not _needs_grad(func, comps, adjoint_params)
     return _Spec(method, rtol, atol, step_size if fixed else None, bool(adjoint), adjoint_params, opts, fast)
 
 
