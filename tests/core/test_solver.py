@@ -311,3 +311,55 @@ def test_a_loop_of_integrate_calls_stops_at_the_first_interrupt():
             done.append(i)
     assert done == [] and calls["n"] == 50
     assert isinstance(info.value, F.IntegrationInterrupted) and info.value.result.status == "interrupted"
+
+
+def _vdp_fields():
+    """Van der Pol (mu = 1) written torchdiffeq-style for a batch (``x[:, 0]``) and for one state (``x[0]``)."""
+    class Batch(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mu = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+
+        def forward(self, t, x):
+            return torch.stack([x[:, 1], self.mu * (1 - x[:, 0] ** 2) * x[:, 1] - x[:, 0]], dim=1)
+
+    class Single(Batch):
+        def forward(self, t, x):
+            return torch.stack([x[1], self.mu * (1 - x[0] ** 2) * x[1] - x[0]])
+
+    return Batch, Single
+
+
+def test_batch_only_and_single_state_fields_give_the_same_answers():
+    """integrate passes each field its own shape; the two agree to round-off and with scipy's solve_ivp."""
+    from scipy.integrate import solve_ivp
+
+    Batch, Single = _vdp_fields()
+    t = torch.linspace(0, 3, 7, dtype=torch.float64)
+    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    with torch.no_grad():
+        b = F.integrate(Batch(), x0[None], t=t, rtol=1e-10, atol=1e-12)
+        s = F.integrate(Single(), x0, t=t, rtol=1e-10, atol=1e-12)
+    ref = solve_ivp(lambda _, x: [x[1], (1 - x[0] ** 2) * x[1] - x[0]], (0, 3), [2.0, 0.0], t_eval=t.numpy(),
+                    rtol=1e-12, atol=1e-12).y.T
+    assert b.y.shape == (7, 1, 2) and s.y.shape == (7, 2)
+    assert float((b.y[:, 0] - s.y).abs().max()) < 1e-12
+    assert float((s.y - torch.as_tensor(ref)).abs().max()) < 1e-7
+
+
+@pytest.mark.slow
+def test_fit_of_a_batch_only_and_a_single_state_field_agree():
+    Batch, Single = _vdp_fields()
+    t = torch.linspace(0, 1.5, 4, dtype=torch.float64)
+    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    with torch.no_grad():
+        b = F.integrate(Batch(), x0[None], t=t, rtol=1e-10, atol=1e-12)
+        s = F.integrate(Single(), x0, t=t, rtol=1e-10, atol=1e-12)
+    fits = []
+    for cls, obs in ((Batch, b.y.detach()), (Single, s.y.detach())):
+        m = cls()
+        with torch.no_grad():
+            m.mu.fill_(0.7)
+        F.fit(m, t, obs, steps=2, adjoint=False, rtol=1e-6, atol=1e-8)
+        fits.append(float(m.mu.detach()))
+    assert abs(fits[0] - 1.0) < 1e-3 and abs(fits[1] - fits[0]) < 1e-8
