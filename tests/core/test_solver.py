@@ -330,16 +330,21 @@ def _vdp_fields():
     return Batch, Single
 
 
+def _vdp_runs(t):
+    """Both fields from x0 = (2, 0): the batch one on ``(1, 2)``, the single-state one on ``(2,)``."""
+    Batch, Single = _vdp_fields()
+    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    with torch.no_grad():
+        return (Batch, F.integrate(Batch(), x0[None], t=t, rtol=1e-10, atol=1e-12),
+                Single, F.integrate(Single(), x0, t=t, rtol=1e-10, atol=1e-12))
+
+
 def test_batch_only_and_single_state_fields_give_the_same_answers():
     """integrate passes each field its own shape; the two agree to round-off and with scipy's solve_ivp."""
     from scipy.integrate import solve_ivp
 
-    Batch, Single = _vdp_fields()
     t = torch.linspace(0, 3, 7, dtype=torch.float64)
-    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64)
-    with torch.no_grad():
-        b = F.integrate(Batch(), x0[None], t=t, rtol=1e-10, atol=1e-12)
-        s = F.integrate(Single(), x0, t=t, rtol=1e-10, atol=1e-12)
+    _, b, _, s = _vdp_runs(t)
     ref = solve_ivp(lambda _, x: [x[1], (1 - x[0] ** 2) * x[1] - x[0]], (0, 3), [2.0, 0.0], t_eval=t.numpy(),
                     rtol=1e-12, atol=1e-12).y.T
     assert b.y.shape == (7, 1, 2) and s.y.shape == (7, 2)
@@ -349,12 +354,8 @@ def test_batch_only_and_single_state_fields_give_the_same_answers():
 
 @pytest.mark.slow
 def test_fit_of_a_batch_only_and_a_single_state_field_agree():
-    Batch, Single = _vdp_fields()
     t = torch.linspace(0, 1.5, 4, dtype=torch.float64)
-    x0 = torch.tensor([2.0, 0.0], dtype=torch.float64)
-    with torch.no_grad():
-        b = F.integrate(Batch(), x0[None], t=t, rtol=1e-10, atol=1e-12)
-        s = F.integrate(Single(), x0, t=t, rtol=1e-10, atol=1e-12)
+    Batch, b, Single, s = _vdp_runs(t)
     fits = []
     for cls, obs in ((Batch, b.y.detach()), (Single, s.y.detach())):
         m = cls()
