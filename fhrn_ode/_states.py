@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from ._errors import FHRNInputError
+from ._errors import FHRNInputError, check_int, check_real
 from .field import FHRNField
 from .homeostasis import has_pole, pole_radius
 from .operators import check_matrix
@@ -154,3 +154,43 @@ def fhrn_A0(A0, N: int, d: int, dtype, dev) -> torch.Tensor:
     if tuple(A0t.shape) != (N, d, d) or not torch.isfinite(A0t.detach()).all():
         raise FHRNInputError(f"`A0` must be finite with shape ({N}, {d}, {d}) or ({d}, {d}); got {tuple(A0t.shape)}")
     return A0t
+
+
+def _pick_device(device, field, y0) -> torch.device:
+    """The solve's device: ``device`` if given, else tensor ``y0``'s, else the field's, else CPU."""
+    if device is not None:
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(device)
+        except (TypeError, RuntimeError):
+            raise FHRNInputError(f"`device` must be 'cpu', 'cuda', 'auto' or a torch.device, got {device!r}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise FHRNInputError("`device` is 'cuda' but no CUDA GPU is available (torch.cuda.is_available() is False)")
+        return dev
+    if isinstance(y0, torch.Tensor):
+        return y0.device
+    if isinstance(y0, (tuple, list)) and y0 and isinstance(y0[0], torch.Tensor):
+        return y0[0].device
+    if isinstance(field, torch.nn.Module):
+        for t in list(field.parameters()) + list(field.buffers()):
+            return t.device
+    if isinstance(field, torch.Tensor):
+        return field.device
+    return torch.device("cpu")
+
+
+def _save_grid(t, t1, n_points, dtype, dev) -> torch.Tensor:
+    """The save times: ``t`` checked (strictly increasing), or ``linspace(0, t1, n_points)``."""
+    if t is None:
+        t1 = check_real("t1", t1, low=0.0, low_open=True)
+        n_points = check_int("n_points", n_points, low=2)
+        return torch.linspace(0.0, t1, n_points, dtype=dtype, device=dev)
+    try:
+        tt = torch.as_tensor(np.asarray(t.detach().cpu() if isinstance(t, torch.Tensor) else t, dtype=np.float64),
+                             dtype=dtype, device=dev)
+    except (TypeError, ValueError):
+        tt = None
+    if tt is None or tt.ndim != 1 or tt.numel() < 2 or not torch.isfinite(tt).all() or not bool((tt[1:] > tt[:-1]).all()):
+        raise FHRNInputError("`t` must be a 1-D, finite, strictly increasing grid of at least 2 times")
+    return tt

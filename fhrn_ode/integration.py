@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ._errors import FHRNInputError, Interrupted, check_int, check_real
-from ._states import COLUMNS_MAX_DIM, FHRNGuard, _check_y0, _Columns, fhrn_A0, fhrn_setup, generic_state, norm_guard
+from ._states import (COLUMNS_MAX_DIM, FHRNGuard, _check_y0, _Columns, _pick_device, _save_grid, fhrn_A0, fhrn_setup,
+                      generic_state, norm_guard)
 from .homeostasis import has_pole, pole_radius
 from .params import FHRNParams
 from . import solver as _solver
@@ -142,30 +143,6 @@ class IntegrationInterrupted(Interrupted):
     ``.result`` is the :class:`IntegrationResult` of the computed prefix (status 'interrupted')."""
 
 
-def _pick_device(device, field, y0) -> torch.device:
-    """The solve's device: ``device`` if given, else tensor ``y0``'s, else the field's, else CPU."""
-    if device is not None:
-        if device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            dev = torch.device(device)
-        except (TypeError, RuntimeError):
-            raise FHRNInputError(f"`device` must be 'cpu', 'cuda', 'auto' or a torch.device, got {device!r}") from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise FHRNInputError("`device` is 'cuda' but no CUDA GPU is available (torch.cuda.is_available() is False)")
-        return dev
-    if isinstance(y0, torch.Tensor):
-        return y0.device
-    if isinstance(y0, (tuple, list)) and y0 and isinstance(y0[0], torch.Tensor):
-        return y0[0].device
-    if isinstance(field, torch.nn.Module):
-        for t in list(field.parameters()) + list(field.buffers()):
-            return t.device
-    if isinstance(field, torch.Tensor):
-        return field.device
-    return torch.device("cpu")
-
-
 def initial_conditions(n: int, dim: int, radius: float = 2.0, *, seed: int = 0,
                        dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``n`` initial states ``(n, dim)``: random directions, radii evenly spaced in ``(0, radius]``.
@@ -276,21 +253,6 @@ def integrate(
     if generic:
         return _integrate_generic(field, y0, tt, dtype, dev, A0, max_norm, kw)
     return _integrate_fhrn(field, y0, tt, params, dtype, dev, A0, max_norm, max_gain, seed, kw)
-
-
-def _save_grid(t, t1, n_points, dtype, dev) -> torch.Tensor:
-    if t is None:
-        t1 = check_real("t1", t1, low=0.0, low_open=True)
-        n_points = check_int("n_points", n_points, low=2)
-        return torch.linspace(0.0, t1, n_points, dtype=dtype, device=dev)
-    try:
-        tt = torch.as_tensor(np.asarray(t.detach().cpu() if isinstance(t, torch.Tensor) else t, dtype=np.float64),
-                             dtype=dtype, device=dev)
-    except (TypeError, ValueError):
-        tt = None
-    if tt is None or tt.ndim != 1 or tt.numel() < 2 or not torch.isfinite(tt).all() or not bool((tt[1:] > tt[:-1]).all()):
-        raise FHRNInputError("`t` must be a 1-D, finite, strictly increasing grid of at least 2 times")
-    return tt
 
 
 def _solve(func, state, tt, guard, kw, to_result):
