@@ -64,13 +64,19 @@ class _Rhs(torch.nn.Module):
         self.max_nfe = max_nfe
         self.deadline = None if wall_s is None else time.monotonic() + wall_s
         self.wall_s = wall_s
-        self.nfe = 0
+        self._n = [0]  # a list, not an int attribute: nn.Module.__setattr__ per call would cost ~15 us
         self.times: collections.deque = collections.deque(maxlen=8)
 
+    @property
+    def nfe(self) -> int:
+        """Evaluations so far."""
+        return self._n[0]
+
     def forward(self, t, y):
-        self.nfe += 1
+        n = self._n
+        n[0] += 1
         self.times.append(t)
-        if self.max_nfe is not None and self.nfe > self.max_nfe:
+        if self.max_nfe is not None and n[0] > self.max_nfe:
             raise _OutOfBudget("max_nfe")
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfBudget("wall_s")
@@ -96,6 +102,21 @@ def _fhrn_field(func) -> bool:
     return isinstance(func, FHRNField)
 
 
+def _rows_stacked(ys: tuple) -> torch.Tensor:
+    """:func:`nonfinite_rows` of every saved state at once: ``ys`` components ``(K, ...)`` -> ``(K, *rows)``."""
+    first = ys[0].detach()
+    K = first.shape[0]
+    rows = first.shape[1:-1] if first.ndim >= 3 else torch.Size()
+    bad = ~torch.isfinite(first.reshape((K,) + rows + (-1,))).all(-1)
+    for c in ys[1:]:
+        c = c.detach()
+        if c.shape[1: 1 + len(rows)] == rows and c.ndim > 1 + len(rows):
+            bad = bad | ~torch.isfinite(c.reshape((K,) + rows + (-1,))).all(-1)
+        else:
+            bad = bad | ~torch.isfinite(c.reshape(K, -1)).all(-1).reshape((K,) + (1,) * len(rows))
+    return bad
+
+
 def nonfinite_rows(y) -> torch.Tensor:
     """The default guard: rows with a non-finite entry. Rows are ``y.shape[:-1]`` for ``ndim >= 2`` and
     the whole state (shape ``()``) otherwise; for a tuple, those of ``y[0]`` (another component marks the
@@ -111,6 +132,10 @@ def nonfinite_rows(y) -> torch.Tensor:
         else:
             bad = bad | (not bool(torch.isfinite(c).all()))
     return bad
+
+
+#: The default guard also takes all saved states at once (see ``_marks`` in fhrn_ode/solver.py).
+nonfinite_rows.stacked = lambda ys: _rows_stacked(ys if isinstance(ys, tuple) else (ys,))
 
 
 #: Messages by which torchdiffeq's solvers (and the stage-major dopri5) give up.

@@ -87,6 +87,12 @@ def norm_guard(max_norm: float):
         r2 = (first.detach() * first.detach()).sum(-1)
         return ~(r2 <= max_norm ** 2) | nonfinite_rows(y)
 
+    def stacked(ys):  # every saved state at once: (K, ...) -> (K, *rows)
+        first = (ys[0] if isinstance(ys, tuple) else ys).detach()
+        far = ~((first * first).sum(-1) <= max_norm ** 2)
+        return (far if first.ndim >= 3 else far.reshape(-1)) | nonfinite_rows.stacked(ys)
+
+    guard.stacked = stacked
     return guard
 
 
@@ -110,6 +116,20 @@ class FHRNGuard:
             self.r_first = torch.full_like(r, math.nan)
         self.r_first = torch.where(bad.cpu() & torch.isnan(self.r_first), r, self.r_first)
         return bad.unsqueeze(0) if self.columns else bad
+
+    def stacked(self, ys) -> torch.Tensor:
+        """The marks of every saved state at once: ``(K, N)`` (``(K, 1, N)`` for columns ``(K, d, N)``)."""
+        y = ys[0] if isinstance(ys, tuple) else ys
+        rows = y.transpose(1, 2) if self.columns else y  # (K, N, d)
+        bad = self.func.bad_mask(rows).reshape(rows.shape[:2])
+        if isinstance(ys, tuple):
+            for o in ys[1:]:
+                bad = bad | ~torch.isfinite(o.detach().flatten(2)).all(-1)
+        r = rows.detach().norm(dim=-1).cpu()
+        hit = bad.cpu()
+        first = torch.where(hit.any(0), hit.to(torch.int8).argmax(0), torch.zeros(hit.shape[1], dtype=torch.long))
+        self.r_first = torch.where(hit.any(0), r[first, torch.arange(hit.shape[1])], torch.full_like(r[0], math.nan))
+        return bad.unsqueeze(1) if self.columns else bad
 
     def why(self, k: int, max_norm: float) -> str:
         """Why trajectory ``k`` was stopped."""

@@ -295,6 +295,8 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
     def guard(yT):  # (d, P, N) -> (1, P, N)
         return fieldm.bad_mask(yT.permute(1, 2, 0)).unsqueeze(0)
 
+    guard.stacked = lambda ys: fieldm.bad_mask(ys.permute(0, 2, 3, 1)).unsqueeze(1)  # (K, d, P, N) -> (K, 1, P, N)
+
     try:
         with torch.no_grad():
             sol = solve(fieldm, y0t.permute(2, 0, 1).contiguous(), tt, rtol=rtol, atol=atol, max_nfe=max_nfe,

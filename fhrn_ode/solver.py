@@ -187,9 +187,13 @@ def _grid_through_saves(step: float) -> Callable:
 
 
 def _marks(ys: list, is_tuple: bool, guard) -> torch.Tensor:
-    """``(K, *rows)``: the guard's (default :func:`nonfinite_rows`) mark of every saved state."""
+    """``(K, *rows)``: the guard's (default :func:`nonfinite_rows`) mark of every saved state; one call on the
+    stacked states when the guard offers ``guard.stacked`` (it then takes ``(K, ...)`` components)."""
     g = guard if guard is not None else nonfinite_rows
     with torch.no_grad():
+        stacked = getattr(g, "stacked", None)
+        if stacked is not None:
+            return torch.as_tensor(stacked(tuple(ys) if is_tuple else ys[0]), dtype=torch.bool).cpu()
         rows = [torch.as_tensor(g(tuple(y[k] for y in ys) if is_tuple else ys[0][k]), dtype=torch.bool)
                 for k in range(ys[0].shape[0])]
     return torch.stack(torch.broadcast_tensors(*rows)).cpu()
@@ -247,6 +251,7 @@ def solve(func, y0, t, *, method: str = "dopri5", rtol: float | None = None, ato
             the state; a field that freezes its own rows, e.g. :class:`fhrn_ode.FHRNField`, is not
             wrapped) and are reported in ``diverged``/``t_diverged``. None: only non-finite saved
             states mark a row (rows ``y0.shape[:-1]``; the whole state for ``ndim <= 1``); no norm bound.
+            A guard may offer ``guard.stacked(ys) -> (K, *rows)`` on all saved states at once (faster).
         adjoint: gradients by ``torchdiffeq.odeint_adjoint`` instead of backprop through the solver.
         adjoint_params: tensors the adjoint differentiates (default: the parameters of ``func``; required
             for a plain callable).
