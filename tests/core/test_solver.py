@@ -364,3 +364,18 @@ def test_fit_of_a_batch_only_and_a_single_state_field_agree():
         F.fit(m, t, obs, steps=2, adjoint=False, rtol=1e-6, atol=1e-8)
         fits.append(float(m.mu.detach()))
     assert abs(fits[0] - 1.0) < 1e-3 and abs(fits[1] - fits[0]) < 1e-8
+
+
+def test_wall_clock_budget_and_bad_budgets():
+    sol = solve(Exp(), torch.ones(2, dtype=torch.float64), grid(), wall_s=1e-9)
+    assert sol.status == "failed" and sol.n_kept == 1 and "needs more than 1e-09 s to reach t1 = 8" in sol.message
+    with pytest.raises(FHRNInputError, match="`max_nfe` must be >= 1"):
+        solve(Exp(), torch.ones(2, dtype=torch.float64), grid(), max_nfe=0)
+    with pytest.raises(FHRNInputError, match="`wall_s` must be > 0"):
+        solve(Exp(), torch.ones(2, dtype=torch.float64), grid(), wall_s=0.0)
+    with pytest.raises(FHRNInputError, match="strictly monotone"):
+        solve(Exp(), torch.ones(2, dtype=torch.float64), torch.tensor([0.0, 1.0, 0.5]))
+    with pytest.raises(FHRNInputError, match=r"`y0\[0\]` must be a floating-point torch tensor, got float"):
+        solve(Exp(), [1.0, 2.0], grid())  # a list is a tuple state (torchdiffeq's rule), of floats here
+    with pytest.raises(FHRNInputError, match="`y0` must be a floating-point torch tensor, got torch.int64"):
+        solve(Exp(), torch.ones(2, dtype=torch.long), grid())
