@@ -9,6 +9,8 @@ import numpy as np
 
 from fhrn_ode._errors import FHRNInputError
 
+from ._plane import _plane, orthonormal_basis, plane_points
+
 __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait"]
 
 
@@ -29,21 +31,6 @@ class Projection:
     coords: np.ndarray
     explained: np.ndarray | None
     kind: str
-
-
-def orthonormal_basis(basis, d: int) -> np.ndarray:
-    """Orthonormalise a plane's ``(d, 2)`` basis (QR), keeping the direction of each given column.
-
-    Raises:
-        FHRNInputError: wrong shape, non-finite entries or linearly dependent columns.
-    """
-    B = np.asarray(basis, dtype=np.float64)
-    if B.shape != (d, 2) or not np.all(np.isfinite(B)):
-        raise FHRNInputError(f"`basis` must be a finite ({d}, 2) array, got shape {B.shape}")
-    Q, R = np.linalg.qr(B)
-    if np.min(np.abs(np.diag(R))) < 1e-12:
-        raise FHRNInputError("`basis` columns must be linearly independent")
-    return Q * np.sign(np.diag(R))
 
 
 def project(points, *, basis=None) -> Projection:
@@ -131,7 +118,6 @@ def phase_portrait(W, params=None, *, extent: float = 1.6, n: int = 60, n_traj: 
 
     from fhrn_ode.homeostasis import has_pole, near_pole
 
-    from .spectra import _plane, plane_points
 
     params = FHRNParams() if params is None else params
     if params.memory != "none":

@@ -21,32 +21,13 @@ from fhrn_ode.field import FHRNField
 from fhrn_ode.homeostasis import POLE_THRESHOLD, gain_derivative, gain_or_nan, has_pole, near_pole
 from fhrn_ode.spectrum import batched_eigvals, eigvals_2x2, spectral_abscissa, spectral_abscissa_2x2
 
-from .phase import orthonormal_basis
+from ._plane import _plane, plane_points
 
 __all__ = ["SpectralMap", "TrajectorySpectra", "POLE_THRESHOLD", "eigvals_2x2", "spectral_abscissa_2x2",
            "batched_eigvals", "batched_spectral_abscissa", "plane_points", "planar_jacobian", "spectral_map", "trajectory_spectra"]
 
 #: The one batched spectral abscissa (fhrn_ode.spectrum), under its historical name here.
 batched_spectral_abscissa = spectral_abscissa
-
-
-def plane_points(y1, y2, origin, basis) -> np.ndarray:
-    """States ``origin + y1[j] b1 + y2[i] b2`` on the grid, ``(len(y2), len(y1), d)``."""
-    o = np.asarray(origin, dtype=np.float64)
-    B = np.asarray(basis, dtype=np.float64)
-    Y1, Y2 = np.meshgrid(np.asarray(y1, dtype=np.float64), np.asarray(y2, dtype=np.float64))
-    return o + Y1[..., None] * B[:, 0] + Y2[..., None] * B[:, 1]
-
-
-def _plane(d: int, origin, basis) -> tuple[np.ndarray, np.ndarray]:
-    o = np.zeros(d) if origin is None else np.asarray(origin, dtype=np.float64)
-    if o.shape != (d,) or not np.all(np.isfinite(o)):
-        raise FHRNInputError(f"`origin` must be a finite vector of length {d}, got shape {o.shape}")
-    if basis is None:
-        B = np.eye(d)[:, :2]
-    else:
-        B = orthonormal_basis(basis, d)
-    return o, B
 
 
 @dataclass(frozen=True)

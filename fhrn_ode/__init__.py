@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 #: Public name -> the module (relative to this package) that defines it.
 _EXPORTS: dict[str, str] = {
     "FHRNInputError": "._errors",
+    "Interrupted": "._errors",
+    "Solution": ".solver",
+    "solve": ".solver",
     "POLE_THRESHOLD": ".homeostasis",
     "gain": ".homeostasis",
     "gain_denominator": ".homeostasis",
@@ -34,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "homeostatic_field": ".field",
     "ADAPTIVE_SOLVERS": ".integration",
     "SOLVERS": ".integration",
+    "IntegrationInterrupted": ".integration",
     "IntegrationResult": ".integration",
     "initial_conditions": ".integration",
     "integrate": ".integration",
@@ -72,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "linearize_map": ".linearize",
     "linearize_model": ".linearize",
     "mean_w_star": ".linearize",
+    "resolve_wr_spec": "._wr",
     "DiscreteMap": ".maps",
     "DifferenceField": ".maps",
     "SaliencyMap": ".maps",

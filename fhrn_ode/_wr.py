@@ -27,7 +27,7 @@ from ._errors import FHRNInputError
 if TYPE_CHECKING:  # annotations only: numpy loads lazily (fast --help)
     import numpy as np
 
-__all__ = ["MAX_CONTEXTS", "WR_FORMS", "WR_HELP", "WrOperator", "resolve_wr"]
+__all__ = ["MAX_CONTEXTS", "WR_FORMS", "WR_HELP", "WrOperator", "resolve_wr", "resolve_wr_spec"]
 
 #: At most this many contexts are linearized per layer (the ``check_int`` bound of ``linearize_model``).
 MAX_CONTEXTS = 10000
@@ -250,3 +250,21 @@ def _from_linearization(spec: str, p: Path, rest: list[str], dim) -> WrOperator:
         gamma = beta = None
     return WrOperator(f"W*({p.name}:layer{L}:{label})", _finish(W, dim, spec), "linearization", gamma=gamma,
                       beta=beta, radius=r, checkpoint=str(p), layer=L, context=ctx, n_contexts=int(sel.size))
+
+
+def resolve_wr_spec(spec: str, dim: int | None = None, *, contexts: int = 32, seed: int = 0):
+    """The mean trained ``W*`` of a ``--wr`` spec as ``(name, W)``, or None if the spec is not a trained model.
+
+    Kept for callers of the old hook (formerly ``fhrn_ode.linearize.resolve_wr_spec``, moved here to end the
+    ``_wr`` <-> ``linearize`` import circle; exported as ``fhrn_ode.resolve_wr_spec``); the resolver of every
+    ``--wr`` form is :func:`resolve_wr` (specs ``CKPT[:layer[:context]]``, ``reference[:layer[:context]]``,
+    ``FILE.npz[:layer[:context]]``).
+
+    Raises:
+        FHRNInputError: a spec that names no operator, or a bad ``dim``/``contexts``.
+    """
+    try:
+        op = resolve_wr(spec, dim, seed=seed, contexts=contexts)
+    except FHRNInputError:
+        raise
+    return (op.name, op.W) if op.source in ("checkpoint", "linearization") else None

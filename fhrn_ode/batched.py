@@ -32,14 +32,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._dopri5 import GroupRMSNorm, odeint_stage_major, partial_solution
-from . import _signals
-from ._errors import FHRNInputError, check_choice, check_int, check_real
-from .field import _EvaluationBudgetExceeded, fhrn_velocity
+from ._dopri5 import GroupRMSNorm
+from ._errors import FHRNInputError, Interrupted, check_choice, check_int, check_real
+from .field import fhrn_velocity
 from .homeostasis import POLE_THRESHOLD, gain_denominator, has_pole
 from .integration import MAX_GAIN, initial_conditions
 from .operators import check_matrix
 from .params import FHRNParams
+from .solver import Solution, solve
 
 __all__ = ["SweepField", "SweepResult", "integrate_sweep", "parse_grid", "SWEEP_PARAMETERS"]
 
@@ -86,6 +86,8 @@ class SweepField(torch.nn.Module):
         max_norm: rows with ``|y| > max_norm`` (or non-finite, or on the gain pole) are frozen.
     """
 
+    freezes_rows = True  # frozen in forward (solver.solve does not wrap it again)
+
     def __init__(self, W: torch.Tensor, values: dict[str, torch.Tensor], max_norm: float) -> None:
         super().__init__()
         P = W.shape[0]
@@ -101,7 +103,6 @@ class SweepField(torch.nn.Module):
         self.max_norm = float(max_norm)
         self.max_gain: float | None = None
         self.nfe = 0
-        self.max_nfe: int | None = None
 
     def bad_mask(self, y: torch.Tensor) -> torch.Tensor:
         """``(..., P, N)`` mask of states ``y`` ``(..., P, N, d)`` (rows) that are non-finite, beyond
@@ -123,8 +124,6 @@ class SweepField(torch.nn.Module):
 
     def forward(self, t, y):
         self.nfe += 1
-        if self.max_nfe is not None and self.nfe > self.max_nfe:
-            raise _EvaluationBudgetExceeded(float(t), float(y.norm(dim=0).max()))
         r2 = (y * y).sum(0, keepdim=True)  # (1, P, N)
         out = fhrn_velocity(y, self._Wy(y), r2, gamma=self.gamma, kappa=self.kappa, theta=self.theta,
                             leak=self.leak, beta=self.beta if self._has_gain else None,
@@ -147,7 +146,8 @@ class SweepResult:
         values: the per-set parameters actually used, ``{name: (P,) array}`` (``drive``: ``(P, d)``).
         W: ``(P, d, d)``.
         status: 'success' (all reached ``t1``), 'diverged' (some were stopped, the others reached ``t1``),
-            'failed' (the solver gave up; ``t`` stops at the last saved time computed) or 'interrupted'.
+            'failed' (the solver gave up or ``max_nfe`` ran out; ``t`` stops at the last saved time computed);
+            'interrupted' only on the ``.result`` of the :class:`fhrn_ode._errors.Interrupted` a Ctrl-C raises.
         message, nfe, method, rtol, atol, error_control: as named.
         diverged: ``(P, N)`` mask; t_diverged: ``(P, N)`` first bad saved time, NaN where none.
     """
@@ -215,6 +215,8 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
 
     Raises:
         FHRNInputError: bad shapes or values, inconsistent ``P``, memory in ``params``.
+        fhrn_ode._errors.Interrupted: Ctrl-C (SIGTERM through the CLI); ``.result`` is the
+            :class:`SweepResult` of the computed prefix.
     """
     params = FHRNParams() if params is None else params
     if not isinstance(params, FHRNParams):
@@ -284,44 +286,36 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
     if bool(fieldm.bad_mask(y0t).any()):
         p, n = (int(i) for i in torch.nonzero(fieldm.bad_mask(y0t))[0])
         raise FHRNInputError(f"`y0`[{n}] of set {p} is beyond `max_norm` or on the gain pole; move it off")
-    fieldm.max_nfe = max_nfe
     fieldm.max_gain = None if max_gain is None else check_real("max_gain", max_gain, low=1.0, low_open=True)
     tt = torch.linspace(0.0, t1, n_points, dtype=dt, device=device)
     options = {"norm": GroupRMSNorm(P, shape=(d, P, N), axis=1)} if error_control == "group" else None
-    status, why = "success", ""
-    with torch.no_grad():
-        try:
-            sol = odeint_stage_major(fieldm, y0t.permute(2, 0, 1).contiguous(), tt, rtol=rtol, atol=atol,
-                                     options=options)
-        except (_EvaluationBudgetExceeded, RuntimeError, AssertionError, KeyboardInterrupt) as exc:
-            sol = partial_solution(exc)
-            if sol is None:
-                sol = y0t.permute(2, 0, 1).unsqueeze(0)
-            if isinstance(exc, KeyboardInterrupt):
-                _signals.caught()  # handled here: the CLI's signal handler stops re-raising it
-                status, why = "interrupted", "interrupted"
-            elif isinstance(exc, _EvaluationBudgetExceeded):
-                status, why = "failed", f"stopped after {fieldm.nfe - 1} evaluations (max_nfe)"
-            else:
-                status, why = "failed", f"the dopri5 solver gave up: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    sol = sol.permute(0, 2, 3, 1)  # (T, d, P, N) -> (T, P, N, d)
-    T = sol.shape[0]
-    tt = tt[:T]
-    bad_t = fieldm.bad_mask(sol)  # (T, P, N)
-    diverged = bad_t.any(0).cpu().numpy()
-    first = torch.where(bad_t.any(0), bad_t.float().argmax(0), torch.full_like(bad_t[0], T, dtype=torch.long))
-    t_div = np.where(diverged, tt.cpu().numpy()[np.minimum(first.cpu().numpy(), T - 1)], np.nan)
-    y = sol.clone()
-    if diverged.any():
-        after = torch.arange(T, device=y.device)[:, None, None] >= first[None]
-        y[after] = float("nan")
-        if status == "success":
-            status = "diverged"
+    common = dict(y0=y0t, values={k: np.asarray(v) for k, v in vals.items()}, W=torch.as_tensor(Ws), rtol=rtol,
+                  atol=atol, error_control=error_control)
+
+    def guard(yT):  # (d, P, N) -> (1, P, N)
+        return fieldm.bad_mask(yT.permute(1, 2, 0)).unsqueeze(0)
+
+    guard.stacked = lambda ys: fieldm.bad_mask(ys.permute(0, 2, 3, 1)).unsqueeze(1)  # (K, d, P, N) -> (K, 1, P, N)
+
+    try:
+        with torch.no_grad():
+            sol = solve(fieldm, y0t.permute(2, 0, 1).contiguous(), tt, rtol=rtol, atol=atol, max_nfe=max_nfe,
+                        guard=guard, options=options)
+    except Interrupted as exc:
+        if not isinstance(exc.result, Solution):
+            raise
+        raise Interrupted(_sweep_result(exc.result, P, N, common), cause=exc, what=exc.result.message) from exc
+    return _sweep_result(sol, P, N, common)
+
+
+def _sweep_result(sol, P: int, N: int, common: dict) -> "SweepResult":
+    """The :class:`SweepResult` of a solve on ``(d, P, N)`` states."""
+    y = sol.y.permute(0, 2, 3, 1)  # (T, d, P, N) -> (T, P, N, d)
+    diverged, t_div = sol.diverged[0].numpy(), sol.t_diverged[0].numpy()
     n_div = int(diverged.sum())
-    msg = {"success": f"integrated {P} parameter sets x {N} states to t = {float(tt[-1]):.4g} ({fieldm.nfe} evaluations)",
+    msg = {"success": f"integrated {P} parameter sets x {N} states to t = {sol.t_last:.4g} ({sol.nfe} evaluations)",
            "diverged": f"{n_div} of {P * N} trajectories diverged (stopped at their t_diverged); the others reached "
-                       f"t = {float(tt[-1]):.4g}",
-           }.get(status, f"{why}; results stop at t = {float(tt[-1]):.4g}")
-    return SweepResult(t=tt, y=y, y0=y0t, values={k: np.asarray(v) for k, v in vals.items()},
-                       W=torch.as_tensor(Ws), status=status, message=msg, nfe=fieldm.nfe, rtol=rtol, atol=atol,
-                       error_control=error_control, diverged=diverged, t_diverged=t_div)
+                       f"t = {sol.t_last:.4g}",
+           }.get(sol.status, sol.message)
+    return SweepResult(t=sol.t, y=y, status=sol.status, message=msg, nfe=sol.nfe, diverged=diverged,
+                       t_diverged=t_div, **common)

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._errors import FHRNInputError, check_int, check_real
+from ._errors import FHRNInputError, Interrupted, check_int, check_real
 from .integration import integrate
+from .solver import FIXED_SOLVERS
 
 __all__ = ["FitResult", "OPTIMIZERS", "fit"]
 
@@ -75,7 +76,7 @@ def _as_tensor(x, name: str, dtype) -> torch.Tensor:
 
 
 def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0, steps: int = 20,
-        adjoint: bool = True, method: str = "dopri5", rtol: float = 1e-8, atol: float = 1e-10,
+        adjoint: bool = True, method: str = "dopri5", rtol: float | None = 1e-8, atol: float | None = 1e-10,
         loss_tol: float = 1e-20, rel_tol: float = 1e-12, progress: bool = False) -> FitResult:
     """Fit the trainable tensors of ``field`` to trajectories ``y_obs`` observed at times ``t``.
 
@@ -84,15 +85,17 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
             (for :class:`~fhrn_ode.field.FHRNField`: the names in ``trainable``). Note ``gamma`` and
             ``W*`` are not separately identifiable (module docstring): fix one of them.
         t: saved times ``(T,)``, strictly increasing, ``T >= 2``; the fit starts at ``t[0]``.
-        y_obs: observed states ``(T, N, d)``; ``y_obs[0]`` are the initial states (FHRN fields with
-            memory start from ``A = 0``).
+        y_obs: observed states ``(T, *state_shape)``, ``y_obs[0]`` the initial state passed to ``field`` as
+            is (torchdiffeq's contract: ``(T, d)`` for a ``(d,)`` state, ``(T, N, d)`` for a batch; FHRN
+            fields with memory start from ``A = 0``).
         optimizer: 'lbfgs' (``torch.optim.LBFGS``, strong-Wolfe line search, up to 20 iterations per
             step) or 'adam'.
         lr: learning rate (1.0 suits L-BFGS; use ~1e-2 for Adam).
         steps: optimizer steps (>= 1).
         adjoint: gradients by the adjoint method (``torchdiffeq.odeint_adjoint``); False backprops
             through the solver.
-        method, rtol, atol: solver settings passed to :func:`fhrn_ode.integrate`.
+        method, rtol, atol: solver settings passed to :func:`fhrn_ode.integrate` (``rtol``/``atol`` are
+            ignored for a fixed-step method: they do not apply to it).
         loss_tol: stop when the loss is below this.
         rel_tol: stop when a step changes the loss by less than this fraction.
         progress: show a tqdm bar over the steps (off by default in the library).
@@ -102,6 +105,8 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
 
     Raises:
         FHRNInputError: ``field`` is not a module or has nothing trainable; bad ``t``/``y_obs`` or settings.
+        fhrn_ode._errors.Interrupted: Ctrl-C; ``.result`` is the :class:`FitResult` so far (the module holds
+            the last values the optimizer set).
     """
     if not isinstance(field, nn.Module):
         raise FHRNInputError(f"`field` must be an nn.Module with forward(t, y), got {type(field).__name__}")
@@ -119,8 +124,9 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
     if tt.ndim != 1 or tt.numel() < 2:
         raise FHRNInputError(f"`t` must be a 1-D grid of at least 2 times, got shape {tuple(tt.shape)}")
     Y = _as_tensor(y_obs, "y_obs", dtype)
-    if Y.ndim != 3 or Y.shape[0] != tt.numel():
-        raise FHRNInputError(f"`y_obs` must have shape (T, N, d) with T = len(t) = {tt.numel()}, got {tuple(Y.shape)}")
+    if Y.ndim < 2 or Y.shape[0] != tt.numel():
+        raise FHRNInputError(f"`y_obs` must have shape (T, *state_shape) with T = len(t) = {tt.numel()}, "
+                             f"got {tuple(Y.shape)}")
     if not bool(torch.isfinite(Y).all()):
         raise FHRNInputError("`y_obs` must be finite; it has NaN/inf entries")
     params = [p for _, p in named]
@@ -128,10 +134,11 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
                              tolerance_grad=1e-14, tolerance_change=1e-16)
            if optimizer == "lbfgs" else torch.optim.Adam(params, lr=lr))
     history: list[float] = []
+    tol = (None, None) if method in FIXED_SOLVERS else (rtol, atol)
 
     def closure():
         opt.zero_grad()
-        res = integrate(field, Y[0], t=tt, method=method, rtol=rtol, atol=atol, adjoint=adjoint)
+        res = integrate(field, Y[0], t=tt, method=method, rtol=tol[0], atol=tol[1], adjoint=adjoint)
         if not res.success:  # parameters that blow up: an infinite loss makes the line search back off
             history.append(math.inf)
             return torch.tensor(math.inf, dtype=dtype)
@@ -152,6 +159,10 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
         except _Done:
             converged = True
             break
+        except KeyboardInterrupt as exc:
+            bar.close()
+            part = _result(named, history, n - 1, False, optimizer, field, "interrupted")
+            raise Interrupted(part, cause=exc, what=part.message) from exc
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]:.3g}")
         cur = history[-1]
@@ -160,9 +171,12 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
             break
         prev = cur
     bar.close()
-    final = history[-1]
+    return _result(named, history, n, converged, optimizer, field, "converged" if converged else "stopped")
+
+
+def _result(named, history, n, converged, optimizer, field, how) -> FitResult:
+    final = history[-1] if history else math.inf
     fitted = {name: p.detach().clone() for name, p in named}
-    msg = (f"{'converged' if converged else 'stopped'} after {n} {optimizer} steps "
-           f"({len(history)} evaluations): loss {final:.3g}")
+    msg = f"{how} after {n} {optimizer} steps ({len(history)} evaluations): loss {final:.3g}"
     return FitResult(params=fitted, loss=final, loss_history=history, n_steps=n, converged=converged,
                      message=msg, field=field)

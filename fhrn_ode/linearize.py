@@ -29,7 +29,7 @@ from ._errors import FHRNInputError, check_choice, check_int
 from .homeostasis import gain
 
 __all__ = ["JAC_METHODS", "SCOPES", "Linearization", "finite_difference_jacobian", "fixed_context", "layer_map",
-           "reference_layer_map", "resolve_checkpoint", "resolve_wr_spec", "linearize_checkpoint",
+           "reference_layer_map", "resolve_checkpoint", "linearize_checkpoint",
            "linearize_map", "linearize_model", "mean_w_star"]
 
 JAC_METHODS = ("jacfwd", "jacrev")
@@ -266,18 +266,3 @@ def linearize_checkpoint(path=None, **kw) -> Linearization:
 
     model, _ = load_checkpoint(resolve_checkpoint(path))
     return linearize_model(model, **kw)
-
-
-def resolve_wr_spec(spec: str, dim: int | None = None, *, contexts: int = 32, seed: int = 0):
-    """The mean trained ``W*`` of a ``--wr`` spec as ``(name, W)``, or None if the spec is not a trained model.
-
-    Kept for callers of the old hook; the resolver of every ``--wr`` form is :func:`fhrn_ode._wr.resolve_wr`
-    (specs ``CKPT[:layer[:context]]``, ``reference[:layer[:context]]``, ``FILE.npz[:layer[:context]]``).
-    """
-    from ._wr import resolve_wr
-
-    try:
-        op = resolve_wr(spec, dim, seed=seed, contexts=contexts)
-    except FHRNInputError:
-        raise
-    return (op.name, op.W) if op.source in ("checkpoint", "linearization") else None

@@ -144,14 +144,24 @@ class SlotRun:
 
 
 def integrate_slots(field: SlotFHRNField, y0, M0, *, t1: float = 20.0, n_points: int = 201, method: str = "dopri5",
-                    rtol: float = 1e-8, atol: float = 1e-10, max_norm: float = 1e6) -> SlotRun:
+                    rtol: float | None = None, atol: float | None = None, max_norm: float = 1e6,
+                    max_nfe: int | None = 20_000) -> SlotRun:
     """Integrate :class:`SlotFHRNField` from ``(y0, M0)`` on ``linspace(0, t1, n_points)`` with
     :func:`fhrn_ode.integrate` (its generic-field path: tuple state, divergence as a status).
 
     ``status`` is ``'diverged'`` when some ``|y|`` exceeds ``max_norm`` or a state turns non-finite (the arrays
-    end before that saved time, as in ``integrate``), ``'failed'`` past the evaluation budget, else ``'success'``.
+    end before that saved time, as in ``integrate``), ``'failed'`` past the evaluation budget ``max_nfe`` (None:
+    no budget), else ``'success'``. ``rtol``/``atol`` default to 1e-8/1e-10 for adaptive methods and are
+    refused for fixed-step ones (as in :func:`fhrn_ode.solver.solve`).
+
+    Raises:
+        FHRNInputError: ``field`` not a :class:`SlotFHRNField`, or ``y0``/``M0`` of the wrong shapes.
+        fhrn_ode._errors.Interrupted: Ctrl-C (SIGTERM through the CLI); ``.result`` is the :class:`SlotRun`
+            of the computed prefix.
     """
-    from .integration import integrate
+    from ._errors import Interrupted
+    from .integration import IntegrationInterrupted, integrate
+    from .solver import ADAPTIVE_SOLVERS
 
     if not isinstance(field, SlotFHRNField):
         raise FHRNInputError(f"`field` must be a SlotFHRNField, got {type(field).__name__}")
@@ -161,9 +171,18 @@ def integrate_slots(field: SlotFHRNField, y0, M0, *, t1: float = 20.0, n_points:
         raise FHRNInputError(f"`y0` must be (N, {field.dim}) and `M0` (N, {field.n_slots}, {field.dim}), got "
                              f"{tuple(y0.shape)} and {tuple(M0.shape)}")
     nfe0 = field.nfe
-    with torch.no_grad():
-        res = integrate(field, (y0, M0), t1=t1, n_points=n_points, method=method, rtol=rtol, atol=atol,
-                        max_norm=max_norm)
-    M = res.y_rest[0] if res.y_rest else M0[None]
-    return SlotRun(res.t.numpy(), res.y.numpy(), np.asarray(M), res.status, field.nfe - nfe0, res.message,
-                   res.t_diverged)
+    if method in ADAPTIVE_SOLVERS:
+        rtol, atol = (1e-8 if rtol is None else rtol), (1e-10 if atol is None else atol)
+
+    def run(res) -> SlotRun:
+        M = res.y_rest[0] if res.y_rest else M0[None]
+        return SlotRun(res.t.numpy(), res.y.numpy(), np.asarray(M), res.status, field.nfe - nfe0, res.message,
+                       res.t_diverged)
+
+    try:
+        with torch.no_grad():
+            res = integrate(field, (y0, M0), t1=t1, n_points=n_points, method=method, rtol=rtol, atol=atol,
+                            max_norm=max_norm, max_nfe=max_nfe)
+    except IntegrationInterrupted as exc:
+        raise Interrupted(run(exc.result), cause=exc, what=exc.result.message) from exc
+    return run(res)

@@ -42,7 +42,7 @@ from ..params import FHRNParams
 
 __all__ = ["cases", "integrate_case"]
 
-_integrate_mod = importlib.import_module("fhrn_ode.integration")
+_integrate_mod = importlib.import_module("fhrn_ode.solver")  # the solver core holds the fast-path switch
 
 
 @contextmanager

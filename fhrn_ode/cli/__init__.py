@@ -167,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         print(_unknown_message(parser, args.command, extras), file=sys.stderr)
         return 2
     cmd = args.command
-    previous = install()  # SIGTERM -> Terminated, a KeyboardInterrupt
+    previous = None
     code = 1
     try:
+        previous = install()  # SIGTERM -> Terminated, a KeyboardInterrupt (inside the try: a signal right after
+        # the handlers are set is still this handler's one line)
         code = int(args.func(args) or 0)
         sys.stdout.flush()
         return code
@@ -227,6 +229,12 @@ def entry() -> None:  # pragma: no cover - exercised by the subprocess tests
     except KeyboardInterrupt as exc:  # raised after main's own handler (its clean-up); same exit code
         code = exit_code(exc)
     if code in (130, 143):
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None:  # a process pool ran (sweep): release its semaphores as atexit would, else the
+            try:  # resource tracker prints a "leaked semaphore objects" warning after os._exit
+                mp_util._run_finalizers(0)  # priority >= 0 only: closes and unlinks, joins nothing
+            except Exception:  # pragma: no cover - best effort on the way out
+                pass
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

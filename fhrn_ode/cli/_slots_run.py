@@ -22,6 +22,7 @@ def run_slots(args: argparse.Namespace) -> int:
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..energy import lyapunov_V
     from ..integration import initial_conditions
+    from ..solver import FIXED_SOLVERS
     from ..operators import operator_info
     from ..slots import integrate_slots, slot_similarity
     from ..spectrum import spectral_abscissa
@@ -34,6 +35,9 @@ def run_slots(args: argparse.Namespace) -> int:
     y0 = np.asarray(initial_conditions(args.n_init, d, args.init_radius, seed=args.seed))
     M0 = np.random.default_rng(args.seed).normal(scale=0.5, size=(y0.shape[0], fld.n_slots, d))
     r0 = max(1.0, float(np.abs(y0).max()))
+    if args.method not in FIXED_SOLVERS:  # --rtol/--atol not given: the command's documented 1e-7 / 1e-9
+        args.rtol = 1e-7 if args.rtol is None else args.rtol
+        args.atol = 1e-9 if args.atol is None else args.atol
     run = integrate_slots(fld, y0, M0, t1=args.t1, n_points=args.n_points, method=args.method, rtol=args.rtol,
                           atol=args.atol, max_norm=100.0 * r0)
     yf, Mf = torch.as_tensor(run.y[-1]), torch.as_tensor(run.M[-1])

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
                       param_sources, params_from_args, resolve_wr_args)
 from .._errors import FHRNInputError
+from .._signals import caught
 from .._names import SOLVERS
 from ..params import FHRNParams, ring_radius
 
@@ -29,8 +30,10 @@ def register(sub) -> None:
     g.add_argument("--init-radius", type=float, default=2.0,
                    help="initial radii are evenly spaced in (0, R], directions random (default %(default)s)")
     g.add_argument("--method", choices=SOLVERS, default="dopri5", help="torchdiffeq method (default %(default)s)")
-    g.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default %(default)s)")
-    g.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default %(default)s)")
+    g.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance of an adaptive method (default 1e-7; refused for fixed-step methods)")
+    g.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance of an adaptive method (default 1e-9; refused for fixed-step methods)")
     add_seed_arg(p)
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="where to integrate (default %(default)s; auto: cuda when a GPU is present)")
@@ -174,8 +177,18 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     from ..integration import _pick_device
 
-    res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points, rtol=args.rtol,
-                          atol=args.atol, device=_pick_device(args.device, None, None), **per_set)
+    from .._errors import Interrupted
+
+    try:
+        res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points,
+                              rtol=1e-7 if args.rtol is None else args.rtol, atol=1e-9 if args.atol is None else args.atol,
+                              device=_pick_device(args.device, None, None), **per_set)
+        stop = None
+    except Interrupted as exc:  # write the computed prefix (atomically), then exit 130/143
+        caught()
+        res, stop = exc.result, exc
+        if res is None:
+            raise
     res.y, res.t = res.y.cpu(), res.t.cpu()
     summary = res.summary()
     summary.update(param_sources=param_sources(args, op), wr_source=op.to_dict(),
@@ -190,7 +203,22 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
         print(f"integrate --grid ({' x '.join(f'{k}[{axes[k].size}]' for k in names)} = {res.y.shape[1]} sets "
               f"x {res.y.shape[2]} states, one solve): {res.status}: {res.message}")
         print(f"  wrote {', '.join(str(f) for f in files)}")
-    return 1 if res.status in ("failed", "interrupted") else 0
+    if stop is not None:
+        return _interrupted(stop, res.t_final, out)
+    return 1 if res.status == "failed" else 0
+
+
+def _interrupted(exc: BaseException, t_final: float, out: Path) -> int:
+    """The one stderr line of an interrupted run whose computed prefix was written; 130 or 143."""
+    import sys
+
+    from .._signals import exit_code
+
+    code = exit_code(exc)
+    print(f"fhrn-ode integrate: {'terminated' if code == 143 else 'interrupted'} "
+          f"({'SIGTERM' if code == 143 else 'SIGINT'}); kept the saved times t <= {t_final:.4g} in {out}",
+          file=sys.stderr)
+    return code
 
 
 def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
@@ -225,13 +253,17 @@ def run(args: argparse.Namespace) -> int:
     if args.grid:
         return _run_grid(args, params, out, op)
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
-    from .._signals import exit_code
-    from ..integration import initial_conditions, integrate
+    from ..integration import IntegrationInterrupted, initial_conditions, integrate
 
     with flag_names(n="--n-init", radius="--init-radius"):
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
-    res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
-                    rtol=args.rtol, atol=args.atol, device=args.device)
+    try:
+        res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
+                        rtol=args.rtol, atol=args.atol, device=args.device)
+        stop = None
+    except IntegrationInterrupted as exc:  # write the computed prefix (atomically), then exit 130/143
+        caught()
+        res, stop = exc.result, exc
     res = _to_cpu(res)
     summary = summarize(res, name, W)
     summary["param_sources"] = param_sources(args, op)
@@ -253,11 +285,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         print(_text_summary(summary, out, files))
-    if res.status == "interrupted":  # the computed prefix is written (atomically) above
-        import sys
-
-        code = exit_code()
-        print(f"fhrn-ode integrate: interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}); kept the saved "
-              f"times t <= {res.t_final:.4g} in {out}", file=sys.stderr)
-        return code
+    if stop is not None:  # the computed prefix is written (atomically) above
+        return _interrupted(stop, res.t_final, out)
     return 1 if res.status == "failed" else 0

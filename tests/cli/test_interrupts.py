@@ -86,6 +86,82 @@ def test_interrupt_is_one_line_and_leaves_nothing_partial(interrupted, cid, argv
             assert f.is_dir() or _complete(f), f
 
 
+# ---- every command that integrates more than once stops at once (issue 19 item 3) ----------------------
+
+DRIVER = Path(__file__).with_name("_sigdriver.py")
+#: Small but real runs of the commands that integrate many times (progress output off: one stderr line).
+COMMANDS = {
+    "figures": ["figures", "--no-progress", "--out", "OUT"],
+    "claims": ["claims", "--quick", "--no-progress", "--out", "OUT"],
+    "bifurcation": ["bifurcation", "--param", "gamma", "--range", "0.5:1.5:2", "--n-init", "1", "--n-starts", "4",
+                    "--t-transient", "5", "--no-exponents", "--out", "OUT"],
+    "exponents": ["exponents", "--t1", "5", "--t-transient", "1", "--n-init", "1", "--out", "OUT"],
+    "sweep": ["sweep", "--task", "ode", "--gamma", "0,0.1", "--quiet", "--out", "OUT"],
+}
+#: When the signal comes (tests/cli/_sigdriver.py): early (set-up and imports), mid-integration, and
+#: mid-plotting (sweep plots nothing: a later integration, in its worker process, instead).
+WHEN = {c: ("early", "integration", "integration:600" if c == "sweep" else "plotting") for c in COMMANDS}
+#: One run per command stays in CI (mid-integration: the runs that used to go on after an interrupt).
+_CI = {("figures", "integration", signal.SIGTERM), ("claims", "integration", signal.SIGINT),
+       ("bifurcation", "integration", signal.SIGTERM), ("exponents", "integration", signal.SIGINT),
+       ("sweep", "integration", signal.SIGTERM)}
+CASES = [pytest.param(c, w, s, id=f"{c}-{w}-{s.name}",
+                      marks=() if (c, w, s) in _CI else pytest.mark.slow)
+         for c in COMMANDS for w in WHEN[c] for s in (signal.SIGINT, signal.SIGTERM)]
+
+
+def _drive(argv: list[str], out: Path, when: str, sig: signal.Signals):
+    stamp = out.parent / f"{out.name}.stamp"
+    env = {**ENV, "SIGDRIVER_SIG": str(int(sig)), "SIGDRIVER_WHEN": when, "SIGDRIVER_STAMP": str(stamp),
+           "OMP_NUM_THREADS": "1"}
+    env.pop("SIGDRIVER_PID", None)
+    p = subprocess.Popen([sys.executable, str(DRIVER), *[str(out) if a == "OUT" else a for a in argv]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    ended = time.time()
+    sent = float(stamp.read_text()) if stamp.exists() else None
+    return p.returncode, err, sent, ended
+
+
+@pytest.fixture(scope="module")
+def driven(tmp_path_factory):
+    cache: dict = {}
+    root = tmp_path_factory.mktemp("driven")
+
+    def get(cmd: str, when: str, sig: signal.Signals):
+        key = (cmd, when, sig)
+        if key not in cache:
+            out = root / f"{cmd}-{when.replace(':', '_')}-{sig.name}"
+            cache[key] = (*_drive(COMMANDS[cmd], out, when, sig), out)
+        return cache[key]
+
+    return get
+
+
+@pytest.mark.parametrize("cmd,when,sig", CASES)
+def test_commands_that_integrate_many_times_stop_at_once(driven, cmd, when, sig):
+    code, err, sent, ended, out = driven(cmd, when, sig)
+    assert sent is not None, f"{cmd} finished before the {when} signal (exit {code}): {err[-1000:]}"
+    assert code == (143 if sig == signal.SIGTERM else 130), (code, err[-2000:])
+    assert ended - sent < 5.0, f"{cmd} took {ended - sent:.1f} s after the signal"
+    lines = err.strip().splitlines()
+    word = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (SIGINT)"
+    assert len(lines) == 1 and lines[0].startswith(f"fhrn-ode {cmd}: {word}"), err[-2000:]
+    if out.exists():
+        for f in out.rglob("*"):
+            assert not f.name.endswith(".tmp") and f.name != ".fhrn-ode.lock", f
+            assert f.is_dir() or _complete(f), f
+    if cmd == "sweep" and when != "early":  # the sweep keeps its manifest: a rerun resumes (docs/sweeps.md)
+        import json
+
+        m = json.loads((out / "manifest.json").read_text())
+        assert {t["status"] for t in m["tasks"]} <= {"pending", "done"} and m["tasks"]
+
+
 def test_broken_pipe_is_quiet(tmp_path):
     """`fhrn-ode integrate --json | head -c 0`: no traceback, exit 141 (or 0 if it all fit in the pipe)."""
     p = subprocess.Popen([sys.executable, "-m", "fhrn_ode", "integrate", "--json", "--t1", "1", "--n-points", "3000",

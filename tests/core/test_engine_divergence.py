@@ -71,8 +71,8 @@ def test_budget_failure_keeps_the_prefix():
     np.testing.assert_allclose(res.y[:n].numpy(), ref.y[:n].numpy(), rtol=0, atol=1e-9)
 
 
-def test_keyboard_interrupt_returns_the_prefix(monkeypatch):
-    """Ctrl-C inside the solve: status 'interrupted' with the computed prefix of the time grid."""
+def test_keyboard_interrupt_raises_with_the_prefix(monkeypatch):
+    """Ctrl-C inside the solve raises IntegrationInterrupted (a KeyboardInterrupt) carrying the prefix."""
     field = F.FHRNField(W2, FHRNParams())
     real = type(field)._forward_columns
     calls = {"n": 0}
@@ -84,7 +84,10 @@ def test_keyboard_interrupt_returns_the_prefix(monkeypatch):
         return real(self, t, yT)
 
     monkeypatch.setattr(type(field), "_forward_columns", interrupting)
-    res = integrate(field, initial_conditions(8, 2, 2.0, seed=0), t1=20.0)
+    with pytest.raises(F.IntegrationInterrupted) as info:
+        integrate(field, initial_conditions(8, 2, 2.0, seed=0), t1=20.0)
+    assert isinstance(info.value, KeyboardInterrupt) and not info.value.sigterm
+    res = info.value.result
     assert res.status == "interrupted" and "interrupted" in res.message
     assert 0.0 < res.t_final < 20.0 and res.y.shape == (res.t.shape[0], 8, 2)
     monkeypatch.setattr(type(field), "_forward_columns", real)

@@ -37,7 +37,7 @@ def test_fit_rejects_bad_input():
     with pytest.raises(FHRNInputError, match="no tensor that requires grad"):
         fit(FHRNField(W), t, y)
     f = FHRNField(W, trainable=("W",))
-    with pytest.raises(FHRNInputError, match=r"`y_obs` must have shape \(T, N, d\)"):
+    with pytest.raises(FHRNInputError, match=r"`y_obs` must have shape \(T, \*state_shape\) with T = len\(t\) = 3"):
         fit(f, t, y[:2])
     with pytest.raises(FHRNInputError, match="`optimizer` must be one of"):
         fit(f, t, y, optimizer="sgd")
@@ -61,3 +61,24 @@ def test_fit_with_adam_on_a_generic_module_lowers_the_loss():
     m = Decay()
     res = fit(m, t, y, optimizer="adam", lr=0.05, steps=10, adjoint=False)
     assert res.loss < res.loss_history[0] and float(m.rate.detach()) > 0.5
+
+
+def test_fit_takes_a_single_d_state_as_torchdiffeq_does():
+    """y_obs (T, d) for a (d,) state: the module sees (d,) (linear decay rate recovered exactly)."""
+    import torch.nn as nn
+
+    class Decay(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = nn.Parameter(torch.tensor(0.3, dtype=torch.float64))
+
+        def forward(self, t, y):
+            assert y.shape == (3,)
+            return -self.k * y
+
+    t = torch.linspace(0, 2, 9, dtype=torch.float64)
+    y0 = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    y_obs = y0 * torch.exp(-0.8 * t)[:, None]
+    m = Decay()
+    res = F.fit(m, t, y_obs, steps=10, adjoint=False)
+    assert res.converged and abs(float(m.k.detach()) - 0.8) < 1e-6

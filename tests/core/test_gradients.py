@@ -156,12 +156,13 @@ def test_generic_module_blow_up_is_diverged_and_tuple_states_work():
         F.integrate(Grow())
     with pytest.raises(FHRNInputError, match="`params` applies only when `field` is a matrix"):
         F.integrate(Grow(), y0, params=FHRNParams())
-    with pytest.raises(FHRNInputError, match="leading dimension"):
-        F.integrate(Grow(), (y0[0], torch.ones(3, 1)))
+    # tuple components need not share a leading dimension (torchdiffeq's contract): passed through as is
+    odd = F.integrate(Grow(), (y0[0] * 1e-3, torch.ones(3, 1, dtype=torch.float64)), t1=1.0, n_points=3)
+    assert odd.success and odd.y_rest[0].shape == (3, 3, 1)
 
 
 def test_fast_stage_major_path_only_without_gradients(monkeypatch):
-    import fhrn_ode.integration as I
+    import fhrn_ode._solver_run as I
 
     calls = []
     real = I.odeint_stage_major

@@ -51,7 +51,7 @@ W2 = np.array([[0.0, -1.0], [1.0, 0.0]])
         (dict(t=[0.0, 1.0, 0.5]), "strictly increasing"),
         (dict(y0=np.ones((2, 3))), r"`y0` must have shape \(N, 2\)"),
         (dict(y0=[[np.nan, 0.0]]), "`y0` must be finite"),
-        (dict(step_size=0.1), "fixed-grid methods only"),
+        (dict(step_size=0.1), "fixed-step methods only"),
         (dict(method="rk4", step_size=-0.1), "`step_size` must be > 0"),
         (dict(A0=np.zeros((2, 2))), "only used with memory"),
         (dict(params=FHRNParams(drive=[1.0, 2.0, 3.0])), "`drive` has 3 entries"),
@@ -107,7 +107,7 @@ def test_memory_driven_explosion_never_hangs():
     """Hebbian memory with eta/lam > kappa overwhelms homeostasis: |y| explodes (stiffly)."""
     p = FHRNParams(memory="hebbian", eta=100.0, lam=10.0, kappa=1.0)
     res = F.integrate(W2, F.initial_conditions(4, 2, 2.0), params=p, t1=20.0, max_nfe=3000)
-    assert res.status == "failed" and "max_nfe" in res.message
+    assert res.status == "failed" and "needs more than 3000 evaluations to reach t1 = 20 (max_nfe" in res.message
     assert res.nfe <= 3001 and torch.isfinite(res.y).all()
-    grown = float(res.message.split("max |y| ")[1].split(")")[0])
-    assert grown > 5.0  # it was exploding when stopped (started at |y| <= 2)
+    grown = float(res.y[-1].norm(dim=-1).max())
+    assert grown > 5.0, res.message  # it was exploding when stopped (started at |y| <= 2)
