@@ -123,8 +123,10 @@ def test_bad_starts_and_options():
         find_fixed_points(field, np.zeros((3, 5)))
     with pytest.raises(FHRNInputError, match="`tol` must be > 0"):
         find_fixed_points(field, np.zeros((3, 2)), tol=0.0)
-    with pytest.raises(FHRNInputError, match="`dim` is needed"):
-        find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))
+    with pytest.raises(FHRNInputError, match="field Linear is broken for states of size 2: on a batch"):
+        find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))  # forward(x), not forward(t, y)
+    with pytest.raises(FHRNInputError, match="the state size of Linear is unknown.*pass `dim=`"):
+        find_fixed_points(torch.nn.Linear(2, 2))
 
 
 def test_closed_form_fixed_points_of_a_non_normal_4d_operator():
