@@ -1,0 +1,43 @@
+"""The one entry point :func:`continuation` (dispatch on the start)."""
+
+from __future__ import annotations
+
+from fhrn_ode._errors import FHRNInputError
+
+from ._equilibria import equilibrium_branch, switch_branch
+from ._problem import Branch, ContinuationOptions, ContinuationProblem, SpecialPoint
+
+__all__ = ["continuation"]
+
+
+def continuation(problem: ContinuationProblem, options: ContinuationOptions | None = None, *,
+                 start: SpecialPoint | None = None) -> Branch:
+    """Continue a branch of ``problem`` (docs/continuation.md).
+
+    * ``start=None``: the equilibria through ``(problem.x0, problem.p0)``;
+    * ``start`` a 'BP' point: the other branch through it (branch switching).
+
+    Args:
+        problem: the field family and start. options: :class:`ContinuationOptions` (defaults if None).
+        start: a located special point of a previous branch of the same problem.
+
+    Returns:
+        :class:`Branch` (``status`` 'success', 'stopped' when an end was not a bound or ``max_steps``, or
+        'failed' when there is no branch; ``message`` says why each end ended).
+
+    Raises:
+        FHRNInputError: ``problem``/``options``/``start`` of the wrong type or kind.
+        Interrupted: on Ctrl-C, carrying the branch computed so far.
+    """
+    if not isinstance(problem, ContinuationProblem):
+        raise FHRNInputError(f"`problem` must be a ContinuationProblem, got {type(problem).__name__}")
+    opts = ContinuationOptions() if options is None else options
+    if not isinstance(opts, ContinuationOptions):
+        raise FHRNInputError(f"`options` must be a ContinuationOptions, got {type(opts).__name__}")
+    if start is None:
+        return equilibrium_branch(problem, opts)
+    if not isinstance(start, SpecialPoint):
+        raise FHRNInputError(f"`start` must be a SpecialPoint, got {type(start).__name__}")
+    if start.kind == "BP":
+        return switch_branch(problem, start, opts)
+    raise FHRNInputError(f"`start` of kind {start.kind!r} is not supported here; allowed: 'BP'")
