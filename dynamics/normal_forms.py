@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
-from torch.func import jacfwd, jvp
+from torch.func import jacfwd, jvp, vmap
 
 from fhrn_ode._errors import FHRNInputError, check_real
 
@@ -123,25 +123,21 @@ def multilinear_forms(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
 
 
 def _complexify(fn, args):
-    """Evaluate a real multilinear ``fn`` at possibly complex ``args`` by expanding real and imaginary parts."""
+    """Evaluate a real multilinear ``fn`` at possibly complex ``args``: the real/imaginary expansion, all its
+    real terms in ONE ``torch.func.vmap`` call."""
     if not any(a.is_complex() for a in args):
         return fn(*args)
     parts = [(a.real, a.imag) if a.is_complex() else (a, None) for a in args]
-    total = None
+    combos, powers = [], []
     for mask in range(1 << len(args)):
-        chosen, power = [], 0
-        for k, (re, im) in enumerate(parts):
-            if mask >> k & 1:
-                if im is None:
-                    break
-                chosen.append(im)
-                power += 1
-            else:
-                chosen.append(re)
-        else:
-            term = fn(*chosen).to(torch.complex128) * (1j ** power)
-            total = term if total is None else total + term
-    return total
+        if any(mask >> k & 1 and im is None for k, (_, im) in enumerate(parts)):
+            continue
+        combos.append([im if mask >> k & 1 else re for k, (re, im) in enumerate(parts)])
+        powers.append(bin(mask).count("1"))
+    stacked = [torch.stack([c[k] for c in combos]) for k in range(len(args))]
+    vals = vmap(fn)(*stacked).to(torch.complex128)
+    coef = torch.tensor([1j ** k for k in powers], dtype=torch.complex128)
+    return (coef[:, None] * vals).sum(0)
 
 
 def _prepare(f, x, name: str = "x"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fhrn_ode._errors import FHRNInputError
+from fhrn_ode._errors import FHRNInputError, check_choice
 
+from ._codim2 import codim2_curve
+from ._cycles import cycle_branch
 from ._equilibria import equilibrium_branch, switch_branch
 from ._problem import Branch, ContinuationOptions, ContinuationProblem, SpecialPoint
 
@@ -11,15 +13,18 @@ __all__ = ["continuation"]
 
 
 def continuation(problem: ContinuationProblem, options: ContinuationOptions | None = None, *,
-                 start: SpecialPoint | None = None) -> Branch:
+                 start: SpecialPoint | None = None, branch: str = "auto") -> Branch:
     """Continue a branch of ``problem`` (docs/continuation.md).
 
     * ``start=None``: the equilibria through ``(problem.x0, problem.p0)``;
-    * ``start`` a 'BP' point: the other branch through it (branch switching).
+    * ``start`` a 'BP' point: the other branch through it (branch switching);
+    * ``start`` an 'LP' or 'H' point and ``problem.param2`` set: the fold/Hopf curve in ``(param, param2)``;
+    * ``start`` an 'H' point otherwise (or ``branch='cycles'``): the limit cycles born there.
 
     Args:
         problem: the field family and start. options: :class:`ContinuationOptions` (defaults if None).
         start: a located special point of a previous branch of the same problem.
+        branch: 'auto' (as above), 'equilibria', 'switch', 'codim2' or 'cycles'.
 
     Returns:
         :class:`Branch` (``status`` 'success', 'stopped' when an end was not a bound or ``max_steps``, or
@@ -34,10 +39,18 @@ def continuation(problem: ContinuationProblem, options: ContinuationOptions | No
     opts = ContinuationOptions() if options is None else options
     if not isinstance(opts, ContinuationOptions):
         raise FHRNInputError(f"`options` must be a ContinuationOptions, got {type(opts).__name__}")
-    if start is None:
+    check_choice("branch", branch, ("auto", "equilibria", "switch", "codim2", "cycles"))
+    if start is None or branch == "equilibria":
         return equilibrium_branch(problem, opts)
     if not isinstance(start, SpecialPoint):
         raise FHRNInputError(f"`start` must be a SpecialPoint, got {type(start).__name__}")
-    if start.kind == "BP":
+    if branch == "auto":
+        branch = {"BP": "switch", "LP": "codim2"}.get(start.kind, "codim2" if problem.param2 else "cycles")
+    allowed = {"switch": ("BP",), "codim2": ("LP", "H"), "cycles": ("H",)}[branch]
+    if start.kind not in allowed:
+        raise FHRNInputError(f"`start` of kind {start.kind!r} cannot start branch={branch!r}; allowed: {allowed}")
+    if branch == "switch":
         return switch_branch(problem, start, opts)
-    raise FHRNInputError(f"`start` of kind {start.kind!r} is not supported here; allowed: 'BP'")
+    if branch == "codim2":
+        return codim2_curve(problem, start, opts)
+    return cycle_branch(problem, start, opts)

@@ -79,8 +79,10 @@ class ContinuationProblem:
         identity, so caches keyed on it see the change); tensor values go through
         ``torch.func.functional_call`` in :class:`~._system.EquilibriumSystem` instead.
         """
+        if self.param2 is not None and p2 is None:
+            p2 = self.p2_0
         if self.make_field is not None:
-            return self.make_field(p) if self.param2 is None or p2 is None else self.make_field(p, p2)
+            return self.make_field(p) if self.param2 is None else self.make_field(p, p2)
         for name, value in ((self.param, p), (self.param2, p2)):
             if name is None or value is None:
                 continue
@@ -106,10 +108,12 @@ class ContinuationOptions:
     Attributes:
         ds: first arclength step. ds_min, ds_max: step bounds (the step halves on a failed correction and
             grows by 1.5 after a fast one; below ``ds_min`` the branch ends "step not corrected").
-        max_steps: steps per direction. p_min, p_max: the parameter window (leaving it ends the branch).
+        max_steps: steps per direction. p_min, p_max: the parameter window (leaving it ends the branch);
+            p2_min, p2_max: the same for the second parameter of a two-parameter curve.
         tol: Newton tolerance on ``|F|`` and on the update. max_newton: Newton iterations per step.
         locate_tol: tolerance of special-point location (arclength, brentq ``xtol``).
-        detect: special points to detect and locate (subset of ``DETECTABLE``).
+        detect: special points to detect and locate (subset of ``DETECTABLE``; default all: each kind of
+            branch looks for its own).
         direction: 'both', 'forward' (increasing parameter at the start) or 'backward'.
         normal_forms: compute fold/Hopf coefficients at located points.
         eig_tol: ``|Re lambda| <= eig_tol (1 + |lambda|)`` counts as on the imaginary axis (stability 'neutral').
@@ -121,10 +125,12 @@ class ContinuationOptions:
     max_steps: int = 400
     p_min: float = -math.inf
     p_max: float = math.inf
+    p2_min: float = -math.inf
+    p2_max: float = math.inf
     tol: float = 1e-10
     max_newton: int = 12
     locate_tol: float = 1e-12
-    detect: tuple = ("LP", "H", "BP")
+    detect: tuple = DETECTABLE
     direction: str = "both"
     normal_forms: bool = True
     eig_tol: float = 1e-9
@@ -136,12 +142,13 @@ class ContinuationOptions:
             raise FHRNInputError(f"need ds_min <= ds <= ds_max; got {self.ds_min}, {self.ds}, {self.ds_max}")
         check_int("max_steps", self.max_steps, low=1)
         check_int("max_newton", self.max_newton, low=1)
-        for name in ("p_min", "p_max"):
+        for name in ("p_min", "p_max", "p2_min", "p2_max"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or math.isnan(v):
                 raise FHRNInputError(f"`{name}` must be a number (inf allowed), got {v!r}")
-        if not self.p_min < self.p_max:
-            raise FHRNInputError(f"need p_min < p_max; got p_min={self.p_min}, p_max={self.p_max}")
+        for lo, hi in (("p_min", "p_max"), ("p2_min", "p2_max")):
+            if not getattr(self, lo) < getattr(self, hi):
+                raise FHRNInputError(f"need {lo} < {hi}; got {lo}={getattr(self, lo)}, {hi}={getattr(self, hi)}")
         check_choice("direction", self.direction, ("both", "forward", "backward"))
         det = (self.detect,) if isinstance(self.detect, str) else tuple(self.detect)
         for k in det:
@@ -158,7 +165,7 @@ class ContinuationOptions:
         """JSON-ready dict (infinite bounds as None)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["detect"] = list(self.detect)
-        for k in ("p_min", "p_max"):
+        for k in ("p_min", "p_max", "p2_min", "p2_max"):
             d[k] = None if math.isinf(d[k]) else d[k]
         return d
 

@@ -28,7 +28,8 @@ class EquilibriumSystem:
     """``F(x, p[, p2])`` for ONE state ``x`` ``(n,)``; ``p``, ``p2`` floats or 0-d tensors.
 
     Attributes:
-        problem: the :class:`ContinuationProblem`. n: state size. p_mode: 'autograd' or 'central difference'.
+        problem: the :class:`ContinuationProblem`. n: state size. p_mode, p2_mode: 'autograd' or 'central difference'
+            (how ``df/dp``, ``df/dp2`` are computed).
     """
 
     def __init__(self, problem) -> None:
@@ -36,8 +37,10 @@ class EquilibriumSystem:
         self.n = int(problem.x0.numel())
         self.t = torch.tensor(float(problem.t), dtype=D)
         self._cache = None
-        self.p_mode = "central difference"
-        self.p_mode = self._probe_autograd(problem.x0, problem.p0, problem.p2_0)
+        self.p_mode = self.p2_mode = "central difference"
+        modes = [self._probe_autograd(problem.x0, problem.p0, problem.p2_0, 1),
+                 self._probe_autograd(problem.x0, problem.p0, problem.p2_0, 2) if problem.param2 else "central difference"]
+        self.p_mode, self.p2_mode = modes
 
     def _flat(self, p, p2=None):
         key = (float(p), None if p2 is None else float(p2))
@@ -89,18 +92,20 @@ class EquilibriumSystem:
 
     def Fp(self, x: torch.Tensor, p, p2=None, which: int = 1) -> torch.Tensor:
         """``df/dp`` (``which=1``) or ``df/dp2`` (``which=2``) ``(n,)``."""
-        if self.p_mode == "autograd":
-            if which == 1:
-                return jacfwd(lambda q: self.F(x, q, p2))(torch.tensor(float(p), dtype=D))
-            return jacfwd(lambda q: self.F(x, p, q))(torch.tensor(float(p2), dtype=D))
-        return self._central(x, p, p2, which)
+        return self.param_derivative(lambda q, q2: self.F(x, q, q2), p, p2, which)
 
-    def _central(self, x, p, p2, which):
+    def param_derivative(self, fn, p, p2=None, which: int = 1) -> torch.Tensor:
+        """``d fn(p, p2) / dp`` (or ``/dp2``) for any ``fn`` built on :meth:`F`: autograd or central difference."""
+        mode = self.p_mode if which == 1 else self.p2_mode
+        if mode == "autograd":
+            if which == 1:
+                return jacfwd(lambda q: fn(q, p2))(torch.tensor(float(p), dtype=D))
+            return jacfwd(lambda q: fn(p, q))(torch.tensor(float(p2), dtype=D))
         v = float(p if which == 1 else p2)
         h = 1e-6 * (1.0 + abs(v))
 
         def at(q):
-            return self.F(x, q, p2) if which == 1 else self.F(x, p, q)
+            return fn(q, p2) if which == 1 else fn(p, q)
         try:
             return (at(v + h) - at(v - h)) / (2 * h)
         except DomainError:  # at the edge of the domain: one-sided, second order
@@ -113,7 +118,7 @@ class EquilibriumSystem:
             a2 = at(v + 2 * s * h)
             return s * (-3 * at(v) + 4 * a1 - a2) / (2 * h)
 
-    def _probe_autograd(self, x, p, p2) -> str:
+    def _probe_autograd(self, x, p, p2, which: int = 1) -> str:
         """'autograd' when forward-mode through the family agrees with central differences at ``x0`` and at
         a perturbed state (a family that turns ``p`` into a float gives a zero derivative there)."""
         gen = torch.Generator().manual_seed(0)
@@ -121,8 +126,10 @@ class EquilibriumSystem:
         checked = 0
         for z in (x, x + shift):
             try:
-                fd = self._central(z, p, p2, 1)
-                ad = jacfwd(lambda q, z=z: self.F(z, q, p2))(torch.tensor(float(p), dtype=D))
+                self.p_mode = self.p2_mode = "central difference"
+                fd = self.Fp(z, p, p2, which)
+                self.p_mode = self.p2_mode = "autograd"
+                ad = self.Fp(z, p, p2, which)
             except DomainError:
                 continue
             except Exception:  # noqa: BLE001 - any failure of the family under torch.func: use differences

@@ -49,3 +49,14 @@ class Brusselator(nn.Module):
     def forward(self, t, v):
         x, y = v[0], v[1]
         return torch.stack([self.a - (self.b + 1) * x + x * x * y, self.b * x - x * x * y])
+
+
+class Cusp(nn.Module):
+    """x' = mu + lam x - x^3: fold curve mu = -2 x^3, lam = 3 x^2; cusp at (0, 0)."""
+
+    def __init__(self, mu, lam):
+        super().__init__()
+        self.mu, self.lam = mu, lam
+
+    def forward(self, t, x):
+        return self.mu + self.lam * x - x ** 3
