@@ -7,5 +7,7 @@ located special points (:class:`SpecialPoint`) and their normal-form coefficient
 
 from ._problem import DETECTABLE, Branch, ContinuationOptions, ContinuationProblem, SpecialPoint
 from ._api import continuation
+from ._ift import bifurcation_parameter
 
-__all__ = ["DETECTABLE", "Branch", "ContinuationOptions", "ContinuationProblem", "SpecialPoint", "continuation"]
+__all__ = ["DETECTABLE", "Branch", "ContinuationOptions", "ContinuationProblem", "SpecialPoint", "continuation",
+           "bifurcation_parameter"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from fhrn_ode._errors import FHRNInputError, check_choice
 
 from ._codim2 import codim2_curve
@@ -40,6 +42,11 @@ def continuation(problem: ContinuationProblem, options: ContinuationOptions | No
     if not isinstance(opts, ContinuationOptions):
         raise FHRNInputError(f"`options` must be a ContinuationOptions, got {type(opts).__name__}")
     check_choice("branch", branch, ("auto", "equilibria", "switch", "codim2", "cycles"))
+    with torch.no_grad():  # values only: gradients of located points come from bifurcation_parameter
+        return _dispatch(problem, opts, start, branch)
+
+
+def _dispatch(problem, opts, start, branch) -> Branch:
     if start is None or branch == "equilibria":
         return equilibrium_branch(problem, opts)
     if not isinstance(start, SpecialPoint):

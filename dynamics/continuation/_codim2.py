@@ -40,7 +40,11 @@ class _Curve:
     def G(self, z, p, p2):
         n, sys = self.n, self.sys
         x = z[:n]
-        f = lambda y: sys._call(y, p, p2)  # noqa: E731
+        if isinstance(p, torch.Tensor) or isinstance(p2, torch.Tensor):
+            f = lambda y: sys._call(y, p, p2)  # noqa: E731
+        else:  # build the module outside the jvp transforms (a constructor may read its tensors' data)
+            ff = sys._flat(p, p2)
+            f = lambda y: ff(sys.t, y)  # noqa: E731
         if self.kind == "LP":
             v = z[n:2 * n]
             return torch.cat([f(x), jvp(f, (x,), (v,))[1], (self.v0 @ v - 1).reshape(1)])

@@ -127,6 +127,10 @@ def _special(sys, walker, walk, rec, opts) -> list[SpecialPoint]:
             except (RuntimeError, ValueError, DomainError) as exc:
                 out.append(SpecialPoint(kind, float(ul[n]), ul[:n].tolist(), k, message=f"detected, not located: {exc}"))
                 continue
+            x, p = u[:n].tolist(), float(u[n])
+            if any(o.kind == kind and abs(o.p - p) + max(abs(a - b) for a, b in zip(o.x, x)) <= 1e-9 * (1 + abs(p))
+                   for o in out):
+                continue  # a point that fell exactly on the special point is seen from both intervals
             out.append(_describe(sys, walker, kind, u, tk, k, opts))
     return out
 
