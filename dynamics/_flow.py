@@ -14,10 +14,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torchdiffeq
 from torch import nn
 
-from fhrn_ode._dopri5 import odeint_stage_major, partial_solution
 from fhrn_ode._errors import FHRNInputError, check_int, check_real
 
 from ._contract import FlatField, as_flat_field, check_field_values
@@ -36,7 +34,7 @@ STEP_FRACTION = 1.0 / 50.0
 SAMPLE_NFE = 20000
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(Exception):  # noqa: N818 - a stop, not an error of the caller
     """A dynamics tool ran past its ``max_nfe`` or ``wall_s`` budget (``str`` names the budget and the knob)."""
 
 
@@ -65,16 +63,6 @@ class Budget:
         if self.wall_s is not None and (self.nfe & 31) == 0 and time.perf_counter() - self.start > self.wall_s:
             raise BudgetExceeded(f"{self.what} ran past its wall budget of {self.wall_s:g} s (budget wall_s="
                                  f"{self.wall_s:g}) after {self.nfe} field evaluations; raise `wall_s`")
-
-
-class _Counted(nn.Module):
-    def __init__(self, func, budget: Budget) -> None:
-        super().__init__()
-        self.func, self.budget = func, budget
-
-    def forward(self, t, y):
-        self.budget.tick()
-        return self.func.forward(t, y) if isinstance(self.func, FlatField) else self.func(t, y)
 
 
 def solver_options(method: str, rtol: float | None, atol: float | None, step_size: float | None, span: float,
@@ -112,29 +100,48 @@ def single(ff: FlatField, t: float = 0.0) -> Callable[[torch.Tensor], torch.Tens
 
 
 def odeint(func, z0, t, *, method: str = "dopri5", rtol: float = 1e-8, atol: float = 1e-10,
-           step_size: float | None = None, budget: Budget | None = None, options=None):
-    """Integrate ``func`` from ``z0`` and return the states at ``t`` (the one place the dynamics tools integrate).
+           step_size: float | None = None, budget: Budget | None = None):
+    """The states of ``func`` from ``z0`` at the save times ``t``: a thin front of :func:`fhrn_ode.solver.solve`.
 
-    Adaptive ``dopri5`` without autograd runs on the stage-major solver (:mod:`fhrn_ode._dopri5`, the same
-    steps as torchdiffeq); anything else on ``torchdiffeq.odeint``. Fixed-step methods step with
-    ``step_size``. Every evaluation counts against ``budget``.
+    The one solver core does the integration (the stage-major dopri5 without autograd, torchdiffeq
+    otherwise); this front passes what is left of the tool's shared ``budget`` as ``max_nfe``/``wall_s``,
+    counts the evaluations spent, and turns a stopped solve into an exception the tools handle. A
+    trajectory that became non-finite comes back NaN (the tools classify it). Fixed-step methods step with
+    ``step_size``.
+
+    Returns:
+        ``(T, *z0.shape)`` tensor (a tuple of such for tuple states).
 
     Raises:
-        BudgetExceeded: past the budget.
+        BudgetExceeded: past the budget (message naming ``max_nfe``/``wall_s``).
+        RuntimeError: the solver gave up (step size underflow), with the solver's message.
+        fhrn_ode._errors.Interrupted: Ctrl-C / SIGTERM (never swallowed).
     """
+    from fhrn_ode.solver import solve
+
+    kw = dict(method=method, step_size=step_size) if method in FIXED_STEP else dict(method=method, rtol=rtol, atol=atol)
+    max_nfe = wall = None
     if budget is not None:
-        func = _Counted(func, budget)
-    opts = dict(options or {})
-    if method in FIXED_STEP:
-        if step_size is not None:
-            opts["step_size"] = float(step_size)
-        return torchdiffeq.odeint(func, z0, t, method=method, options=opts)
-    needs_grad = torch.is_grad_enabled() and any(
-        x.requires_grad for x in (z0 if isinstance(z0, tuple) else (z0,)))
-    if method == "dopri5" and not needs_grad and not opts:
-        with torch.no_grad():
-            return odeint_stage_major(func, z0, t, rtol=rtol, atol=atol)
-    return torchdiffeq.odeint(func, z0, t, method=method, rtol=rtol, atol=atol, options=opts)
+        if budget.max_nfe is not None:
+            max_nfe = max(1, budget.max_nfe - budget.nfe)
+        if budget.wall_s is not None:
+            wall = max(1e-3, budget.wall_s - (time.perf_counter() - budget.start))
+    tt = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+    sol = solve(func, z0, tt, max_nfe=max_nfe, wall_s=wall, **kw)
+    if budget is not None:
+        budget.nfe += int(sol.nfe)
+    if sol.status == "failed":
+        if budget is not None and max_nfe is not None and budget.nfe >= budget.max_nfe:
+            exc = BudgetExceeded(f"{budget.what} needs more than {budget.max_nfe} field evaluations (budget "
+                                 f"max_nfe={budget.max_nfe}); raise `max_nfe` (CLI --max-nfe) or shorten the run")
+        elif budget is not None and wall is not None and "wall_s" in sol.message:
+            exc = BudgetExceeded(f"{budget.what} ran past its wall budget of {budget.wall_s:g} s (budget wall_s="
+                                 f"{budget.wall_s:g}); raise `wall_s`")
+        else:
+            exc = RuntimeError(f"the solver gave up: {sol.message}")
+        exc._fhrn_partial = sol.y
+        raise exc
+    return sol.y
 
 
 def as_states(states, n: int, name: str = "y0") -> torch.Tensor:
@@ -182,7 +189,7 @@ def trajectory_samples(ff: FlatField, n: int, *, radius: float = 2.0, t1: float 
         with torch.no_grad():
             Z = odeint(_Guard(ff, max_norm), z0, t, rtol=1e-6, atol=1e-8, budget=Budget(max_nfe))
     except (AssertionError, RuntimeError, BudgetExceeded) as exc:  # the solver gave up: keep what it saved
-        Z = partial_solution(exc)
+        Z = getattr(exc, "_fhrn_partial", None)
         Z = z0.unsqueeze(0) if Z is None else Z
     pool = Z.reshape(-1, ff.dim)
     ok = torch.isfinite(pool).all(-1) & (pool.norm(dim=-1) <= max_norm)
