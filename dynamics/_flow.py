@@ -172,8 +172,9 @@ def random_states(ff: FlatField, n: int, radius: float, seed: int) -> torch.Tens
 
 
 def trajectory_samples(ff: FlatField, n: int, *, radius: float = 2.0, t1: float = 10.0, n_traj: int | None = None,
-                       seed: int = 0, max_norm: float = 1e3, max_nfe: int = SAMPLE_NFE) -> torch.Tensor:
-    """``n`` states sampled along trajectories (as FixedPointFinder does): ``(n, ff.dim)``.
+                       seed: int = 0, max_norm: float = 1e3, max_nfe: int = SAMPLE_NFE) -> tuple[torch.Tensor, str]:
+    """``n`` states sampled along trajectories (as FixedPointFinder does): ``(n, ff.dim)``, and a message
+    ('' unless the sampling solve stopped early).
 
     ``n_traj`` (default ``min(n, 16)``) trajectories start from :func:`random_states`; each is saved
     at 64 times in ``[0, t1]`` and ``n`` samples are drawn at random (seeded) among the finite saved
@@ -185,18 +186,20 @@ def trajectory_samples(ff: FlatField, n: int, *, radius: float = 2.0, t1: float 
     n_traj = min(n, 16) if n_traj is None else check_int("n_traj", n_traj, low=1)
     z0 = random_states(ff, n_traj, radius, seed)
     t = torch.linspace(0.0, t1, 64, dtype=torch.float64)
+    message = ""
     try:
         with torch.no_grad():
-            Z = odeint(_Guard(ff, max_norm), z0, t, rtol=1e-6, atol=1e-8, budget=Budget(max_nfe))
+            Z = odeint(_Guard(ff, max_norm), z0, t, rtol=1e-6, atol=1e-8, budget=Budget(max_nfe, None, "the sampling"))
     except (AssertionError, RuntimeError, BudgetExceeded) as exc:  # the solver gave up: keep what it saved
         Z = getattr(exc, "_fhrn_partial", None)
-        Z = z0.unsqueeze(0) if Z is None else Z
+        Z = z0.unsqueeze(0) if Z is None else Z[torch.isfinite(Z.reshape(Z.shape[0], -1)).all(-1)]
+        message = f"start sampling stopped early ({exc}); sampled the trajectories' computed prefix"
     pool = Z.reshape(-1, ff.dim)
     ok = torch.isfinite(pool).all(-1) & (pool.norm(dim=-1) <= max_norm)
     pool = pool[ok]
     rng = np.random.default_rng(seed + 1)
     idx = rng.choice(pool.shape[0], size=n, replace=pool.shape[0] < n)
-    return pool[torch.as_tensor(idx)].clone()
+    return pool[torch.as_tensor(idx)].clone(), message
 
 
 class _Guard(nn.Module):

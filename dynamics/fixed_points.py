@@ -28,7 +28,7 @@ from scipy.optimize import minimize
 from fhrn_ode._errors import check_int, check_real
 from fhrn_ode.spectrum import abscissa_of_eigvals
 
-from ._flow import FlatField, as_flat_field, as_states, check_field_values, random_states, trajectory_samples
+from ._flow import SAMPLE_NFE, FlatField, as_flat_field, as_states, check_field_values, random_states, trajectory_samples
 
 __all__ = ["FixedPoint", "SlowPoint", "FixedPointResult", "find_fixed_points", "classify_equilibrium",
            "hyperbolicity_tol", "newton_polish", "field_jacobian"]
@@ -88,10 +88,11 @@ class FixedPointResult:
     tol: float
     slow_q: float
     starts: np.ndarray = dc_field(repr=False)
+    message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(points=[p.to_dict() for p in self.points], slow_points=[s.to_dict() for s in self.slow_points],
-                    n_starts=self.n_starts, dim=self.dim, tol=self.tol, slow_q=self.slow_q)
+                    n_starts=self.n_starts, dim=self.dim, tol=self.tol, slow_q=self.slow_q, message=self.message)
 
 
 def field_jacobian(ff: FlatField, z: torch.Tensor, t: float = 0.0) -> torch.Tensor:
@@ -103,14 +104,15 @@ def field_jacobian(ff: FlatField, z: torch.Tensor, t: float = 0.0) -> torch.Tens
 def hyperbolicity_tol(eigenvalues, residual: float = 0.0, jac_norm: float | None = None) -> float:
     """Tolerance on ``|Re lambda|`` under which an eigenvalue counts as zero, for a root with residual ``|f|``.
 
-    ``max(1e-7 max(1, max|lambda|), 10 sqrt(|f| max(1, |J|)))``: near a fold ``f ~ a dx^2`` and the critical
+    ``max(1e-9 max(1, |J|), 10 sqrt(|f| max(1, |J|)))``: the first term is the eigenvalues' own round-off
+    (backward error ~ eps |J|, so a stiff Jacobian with eigenvalues -1e7 and -1 keeps its -1); near a fold ``f ~ a dx^2`` and the critical
     eigenvalue ``lambda ~ 2 a dx``, so a root found to residual ``|f|`` cannot tell an eigenvalue below
     ``~2 sqrt(a |f|)`` from zero (Newton converges only linearly to a degenerate root).
     """
     lam = np.asarray(eigenvalues, dtype=np.complex128).ravel()
     big = max(1.0, float(np.abs(lam).max(initial=0.0)))
     jn = big if jac_norm is None else max(1.0, float(jac_norm))
-    return max(1e-7 * big, 10.0 * float(np.sqrt(max(float(residual), 0.0) * jn)))
+    return max(1e-9 * jn, 10.0 * float(np.sqrt(max(float(residual), 0.0) * jn)))
 
 
 def classify_equilibrium(eigenvalues, tol: float | None = None) -> tuple[str, int]:
@@ -192,7 +194,7 @@ def _dedup(z: np.ndarray, order: np.ndarray, tol: float) -> tuple[list[int], lis
 
 
 def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: int = 64, radius: float = 2.0,
-                      t_sample: float = 10.0, n_minimise: int = 200, n_newton: int = 40,
+                      t_sample: float = 10.0, n_minimise: int = 200, n_newton: int = 40, max_nfe: int = SAMPLE_NFE,
                       tol: float = 1e-10, slow_q: float = 1e-4, dedup_tol: float = 1e-6,
                       seed: int = 0) -> FixedPointResult:
     """Fixed points and slow points of ``field`` (see the module docstring for the method).
@@ -209,6 +211,9 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         tol: a polished state with ``|f| <= tol`` is a fixed point.
         slow_q: a non-converged minimum of ``q`` with ``q <= slow_q`` is a slow point.
         dedup_tol: relative distance under which two points are the same.
+        max_nfe: field evaluations the start sampling may spend (a stiff field would take millions); past it
+            the trajectories' computed prefix is sampled and ``message`` says so (the result is not a failure:
+            these are only starts).
         seed: seed of the starts.
 
     Returns:
@@ -229,9 +234,12 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         shrink = 10.0 ** -np.random.default_rng(seed + 3).uniform(0.0, 2.0, (n // 2, 1))
         shrink[::2] = 1.0  # half uniform in the ball, half with log-uniform radii
         zr = zr * torch.as_tensor(shrink)
-        z0 = torch.cat([trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed), zr])
+        zs, message = trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed,
+                                         max_nfe=check_int("max_nfe", max_nfe, low=1))
+        z0 = torch.cat([zs, zr])
     else:
         z0 = as_states(starts, ff.dim, "starts")
+        message = ""
     check_field_values(ff, z0, "the starts")
     fv, tt = ff, torch.tensor(0.0, dtype=torch.float64)
     # 2. minimise sum_i q(z_i) with L-BFGS (scipy); the sum is separable, so this is every start's own descent
@@ -288,4 +296,4 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
                        for i, c, near in zip(reps, counts, near_fp) if not near]
     points.sort(key=lambda p: (round(float(np.linalg.norm(p.x)), 9), tuple(np.round(p.x, 9))))
     return FixedPointResult(points=points, slow_points=slow_points, n_starts=int(z0.shape[0]), dim=ff.dim,
-                            tol=tol, slow_q=slow_q, starts=z0.numpy())
+                            tol=tol, slow_q=slow_q, starts=z0.numpy(), message=message)
