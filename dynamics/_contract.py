@@ -152,7 +152,7 @@ class FlatField(nn.Module):
         try:
             with torch.no_grad():
                 Ja = jac(z)
-            Jr = self.autograd_jacobian(z)
+            Jr = self.autograd_jacobian(z).detach()
         except Exception:  # noqa: BLE001 - a jacobian with another signature: use autograd
             return False
         if not isinstance(Ja, torch.Tensor) or tuple(Ja.shape) != (2, self.dim, self.dim):

@@ -183,6 +183,40 @@ def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float =
     return z, r
 
 
+def _starts(ff: FlatField, starts, n_starts, radius, t_sample, seed, max_nfe) -> tuple[torch.Tensor, str]:
+    """The given starts, or the default mix (find_fixed_points' docstring), and the sampling message."""
+    if starts is not None:
+        return as_states(starts, ff.dim, "starts"), ""
+    n = check_int("n_starts", n_starts, low=2)
+    zr = random_states(ff, n // 2, radius, seed + 2)
+    shrink = 10.0 ** -np.random.default_rng(seed + 3).uniform(0.0, 2.0, (n // 2, 1))
+    shrink[::2] = 1.0  # half uniform in the ball, half with log-uniform radii
+    zr = zr * torch.as_tensor(shrink)
+    zs, message = trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed,
+                                     max_nfe=check_int("max_nfe", max_nfe, low=1))
+    return torch.cat([zs, zr]), message
+
+
+def _classified(ff: FlatField, zn: np.ndarray, rn: np.ndarray, conv: np.ndarray, dedup_tol: float) -> list[FixedPoint]:
+    """De-duplicated converged roots, classified with the tolerance their residual allows."""
+    points: list[FixedPoint] = []
+    if not conv.any():
+        return points
+    idx = np.nonzero(conv)[0]
+    reps, counts = _dedup(zn, idx[np.argsort(rn[idx], kind="stable")], dedup_tol)
+    with torch.no_grad():
+        JX = field_jacobian(ff, torch.as_tensor(zn[reps])).detach()
+    lam = torch.linalg.eigvals(JX).numpy()
+    jn = torch.linalg.matrix_norm(JX, ord=2).numpy()
+    for k, i in enumerate(reps):
+        ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
+        kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rn[i], jn[k]))
+        points.append(FixedPoint(x=zn[i].copy(), residual=float(rn[i]), eigenvalues=ev, kind=kind, unstable_dim=udim,
+                                 stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
+                                 eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
+    return points
+
+
 def _dedup(z: np.ndarray, order: np.ndarray, tol: float) -> tuple[list[int], list[int]]:
     """Greedy clusters in the given order: representatives and their member counts."""
     reps: list[int] = []
@@ -233,18 +267,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     tol = check_real("tol", tol, low=0.0, low_open=True)
     slow_q = check_real("slow_q", slow_q, low=0.0)
     dedup_tol = check_real("dedup_tol", dedup_tol, low=0.0, low_open=True)
-    if starts is None:
-        n = check_int("n_starts", n_starts, low=2)
-        zr = random_states(ff, n // 2, radius, seed + 2)
-        shrink = 10.0 ** -np.random.default_rng(seed + 3).uniform(0.0, 2.0, (n // 2, 1))
-        shrink[::2] = 1.0  # half uniform in the ball, half with log-uniform radii
-        zr = zr * torch.as_tensor(shrink)
-        zs, message = trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed,
-                                         max_nfe=check_int("max_nfe", max_nfe, low=1))
-        z0 = torch.cat([zs, zr])
-    else:
-        z0 = as_states(starts, ff.dim, "starts")
-        message = ""
+    z0, message = _starts(ff, starts, n_starts, radius, t_sample, seed, max_nfe)
     check_field_values(ff, z0, "the starts")
     fv, tt = ff, torch.tensor(0.0, dtype=torch.float64)
     # 2. minimise sum_i q(z_i) with L-BFGS (scipy); the sum is separable, so this is every start's own descent
@@ -274,21 +297,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     zn_np, rn_np = zn.numpy(), rn.numpy()
     conv = np.isfinite(rn_np) & (rn_np <= tol)
     conv_a = conv[: za.shape[0]]
-    points: list[FixedPoint] = []
-    if conv.any():
-        idx = np.nonzero(conv)[0]
-        reps, counts = _dedup(zn_np, idx[np.argsort(rn_np[idx], kind="stable")], dedup_tol)
-        X = torch.as_tensor(zn_np[reps])
-        with torch.no_grad():
-            JX = field_jacobian(ff, X).detach()
-        lam = torch.linalg.eigvals(JX).numpy()
-        jn = torch.linalg.matrix_norm(JX, ord=2).numpy()
-        for k, i in enumerate(reps):
-            ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
-            kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rn_np[i], jn[k]))
-            points.append(FixedPoint(x=zn_np[i].copy(), residual=float(rn_np[i]), eigenvalues=ev, kind=kind,
-                                     unstable_dim=udim, stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
-                                     eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
+    points = _classified(ff, zn_np, rn_np, conv, dedup_tol)
     # 4. slow points: small q where Newton found no root
     qa_np = qa.numpy()
     slow = ~conv_a & np.isfinite(qa_np) & (qa_np <= slow_q)
