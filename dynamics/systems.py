@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 
 from fhrn_ode._errors import check_real
 
-__all__ = ["LorenzField", "lorenz_jacobian", "LORENZ_LARGEST_EXPONENT"]
+__all__ = ["LorenzField", "Lorenz96Field", "lorenz_jacobian", "LORENZ_LARGEST_EXPONENT"]
 
 #: Largest Lyapunov exponent of the Lorenz system at sigma 10, rho 28, b 8/3 (literature value).
 LORENZ_LARGEST_EXPONENT = 0.9056
@@ -31,18 +32,102 @@ class LorenzField(nn.Module):
 
     def __init__(self, sigma: float = 10.0, rho: float = 28.0, b: float = 8.0 / 3.0) -> None:
         super().__init__()
-        self.sigma = check_real("sigma", sigma)
-        self.rho = check_real("rho", rho)
-        self.b = check_real("b", b)
+        p = [check_real("sigma", sigma), check_real("rho", rho), check_real("b", b)]
+        # (sigma, rho, b) as a buffer, so that a family of Lorenz fields stacks (torch.func.stack_module_state)
+        self.register_buffer("params", torch.tensor(p, dtype=torch.float64))
+        # vec(J(x)) = vec(L) + x @ D: L = [[-s, s, 0], [r, -1, 0], [0, 0, -b]] = vec1 + params @ P, D constant
+        P = torch.zeros(3, 9, dtype=torch.float64)
+        P[0, 0], P[0, 1], P[1, 3], P[2, 8] = -1.0, 1.0, 1.0, -1.0
+        e = torch.zeros(9, dtype=torch.float64)
+        e[4] = -1.0
+        D = torch.zeros(3, 9, dtype=torch.float64)
+        D[2, 3], D[0, 5], D[1, 6], D[0, 7] = -1.0, -1.0, 1.0, 1.0
+        E = torch.tensor([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64)  # [u v, u w] -> (0, -u w, u v)
+        for name, v in dict(_P=P, _e=e, _D=D, _E=E).items():
+            self.register_buffer(name, v, persistent=False)
+
+    @property
+    def sigma(self) -> float:
+        """sigma (from the ``params`` buffer)."""
+        return float(self.params[0])
+
+    @property
+    def rho(self) -> float:
+        """rho (from the ``params`` buffer)."""
+        return float(self.params[1])
+
+    @property
+    def b(self) -> float:
+        """b (from the ``params`` buffer)."""
+        return float(self.params[2])
 
     @property
     def trace(self) -> float:
         """``tr J = -(sigma + 1 + b)``, constant: the exact sum of the Lyapunov exponents."""
         return -(self.sigma + 1.0 + self.b)
 
+    def _L(self) -> torch.Tensor:
+        p = self.params
+        if is_functorch_wrapped_tensor(p) or p.requires_grad:  # inside vmap/grad (a stacked family): no cache
+            return torch.addmv(self._e, self._P.t(), p).view(3, 3)
+        key = (p.data_ptr(), p._version, p.dtype, p.device)
+        cache = self.__dict__.get("_Lcache")
+        if cache is None or cache[0] != key:
+            cache = (key, torch.addmv(self._e, self._P.t(), p).view(3, 3))
+            self.__dict__["_Lcache"] = cache  # a plain attribute: not a buffer, never stacked or saved
+        return cache[1]
+
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        u, v, w = x[..., 0], x[..., 1], x[..., 2]
-        return torch.stack([self.sigma * (v - u), u * (self.rho - w) - v, u * v - self.b * w], -1)
+        q = x[..., :1] * x[..., 1:]  # (u v, u w)
+        if x.ndim == 2:
+            return torch.addmm(x @ self._L().t(), q, self._E)
+        return x @ self._L().mT + q @ self._E
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian at states ``(..., 3)`` -> ``(..., 3, 3)`` (torch; :func:`lorenz_jacobian` in numpy).
+
+        The Lorenz field is quadratic, so ``J`` is affine in ``x``: ``vec J(x) = vec L + x D`` (one product).
+        """
+        vecL = self._L().reshape(9)
+        if x.ndim == 2:
+            return torch.addmm(vecL, x, self._D).view(-1, 3, 3)
+        return (vecL + x @ self._D).reshape(*x.shape[:-1], 3, 3)
+
+
+class Lorenz96Field(nn.Module):
+    """Lorenz-96: ``dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F`` (indices mod N), states ``(..., N)``.
+
+    Lorenz, Proc. ECMWF Seminar on Predictability (1996). Its Jacobian has the constant trace ``-N``, so the
+    Lyapunov exponents sum to exactly ``-N``.
+
+    Args:
+        N: number of sites (>= 4). F: the forcing (default 8, chaotic).
+    """
+
+    def __init__(self, N: int = 40, F: float = 8.0) -> None:
+        super().__init__()
+        from fhrn_ode._errors import check_int
+
+        self.dim = check_int("N", N, low=4)
+        self.register_buffer("F", torch.tensor(check_real("F", F), dtype=torch.float64))
+        i = torch.arange(self.dim)
+        self.register_buffer("_i", i, persistent=False)
+        self.register_buffer("_ip1", (i + 1) % self.dim, persistent=False)
+        self.register_buffer("_im1", (i - 1) % self.dim, persistent=False)
+        self.register_buffer("_im2", (i - 2) % self.dim, persistent=False)
+
+    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
+        return (x.roll(-1, -1) - x.roll(2, -1)) * x.roll(1, -1) - x + self.F.to(x.dtype)
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian at states ``(B, N)`` -> ``(B, N, N)``."""
+        B, N = x.shape
+        J = torch.zeros(B, N, N, dtype=x.dtype, device=x.device)
+        J[:, self._i, self._i] = -1.0
+        J[:, self._i, self._ip1] = x[:, self._im1]
+        J[:, self._i, self._im2] = -x[:, self._im1]
+        J[:, self._i, self._im1] = x[:, self._ip1] - x[:, self._im2]
+        return J
 
 
 def lorenz_jacobian(x: np.ndarray, sigma: float = 10.0, rho: float = 28.0, b: float = 8.0 / 3.0) -> np.ndarray:
