@@ -183,7 +183,10 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progres
     """
     import matplotlib.pyplot as plt
 
+    from .continuation import CAPTIONS as CONT_CAPTIONS, PANELS as CONT_PANELS  # exact Fig. 4 by continuation
     from .dynamics import CAPTIONS as DYN_CAPTIONS, PANELS as DYN_PANELS  # dynamics panels (figures/dynamics.py)
+
+    DYN_PANELS, DYN_CAPTIONS = {**DYN_PANELS, **CONT_PANELS}, {**DYN_CAPTIONS, **CONT_CAPTIONS}
 
     names = list(FIGURES) + list(DYN_PANELS) if not only else list(only)
     bad = [n for n in names if n not in FIGURES and n not in DYN_PANELS]

@@ -8,6 +8,7 @@ located special points (:class:`SpecialPoint`) and their normal-form coefficient
 from ._problem import DETECTABLE, Branch, ContinuationOptions, ContinuationProblem, SpecialPoint
 from ._api import continuation
 from ._ift import bifurcation_parameter
+from ._basins import Basins, basin_fractions, basins
 
 __all__ = ["DETECTABLE", "Branch", "ContinuationOptions", "ContinuationProblem", "SpecialPoint", "continuation",
-           "bifurcation_parameter"]
+           "bifurcation_parameter", "Basins", "basin_fractions", "basins"]

@@ -41,12 +41,16 @@ class Walker:
         bounds: ``[(index, low, high, name)]``: leaving a window ends the walk.
     """
 
-    def __init__(self, H: Callable, J: Callable, opts, bounds=()) -> None:
+    def __init__(self, H: Callable, J: Callable, opts, bounds=(), *, chord: bool = False) -> None:
         self.H, self.J, self.opts, self.bounds = H, J, opts, list(bounds)
+        self.chord = chord  # corrector reuses the last tangent's Jacobian (for expensive J, e.g. shooting)
+        self.last_J = None
 
     def tangent(self, u: torch.Tensor, t_prev: torch.Tensor) -> torch.Tensor:
         """Unit tangent at ``u`` oriented like ``t_prev``."""
-        M = torch.cat([self.J(u), t_prev[None]], 0)
+        Ju = self.J(u)
+        self.last_J = (u, Ju)
+        M = torch.cat([Ju, t_prev[None]], 0)
         rhs = torch.zeros(len(u), dtype=D)
         rhs[-1] = 1.0
         try:
@@ -65,7 +69,8 @@ class Walker:
             r = torch.cat([h, (t @ (u - u_pred)).reshape(1)])
             if float(torch.linalg.vector_norm(r)) <= tol * 1e-3:
                 return u, it
-            M = torch.cat([self.J(u), t[None]], 0)
+            Ju = self.last_J[1] if self.chord and self.last_J is not None else self.J(u)
+            M = torch.cat([Ju, t[None]], 0)
             try:
                 du = torch.linalg.solve(M, r)
             except RuntimeError:  # exactly singular (on a branch point): least squares

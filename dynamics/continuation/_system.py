@@ -134,6 +134,7 @@ class EquilibriumSystem:
                 continue
             except Exception:  # noqa: BLE001 - any failure of the family under torch.func: use differences
                 return "central difference"
+            fd, ad = fd.detach(), ad.detach()
             scale = 1 + float(fd.abs().max())
             if ad.shape != fd.shape or not bool(torch.allclose(ad, fd, rtol=1e-5, atol=1e-7 * scale)):
                 return "central difference"

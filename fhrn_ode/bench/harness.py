@@ -42,6 +42,7 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.jacobian",
     "fhrn_ode.bench.exponents",
     "fhrn_ode.bench.sweep",
+    "fhrn_ode.bench.continuation",
     "fhrn_ode.bench.cli",
 )
 #: Keys every result row carries (extra keys are allowed).

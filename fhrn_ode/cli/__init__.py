@@ -53,6 +53,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.claims",
     "fhrn_ode.cli.metrics",
     "fhrn_ode.cli.fixed_points", "fhrn_ode.cli.exponents", "fhrn_ode.cli.cycles", "fhrn_ode.cli.bifurcation",
+    "fhrn_ode.cli.continue_",
     "fhrn_ode.cli.halting",
     "fhrn_ode.cli.saliency",
     "fhrn_ode.cli.slots",

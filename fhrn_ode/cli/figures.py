@@ -6,7 +6,7 @@ import argparse
 
 from ._common import add_seed_arg, check_out_dir, emit_json
 
-PANELS = ("fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b")
+PANELS = ("fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig4a", "fig4b", "fig4_exact")
 
 
 def register(sub) -> None:

@@ -1,0 +1,165 @@
+"""Figures of continuation results (docs/continuation.md): AUTO/MatCont-style bifurcation diagrams (solid stable,
+dashed unstable, special points labelled LP/H/BP/PD/NS/LPC), the two-parameter plane (with the FHRN
+small-gain line when asked), and basin images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._style import apply_style, new_figure
+
+__all__ = ["plot_branches", "plot_codim2", "plot_basins", "fig4_exact_data", "plot_fig4_exact", "PANELS", "CAPTIONS"]
+
+_COLORS = {"equilibria": "C0", "cycles": "C3", "fold": "C1", "hopf": "C2"}
+
+
+def _segments(p, y, stability):
+    """Runs of equal stability as (p, y, style) with the joint point shared."""
+    out, start = [], 0
+    for k in range(1, len(p) + 1):
+        if k == len(p) or stability[k] != stability[start]:
+            style = "-" if stability[start] == "stable" else "--"
+            out.append((p[start:k + 1], y[start:k + 1], style))
+            start = k
+    return out
+
+
+def _measure(b, component):
+    if b.kind == "cycles":
+        return b.data["amplitude"], "amplitude (cycles)"
+    return b.x[:, component], f"x[{component}]"
+
+
+def plot_branches(branches, *, component: int = 0, title: str = ""):
+    """Bifurcation diagram of one-parameter branches: ``x[component]`` of equilibria and the amplitude of
+    cycles against the parameter; two-parameter curves are skipped here (see :func:`plot_codim2`)."""
+    apply_style()
+    one = [b for b in branches if b.p2 is None and len(b)]
+    two = [b for b in branches if b.p2 is not None and len(b)]
+    fig, axes = new_figure(9.6 if two else 5.2, 4.0, ncols=2 if two else 1)
+    ax = axes[0] if two else axes
+    for b in one:
+        y, lab = _measure(b, component)
+        for ps, ys, style in _segments(b.p, y, b.stability):
+            ax.plot(ps, ys, style, color=_COLORS.get(b.kind, "k"), lw=1.6)
+        for sp in b.special:
+            yy = sp.data.get("amplitude", sp.x[component] if b.kind != "cycles" else np.nan)
+            ax.plot(sp.p, yy, "o", ms=5, color="k")
+            ax.annotate(sp.kind, (sp.p, yy), textcoords="offset points", xytext=(4, 4), fontsize=9)
+    if one:
+        ax.set_xlabel(one[0].param)
+        ax.set_ylabel(f"x[{component}] (equilibria), amplitude (cycles)")
+    ax.set_title(title or "solid: stable, dashed: unstable")
+    if two:
+        plot_codim2(two, ax=axes[1])
+    return fig
+
+
+def plot_codim2(curves, *, ax=None, small_gain=None, title: str = ""):
+    """Fold/Hopf curves in the ``(param2, param)`` plane with their codim-2 points; ``small_gain`` an optional
+    ``(p2 values, p values)`` line (the paper's small-gain boundary) drawn dotted."""
+    apply_style()
+    fig = None
+    if ax is None:
+        fig, ax = new_figure(5.2, 4.0)
+    for b in curves:
+        ax.plot(b.p2, b.p, "-", color=_COLORS.get(b.kind, "k"), lw=1.6, label=f"{b.kind} curve")
+        for sp in b.special:
+            ax.plot(sp.p2, sp.p, "o", ms=5, color="k")
+            ax.annotate(sp.kind, (sp.p2, sp.p), textcoords="offset points", xytext=(4, 4), fontsize=9)
+    if small_gain is not None:
+        ax.plot(small_gain[0], small_gain[1], ":", color="0.3", lw=1.6, label="small gain (r_e = 1)")
+    if curves:
+        ax.set_xlabel(curves[0].param2)
+        ax.set_ylabel(curves[0].param)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "two-parameter curves")
+    return fig if fig is not None else ax.figure
+
+
+def plot_basins(b, *, title: str = ""):
+    """The labels of a :class:`~fhrn_ode.dynamics.continuation.Basins` as an image, attractors marked."""
+    from matplotlib.colors import ListedColormap
+
+    apply_style()
+    fig, ax = new_figure(5.0, 4.4)
+    k = len(b.attractors)
+    cmap = ListedColormap(["0.15", "0.6"] + [f"C{i}" for i in range(max(k, 1))])
+    ax.imshow(b.labels + 2, origin="lower", cmap=cmap, vmin=-0.5, vmax=k + 1.5, interpolation="nearest",
+              extent=[b.xs[0], b.xs[-1], b.ys[0], b.ys[-1]], aspect="auto")
+    i, j = b.dims
+    for n, a in enumerate(b.attractors):
+        name = f"{a['kind']} {n}"
+        ax.plot(a["state"][i], a["state"][j], "o" if a["kind"] == "equilibrium" else "s", color="w", mec="k",
+                label=f"{name}: {100 * b.fractions[name]:.1f}%")
+    ax.set_xlabel(f"x[{i}]")
+    ax.set_ylabel(f"x[{j}]")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(title or "basins of attraction (dark: diverged, grey: not settled)")
+    return fig
+
+
+def _j4_family(W_hat, gamma: float, radius: float):
+    """``(s, beta) -> field`` with ``f(y) = (-I + gamma g(radius; beta) s W_hat) y``: its Jacobian is the
+    paper's J_4 (M19) with ``|W_r|_2 = s``, so its stability boundary is the exact one (M22)-(M23)."""
+    import torch
+    from torch import nn
+
+    from fhrn_ode.homeostasis import gain
+
+    Wt = torch.as_tensor(np.asarray(W_hat), dtype=torch.float64)
+
+    class J4(nn.Module):
+        dim = Wt.shape[0]
+
+        def __init__(self, s, beta):
+            super().__init__()
+            self.s, self.beta = s, beta
+
+        def forward(self, t, y):
+            g = gain(torch.tensor(radius * radius, dtype=torch.float64), float(self.beta))
+            return -y + gamma * g * self.s * (y @ Wt.T)
+
+    return J4
+
+
+def fig4_exact_data(resolution: int = 60, seed: int = 0):
+    """The exact Fig. 4 boundary of the mixed 2-D operator by continuation: the Hopf point of ``y = 0`` in
+    ``s = |W_r|_2`` at ``beta = 0``, continued in ``(beta, s)``; with the paper's small-gain line (M21)."""
+    import torch
+
+    from fhrn_ode.dynamics.continuation import ContinuationOptions, ContinuationProblem, continuation
+    from fhrn_ode.homeostasis import gain
+    from fhrn_ode.operators import make_operator
+
+    W = make_operator("mixed", 2, seed=seed)
+    gamma, radius = 1.0, 1.1
+    fam = _j4_family(W, gamma, radius)
+    pr = ContinuationProblem(x0=torch.zeros(2), p0=1.0, make_field=fam, param="|W_r|", param2="beta", p2_0=0.0)
+    eq = continuation(pr, ContinuationOptions(p_min=0.0, p_max=100.0, ds=0.5, ds_max=5.0, normal_forms=False))
+    start = (eq.points("H") + eq.points("BP"))[0]
+    if start.kind == "BP":
+        start.kind = "LP"  # a real eigenvalue through 0 of a linear field: the fold system defines the curve
+    curve = continuation(pr, ContinuationOptions(p2_min=0.0, p2_max=5.0, ds=0.1, ds_max=0.5, detect=()), start=start)
+    betas = np.linspace(0.0, 5.0, max(8, int(resolution)))
+    sg = 1.0 / (gamma * np.abs([float(gain(torch.tensor(radius ** 2), b)) for b in betas]))
+    rho = float(np.max(np.linalg.eigvals(W).real))
+    params = dict(operator="mixed d=2", operator_seed=seed, gamma=gamma, radius=radius, rho_W_hat=rho)
+    return (curve, (betas, sg), rho), params
+
+
+def plot_fig4_exact(d):
+    """The continued exact boundary against the small-gain line, in the ``(beta, |W_r|)`` plane."""
+    curve, small_gain, rho = d
+    fig = plot_codim2([curve], small_gain=small_gain,
+                      title=f"exact boundary by continuation (rho(W_hat) = {rho:.3f}) vs small gain")
+    ax = fig.axes[0]
+    ax.set_ylim(0, None)
+    return fig
+
+
+PANELS = {"fig4_exact": (fig4_exact_data, plot_fig4_exact)}
+CAPTIONS = {"fig4_exact": "Fig. 4, exact: the stability boundary of J_4 = -I + gamma g(|y|) W_r (M19) for the "
+                          "mixed 2-D direction, traced by continuing the Hopf point of y = 0 in (beta, |W_r|) "
+                          "(solid), against the paper's small-gain line |W_r|_crit = 1/(gamma |g|) (dotted); "
+                          "their ratio is 1/rho(W_hat) (M23)."}
