@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 #: Public name -> the module (relative to this package) that defines it.
 _EXPORTS: dict[str, str] = {
     "FHRNInputError": "._errors",
+    "Interrupted": "._errors",
+    "Solution": ".solver",
+    "solve": ".solver",
     "POLE_THRESHOLD": ".homeostasis",
     "gain": ".homeostasis",
     "gain_denominator": ".homeostasis",
