@@ -115,3 +115,25 @@ def test_main_applies_threads(monkeypatch, capsys):
         main(["integrate", "--threads", "0"])
     assert exc.value.code == 2
     assert "--threads: must be 'auto' or an integer >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_solve_applies_the_policy_and_restores():
+    from fhrn_ode.solver import solve
+
+    seen = []
+
+    def f(t, y):  # dy/dt = -y: exact solution e^{-t} y0
+        seen.append(torch.get_num_threads())
+        return -y
+
+    torch.set_num_threads(2)
+    y0 = torch.ones(8, 2, dtype=torch.float64)
+    sol = solve(f, y0, torch.tensor([0.0, 1.0], dtype=torch.float64))
+    assert set(seen) == {1} and torch.get_num_threads() == 2  # 16 elements: one thread
+    assert float((sol.y[-1] - torch.exp(torch.tensor(-1.0, dtype=torch.float64))).abs().max()) < 1e-7
+    seen.clear()
+    torch.set_num_threads(1)
+    solve(f, y0, torch.tensor([0.0, 1.0], dtype=torch.float64), threads=2)
+    assert set(seen) == {2} and torch.get_num_threads() == 1
+    with pytest.raises(FHRNInputError, match=r"`threads` must be >= 1, got 0"):
+        solve(f, y0, torch.tensor([0.0, 1.0], dtype=torch.float64), threads=0)
