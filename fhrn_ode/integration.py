@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchdiffeq
+from ._torchdiffeq import import_torchdiffeq
+
+torchdiffeq = import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable
 
 import torch
+from ._torchdiffeq import import_torchdiffeq
+
+import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 from torchdiffeq._impl.odeint import SOLVERS as _TD_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
