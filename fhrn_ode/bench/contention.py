@@ -38,9 +38,10 @@ def cpu_hog(cpu: int | None = None) -> Iterator[subprocess.Popen]:
     """A spinning Python process pinned to ``cpu`` (default: the last CPU this process may use), stopped after."""
     cpus = sorted(os.sched_getaffinity(0))
     cpu = cpus[-1] if cpu is None else int(cpu)
-    code = f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
+        os.sched_setaffinity(proc.pid, {cpu})
         time.sleep(0.3)  # let it start spinning
         yield proc
     finally:
