@@ -1,8 +1,11 @@
 """Bifurcation sweeps of ANY one-parameter family of fields ``p -> f_p``.
 
 Per parameter value: the attractor reached by each trajectory (:func:`~fhrn_ode.dynamics.cycles.find_cycles`:
-'equilibrium', 'cycle', 'divergence'; an 'aperiodic' one is 'chaos' when its largest Lyapunov exponent,
-:func:`~fhrn_ode.dynamics.exponents.lyapunov_spectrum`, exceeds ``chaos_tol``, else 'quasi-periodic') and
+'equilibrium', 'cycle', 'divergence', 'field error', 'not settled'; an 'aperiodic' one gets its two largest
+Lyapunov exponents, :func:`~fhrn_ode.dynamics.exponents.lyapunov_spectrum`: 'chaos' when the largest exceeds
+``chaos_tol``, 'quasi-periodic' only when BOTH lie within ``chaos_tol`` of 0 (a torus has two zero
+exponents), else 'not settled': a negative largest exponent means the trajectory is still approaching
+something, which is no verdict) and
 all fixed points (:func:`~fhrn_ode.dynamics.fixed_points.find_fixed_points`, started also from the previous
 value's points: continuation). Fixed points of consecutive values are joined into branches (nearest point).
 
@@ -12,7 +15,13 @@ Bifurcation points, never read off the grid:
   ``h(p)`` of the crossing eigenvalue (the ``m``-th largest by real part, ``m`` the smaller unstable
   dimension) is followed by Newton continuation ``x*(p)`` and its root is found by ``scipy.optimize.brentq``;
   'hopf' when that eigenvalue is complex there, 'fold' when it is real (a fold, or under a symmetry a
-  pitchfork / transcritical point: the kind names the eigenvalue, not the normal form);
+  pitchfork / transcritical point: the kind names the eigenvalue, not the normal form). Each Hopf point
+  carries its first Lyapunov coefficient ``l1`` and ``criticality`` (supercritical ``l1 < 0``, subcritical
+  ``l1 > 0``, degenerate within tolerance), each fold its quadratic coefficient ``a`` of ``x' = mu + a x^2``
+  (:mod:`~fhrn_ode.dynamics.normal_forms`, Kuznetsov's normalisation: ``r' = mu r - r^3`` has ``l1 = -1``);
+* equilibria are classified with a zero-eigenvalue tolerance set by the residual Newton reached
+  (:func:`~fhrn_ode.dynamics.fixed_points.hyperbolicity_tol`): a degenerate point is 'non-hyperbolic',
+  never a saddle;
 * a branch that ends inside the sweep (a saddle-node collision): its end is located by bisection on the
   existence of the continued point, kind 'fold', kept only when a zero eigenvalue is found there (else the
   branch was merely lost by the fixed-point finder between two grid values).
@@ -39,7 +48,8 @@ from fhrn_ode.spectrum import abscissa_of_eigvals
 from ._flow import as_flat_field
 from .cycles import find_cycles
 from .exponents import lyapunov_spectrum
-from .fixed_points import classify_equilibrium, field_jacobian, find_fixed_points, newton_polish
+from .fixed_points import classify_equilibrium, field_jacobian, find_fixed_points, hyperbolicity_tol, newton_polish
+from .normal_forms import fold_normal_form, hopf_normal_form
 
 __all__ = ["BIFURCATION_PARAMS", "BifurcationPoint", "BifurcationDiagram", "bifurcation_sweep", "fhrn_family"]
 
@@ -49,18 +59,31 @@ BIFURCATION_PARAMS = ("gamma", "kappa", "beta", "leak", "theta", "wr_scale")
 
 @dataclass(frozen=True)
 class BifurcationPoint:
-    """A located bifurcation: kind ('hopf' or 'fold'), parameter value, state, the critical eigenvalue,
-    and how it was located ('brentq' on an eigenvalue crossing, 'bisection' of a branch end)."""
+    """A located bifurcation.
+
+    Attributes:
+        kind: 'hopf' or 'fold'. value: the parameter. x: the state ``(n,)``. eigenvalue: the critical one.
+        method: 'brentq' (eigenvalue crossing) or 'bisection' (branch end).
+        l1, criticality: Hopf points: first Lyapunov coefficient and 'supercritical' / 'subcritical' /
+            'degenerate'; folds: criticality 'nondegenerate' / 'degenerate' (a cusp). None where the normal
+            form could not be computed (``normal_form_message`` says why).
+        a: folds: the quadratic coefficient of ``x' = mu + a x^2`` (None for Hopf points).
+    """
 
     kind: str
     value: float
     x: np.ndarray
     eigenvalue: complex
     method: str
+    l1: float | None = None
+    criticality: str | None = None
+    a: float | None = None
+    normal_form_message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(kind=self.kind, value=self.value, x=self.x.tolist(),
-                    eigenvalue=[float(self.eigenvalue.real), float(self.eigenvalue.imag)], method=self.method)
+                    eigenvalue=[float(self.eigenvalue.real), float(self.eigenvalue.imag)], method=self.method,
+                    l1=self.l1, criticality=self.criticality, a=self.a, normal_form_message=self.normal_form_message)
 
 
 @dataclass(frozen=True)
@@ -112,9 +135,11 @@ def _sorted_real(lam: np.ndarray) -> np.ndarray:
     return lam[np.argsort(-lam.real, kind="stable")]
 
 
-def _eig(ff, x: np.ndarray) -> np.ndarray:
-    J = field_jacobian(ff, torch.as_tensor(x[None])).detach()
-    return _sorted_real(torch.linalg.eigvals(J)[0].numpy())
+def _eig(ff, x: np.ndarray, with_jacobian: bool = False):
+    with torch.no_grad():
+        J = field_jacobian(ff, torch.as_tensor(x[None])).detach()
+    lam = _sorted_real(torch.linalg.eigvals(J)[0].numpy())
+    return (lam, J[0].numpy()) if with_jacobian else lam
 
 
 def _continue(make_field, p: float, x: np.ndarray, dim, tol: float) -> np.ndarray | None:
@@ -126,22 +151,28 @@ def _continue(make_field, p: float, x: np.ndarray, dim, tol: float) -> np.ndarra
 
 def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str = "p", dim: int | None = None,
                       n_init: int = 8, radius: float = 2.0, t_transient: float = 30.0, n_starts: int = 64,
-                      chaos_tol: float = 0.01, exponents: bool = True, tol: float = 1e-10, seed: int = 0,
-                      progress: bool = False) -> BifurcationDiagram:
+                      chaos_tol: float = 0.01, exponents: bool = True, tol: float = 1e-10,
+                      max_nfe: int | None = None, wall_s: float | None = None, normal_forms: bool = True,
+                      seed: int = 0, progress: bool = False) -> BifurcationDiagram:
     """Sweep ``values`` of a one-parameter family (see the module docstring).
 
     Args:
-        make_field: ``p -> nn.Module`` field. values: the grid ``(V,)``, increasing, V >= 2.
-        param: the parameter's name (for the result). dim: ``y`` size for fields without ``dim``.
+        make_field: ``p -> nn.Module`` field (the field contract, docs/api.md). values: the grid ``(V,)``,
+            increasing, V >= 2.
+        param: the parameter's name (for the result). dim: state size override (default: the field's ``dim``).
         n_init, radius, t_transient: trajectories per value (uniform in the ball, seeded) and their transient.
         n_starts: fixed-point starts per value (plus the previous value's points).
-        chaos_tol: largest exponent above which an aperiodic attractor is 'chaos'.
-        exponents: compute the largest exponent for aperiodic attractors.
+        chaos_tol: largest exponent above which an aperiodic attractor is 'chaos'; also the tolerance of a
+            zero exponent for 'quasi-periodic' (both of the two largest within it).
+        exponents: compute the two largest exponents for aperiodic attractors (else they stay 'aperiodic').
         tol: fixed-point tolerance on ``|f|``.
+        max_nfe, wall_s: budget of each value's trajectory runs (cycles and exponents); None: none. A value
+            whose budget runs out is labelled 'not settled'.
+        normal_forms: compute ``l1``/criticality of Hopf points and ``a`` of folds.
         progress: tqdm bar over the values.
 
     Raises:
-        FHRNInputError: bad grid or options.
+        FHRNInputError: bad grid or options, a broken field.
     """
     vals = np.asarray(values, dtype=np.float64).ravel()
     if vals.size < 2 or not np.all(np.isfinite(vals)) or not np.all(np.diff(vals) > 0):
@@ -155,38 +186,25 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
     udims: list[list[int]] = []
     prev: list[np.ndarray] = []
     for i, p in enumerate(tqdm(vals, desc=f"sweep {param}", unit="value", disable=not progress, leave=False)):
-        field = make_field(float(p))
-        ff = as_flat_field(field, dim)
-        fp = find_fixed_points(ff, n_starts=n_starts, radius=radius, seed=seed, tol=tol, n_minimise=100)
-        pts = [q.x for q in fp.points]
-        if prev:  # continuation: polish last value's points here too
-            z, r = newton_polish(ff, torch.as_tensor(np.stack(prev)), 50, tol=tol * 1e-3)
-            for x, ri in zip(z.numpy(), r.numpy()):
-                if ri <= tol and all(np.linalg.norm(x - y) > 1e-6 * max(1.0, np.linalg.norm(y)) for y in pts):
-                    pts.append(x)
-        eq = []
-        ud = []
-        for x in pts:
-            lam = _eig(ff, x)
-            kind, u = classify_equilibrium(lam)
+        ff = as_flat_field(make_field(float(p)), dim)
+        pts, res = _equilibria_at(ff, prev, n_starts, radius, seed, tol)
+        eq, ud = [], []
+        for x, r in zip(pts, res):
+            lam, J = _eig(ff, x, with_jacobian=True)
+            kind, u = classify_equilibrium(lam, hyperbolicity_tol(lam, r, float(np.linalg.norm(J, 2))))
             ud.append(u)
             eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
                            stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
-                           eigenvalues_max_real=float(abscissa_of_eigvals(lam))))
+                           eigenvalues_max_real=float(abscissa_of_eigvals(lam)), residual=float(r)))
         equilibria.append(eq)
         pts_per_value.append(pts)
         udims.append(ud)
         prev = pts
-        cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3)
+        cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3,
+                          max_nfe=max_nfe, wall_s=wall_s)
         outs = list(cyc.outcomes)
         if exponents and "aperiodic" in outs:
-            idx = [k for k, o in enumerate(outs) if o == "aperiodic"]
-            from ._flow import random_states
-
-            z0 = random_states(ff, n_init, radius, seed)[idx]
-            ls = lyapunov_spectrum(ff, z0, k=1, t_transient=t_transient, t1=50.0, dt=0.5)
-            lam1[i] = float(ls.exponents[0])
-            outs = [("chaos" if lam1[i] > chaos_tol else "quasi-periodic") if o == "aperiodic" else o for o in outs]
+            outs, lam1[i] = _label_aperiodic(ff, outs, n_init, radius, seed, t_transient, chaos_tol, max_nfe, wall_s)
         counts: dict[str, int] = {}
         for o in outs:
             counts[o] = counts.get(o, 0) + 1
@@ -198,10 +216,67 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
                             if c.floquet_multipliers.size > 1 else None, count=c.count) for c in cyc.cycles])
     branches = _branches(vals, pts_per_value, udims)
     bif = _locate(make_field, vals, branches, dim, tol)
+    if normal_forms:
+        bif = [_with_normal_form(make_field, dim, b) for b in bif]
     out_br = [dict(values=[float(vals[k]) for k, _ in b], norm=[float(np.linalg.norm(x)) for _, x in b],
                    unstable_dim=[u for u in _bud(b, pts_per_value, udims)]) for b in branches]
     return BifurcationDiagram(param=param, values=vals, attractors=attractors, label=labels, equilibria=equilibria,
                               cycles=cycles, largest_exponent=lam1, branches=out_br, bifurcations=bif)
+
+
+def _equilibria_at(ff, prev, n_starts, radius, seed, tol) -> tuple[list[np.ndarray], list[float]]:
+    """Fixed points at one value (finder plus Newton from the previous value's points) and their residuals."""
+    fp = find_fixed_points(ff, n_starts=n_starts, radius=radius, seed=seed, tol=tol, n_minimise=100)
+    pts, res = [q.x for q in fp.points], [q.residual for q in fp.points]
+    if prev:  # continuation: polish last value's points here too
+        z, r = newton_polish(ff, torch.as_tensor(np.stack(prev)), 50, tol=tol * 1e-3)
+        for x, ri in zip(z.numpy(), r.numpy()):
+            if ri <= tol and all(np.linalg.norm(x - y) > 1e-6 * max(1.0, np.linalg.norm(y)) for y in pts):
+                pts.append(x)
+                res.append(float(ri))
+    return pts, res
+
+
+def _label_aperiodic(ff, outs, n_init, radius, seed, t_transient, chaos_tol, max_nfe, wall_s):
+    """'chaos' / 'quasi-periodic' / 'not settled' for the aperiodic trajectories from their two largest exponents."""
+    from ._flow import random_states
+
+    idx = [k for k, o in enumerate(outs) if o == "aperiodic"]
+    z0 = random_states(ff, n_init, radius, seed)[idx]
+    ls = lyapunov_spectrum(ff, z0, k=min(2, ff.dim), t_transient=t_transient, t1=50.0, dt=0.5, max_nfe=max_nfe,
+                           wall_s=wall_s)
+    if ls.status != "success" or not np.isfinite(ls.exponents[0]):
+        return [("not settled" if o == "aperiodic" else o) for o in outs], float("nan")
+    l1 = float(ls.exponents[0])
+    l2 = float(ls.exponents[1]) if ls.exponents.size > 1 else float("nan")
+    if l1 > chaos_tol:
+        lab = "chaos"
+    elif abs(l1) <= chaos_tol and abs(l2) <= chaos_tol:
+        lab = "quasi-periodic"
+    else:
+        lab = "not settled"
+    return [(lab if o == "aperiodic" else o) for o in outs], l1
+
+
+def _with_normal_form(make_field, dim, b: BifurcationPoint) -> BifurcationPoint:
+    """``b`` with ``l1``/criticality (Hopf) or ``a`` (fold) from :mod:`.normal_forms`."""
+    from dataclasses import replace
+
+    ff = as_flat_field(make_field(float(b.value)), dim)
+    tt = torch.tensor(0.0, dtype=torch.float64)
+
+    def f(z):
+        return ff(tt, z)
+
+    x = torch.as_tensor(b.x, dtype=torch.float64)
+    try:
+        if b.kind == "hopf":
+            nf = hopf_normal_form(f, x, omega=abs(b.eigenvalue.imag))
+            return replace(b, l1=nf.l1, criticality=nf.criticality, normal_form_message=nf.message)
+        nf = fold_normal_form(f, x)
+        return replace(b, a=nf.a, criticality=nf.criticality)
+    except (FHRNInputError, RuntimeError) as exc:
+        return replace(b, normal_form_message=f"normal form not computed: {exc}")
 
 
 def _bud(branch, pts_per_value, udims):

@@ -1,14 +1,21 @@
 """Limit cycles of ANY field: detection by a Poincare return map, period, Floquet multipliers.
 
-1. Each trajectory runs for ``t_transient``, then is saved densely over ``t_record``.
+1. Each trajectory runs for ``t_transient``, then is saved densely in chunks of ``t_record``. The save
+   spacing follows the field's time scale: at most ``2 pi / (40 rho)`` with ``rho`` the largest
+   ``|lambda(J)|`` over the states after the transient (about 40 samples per fastest rotation), so a
+   fast field (the ring at gamma 100, period ``2 pi / 100``) is resolved as well as a slow one.
 2. Section: the hyperplane through the first recorded state ``p`` with normal ``f(p)/|f(p)|``. Upward
    crossings are located on the cubic Hermite interpolant of the saved states and velocities
    (``scipy.interpolate.CubicHermiteSpline``) by ``scipy.optimize.brentq``; the crossing times give the
    return times, the crossing states the return map.
-3. A trajectory is on a cycle when the return times agree (relative ``tol``) and the return points
-   coincide; an equilibrium when ``|f|`` has dropped below ``tol_eq`` (or is still decaying, below 1e-3
-   of its recorded maximum and halving over the last quarter of the record); a divergence when it left the ball
-   ``max_norm`` or stopped being finite; else it is 'aperiodic'.
+3. Outcomes: 'cycle' when the return times agree (relative ``tol``) and the return points coincide, or when
+   the return points still contract and shooting (4.) converges from the last one; 'equilibrium' when
+   ``|f|`` has dropped below ``tol_eq`` (or is still decaying, below 1e-3 of its recorded maximum and
+   halving over the last quarter of the record); 'divergence' when it left the ball ``max_norm`` or
+   stopped being finite; 'field error' when the field returned non-finite values at a finite state;
+   'not settled' when fewer than 3 returns were recorded by ``t_max``, when a contracting approach did not
+   converge by shooting, or when a budget (``max_nfe``, ``wall_s``) ran out (``status`` 'failed' then);
+   else 'aperiodic' (returns that neither agree nor contract).
 4. Each cycle is refined by shooting: Newton on ``phi_T(x) - x = 0`` with the phase condition on the
    section (the Jacobian ``[[M - I, f(phi_T x)], [n^T, 0]]``).
 5. Floquet multipliers = eigenvalues of the monodromy matrix ``M = d phi_T / d x`` (:func:`monodromy`),
@@ -18,7 +25,8 @@
 
 Ground truths (tests): ``expm(A T)`` for a linear flow; for the 2-D FHRN ring with antisymmetric
 ``W* = s R_90`` the period ``2 pi/(gamma s)`` and the multipliers ``1, exp(-2 kappa r*^2 T)``
-(docs/model.md §1, C 7-8).
+(docs/model.md §1, C 7-8); Van der Pol (mu = 1) period 6.6632868593 (Hairer, Norsett & Wanner, Solving
+ODEs I, §II.10); Brusselator a = 1, b = 2.1 period 6.3221 (issue 19, scipy cross-check).
 """
 
 from __future__ import annotations
@@ -31,9 +39,10 @@ import torch
 from scipy.interpolate import CubicHermiteSpline
 from scipy.optimize import brentq
 
-from fhrn_ode._errors import check_choice, check_int, check_real
+from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
 
-from ._flow import FlatField, TangentField, as_flat_field, as_states, odeint, random_states
+from ._flow import (Budget, BudgetExceeded, FlatField, TangentField, _Guard, as_flat_field, as_states,
+                    check_field_values, odeint, random_states)
 
 __all__ = ["Cycle", "CycleResult", "find_cycles", "monodromy", "floquet_multipliers"]
 
@@ -74,43 +83,73 @@ class Cycle:
 
 @dataclass(frozen=True)
 class CycleResult:
-    """Outcome of :func:`find_cycles`: the distinct cycles and what each trajectory did."""
+    """Outcome of :func:`find_cycles`: the distinct cycles and what each trajectory did.
+
+    Attributes:
+        cycles: the distinct cycles. outcomes: per trajectory (module docstring, 3.). status: 'success', or
+        'failed' when a budget ran out or the solver gave up (``message`` says which). nfe: field evaluations.
+        spacing: save spacing used (follows the field's time scale).
+    """
 
     cycles: list[Cycle]
     outcomes: list[str]
+    status: str = "success"
+    message: str = ""
+    nfe: int = 0
+    spacing: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(cycles=[c.to_dict() for c in self.cycles], outcomes=self.outcomes)
+        return dict(cycles=[c.to_dict() for c in self.cycles], outcomes=self.outcomes, status=self.status,
+                    message=self.message, nfe=self.nfe, spacing=self.spacing)
 
 
 def monodromy(field, x0, T: float, *, method: str = "variational", dim: int | None = None, rtol: float = 1e-10,
-              atol: float = 1e-12) -> np.ndarray:
+              atol: float = 1e-12, max_nfe: int | None = None) -> np.ndarray:
     """``M = d phi_T(x) / d x`` at states ``(N, n)`` (or ``(n,)``) -> ``(N, n, n)`` (or ``(n, n)``).
 
     Args:
-        field: ``nn.Module`` field. x0: the states. T: the time (> 0).
-        method: 'variational' (``dM/dt = J(phi_t x) M``, ``M(0) = I``, with Jacobian-vector products) or
-            'autograd' (reverse-mode differentiation through the torchdiffeq solve, one backward pass per
-            row of ``M``).
+        field: ``nn.Module`` field (the field contract, docs/api.md). x0: the states. T: the time (> 0).
+        method: 'variational' (``dM/dt = J(phi_t x) M``, ``M(0) = I``, all states and columns in one flat
+            solve, with the field's own Jacobian or Jacobian-vector products) or 'autograd' (reverse-mode
+            differentiation through the torchdiffeq solve, one backward pass per row of ``M``).
+        dim: state size override. rtol, atol: solver tolerances. max_nfe: evaluation budget (None: none).
+
+    Raises:
+        FHRNInputError: bad method, ``T`` or states; a broken field; the budget ran out.
     """
-    ff = as_flat_field(field, dim)
+    ff = as_flat_field(field, dim, x0)
     check_choice("method", method, ("variational", "autograd"))
     T = check_real("T", T, low=0.0, low_open=True)
-    single_ = not isinstance(x0, torch.Tensor) and np.ndim(x0) == 1 or isinstance(x0, torch.Tensor) and x0.ndim == 1
+    single_ = np.ndim(x0) == 1
     z = as_states(x0, ff.dim, "x0")
+    check_field_values(ff, z, "x0")
     N, n = z.shape
     span = torch.tensor([0.0, T], dtype=torch.float64)
-    if method == "variational":
-        with torch.no_grad():
-            I = torch.eye(n, dtype=torch.float64).expand(N, n, n).clone()
-            M = odeint(TangentField(ff), (z, I), span, rtol=rtol, atol=atol)[1][-1].numpy()
-    else:
-        x = z.clone().requires_grad_(True)
-        with torch.enable_grad():
-            out = odeint(ff, x, span, rtol=rtol, atol=atol)[-1]
-            rows = [torch.autograd.grad(out[:, i].sum(), x, retain_graph=i < n - 1)[0] for i in range(n)]
-        M = torch.stack(rows, 1).detach().numpy()
+    budget = Budget(max_nfe, None, "monodromy")
+    try:
+        if method == "variational":
+            M = _flow_and_monodromy(ff, z, T, rtol, atol, budget)[1].numpy()
+        else:
+            x = z.clone().requires_grad_(True)
+            with torch.enable_grad():
+                out = odeint(ff, x, span, rtol=rtol, atol=atol, budget=budget)[-1]
+                rows = [torch.autograd.grad(out[:, i].sum(), x, retain_graph=i < n - 1)[0] for i in range(n)]
+            M = torch.stack(rows, 1).detach().numpy()
+    except BudgetExceeded as exc:
+        raise FHRNInputError(str(exc)) from None
     return M[0] if single_ else M
+
+
+def _flow_and_monodromy(ff: FlatField, z: torch.Tensor, T: float, rtol: float, atol: float, budget: Budget):
+    """``(phi_T(z) (N, n), M (N, n, n))`` from one flat solve of the state and its tangent matrix."""
+    N, n = z.shape
+    tan = TangentField(ff, n)
+    I = torch.eye(n, dtype=torch.float64).expand(N, n, n)
+    with torch.no_grad():
+        u = odeint(tan, tan.pack(z, I), torch.tensor([0.0, T], dtype=torch.float64), rtol=rtol, atol=atol,
+                   budget=budget)[-1]
+    zT, M = tan.unpack(u)
+    return zT.clone(), M.clone()
 
 
 def floquet_multipliers(M: np.ndarray) -> np.ndarray:
@@ -132,18 +171,19 @@ def _crossings(t: np.ndarray, Z: np.ndarray, F: np.ndarray, p: np.ndarray, nrm: 
     return out_t, (spl(out_t) if out_t.size else np.zeros((0, Z.shape[1])))
 
 
-def _shoot(ff: FlatField, x: np.ndarray, T: float, p: np.ndarray, nrm: np.ndarray, n_iter: int, rtol: float, atol: float):
-    """Newton on ``phi_T(x) = x`` with the section as phase condition; returns ``(x, T, M)``."""
+def _shoot(ff: FlatField, x: np.ndarray, T: float, p: np.ndarray, nrm: np.ndarray, n_iter: int, rtol: float,
+           atol: float, budget: Budget):
+    """Newton on ``phi_T(x) = x`` with the section as phase condition; returns ``(x, T, M, converged)``."""
     n = x.size
+    converged = False
     for _ in range(n_iter + 1):
-        z = torch.as_tensor(x[None], dtype=torch.float64)
-        I = torch.eye(n, dtype=torch.float64)[None]
+        xT, M = _flow_and_monodromy(ff, torch.as_tensor(x[None], dtype=torch.float64), T, rtol, atol, budget)
         with torch.no_grad():
-            zs, Ms = odeint(TangentField(ff), (z, I), torch.tensor([0.0, T], dtype=torch.float64), rtol=rtol, atol=atol)
-            xT, M = zs[-1, 0].numpy(), Ms[-1, 0].numpy()
-            v = ff(torch.tensor(0.0), zs[-1]).numpy()[0]
+            v = ff(torch.tensor(0.0), xT).numpy()[0]
+        xT, M = xT.numpy()[0], M.numpy()[0]
         F = np.concatenate([xT - x, [nrm @ (x - p)]])
         if np.linalg.norm(F) < 1e3 * rtol * max(1.0, np.linalg.norm(x)):
+            converged = True
             break
         A = np.zeros((n + 1, n + 1))
         A[:n, :n] = M - np.eye(n)
@@ -151,113 +191,170 @@ def _shoot(ff: FlatField, x: np.ndarray, T: float, p: np.ndarray, nrm: np.ndarra
         A[n, :n] = nrm
         step = np.linalg.lstsq(A, -F, rcond=None)[0]
         x, T = x + step[:n], T + step[n]
-    return x, T, M
+        if not (np.all(np.isfinite(x)) and np.isfinite(T) and T > 0):
+            break
+    return x, T, M, converged
+
+
+def _spacing(ff: FlatField, z: torch.Tensor, t_record: float, n_save: int) -> float:
+    """Save spacing: ``t_record / (n_save - 1)``, at most ``2 pi / (40 rho)`` (module docstring, 1.)."""
+    h = t_record / (n_save - 1)
+    ok = torch.isfinite(z).all(-1)
+    if bool(ok.any()):
+        with torch.no_grad():
+            J = ff.jacobian(z[ok])
+        lam = torch.linalg.eigvals(J).abs()
+        rho = float(lam[torch.isfinite(lam)].max()) if bool(torch.isfinite(lam).any()) else 0.0
+        if rho > 0:
+            h = min(h, 2 * np.pi / (40.0 * rho))
+    return h
+
+
+def _record(ff: FlatField, g, z, t_transient, t_record, t_max, n_save, tol_eq, rtol, atol, budget):
+    """Transient, then chunks of saved states until every moving trajectory returned 4 times (or ``t_max``)."""
+    with torch.no_grad():
+        if t_transient > 0:
+            z = odeint(g, z, torch.tensor([0.0, t_transient], dtype=torch.float64), rtol=rtol, atol=atol,
+                       budget=budget)[-1]
+        h = _spacing(ff, z, t_record, n_save)
+        t = torch.linspace(0.0, h * (n_save - 1), n_save, dtype=torch.float64)
+        parts, fparts, total = [], [], 0.0
+        while True:
+            Zc = odeint(g, z, t, rtol=rtol, atol=atol, budget=budget)  # (T, N, n)
+            parts.append(Zc if not parts else Zc[1:])
+            fparts.append(ff(torch.tensor(0.0), parts[-1].reshape(-1, ff.dim)).reshape(parts[-1].shape))
+            z, total = Zc[-1], total + float(t[-1])
+            Zn = torch.cat(parts).numpy()
+            tn = np.linspace(0.0, total, Zn.shape[0])
+            if total >= t_max or _enough(tn, Zn, torch.cat(fparts).numpy(), tol_eq):
+                break
+    return tn, Zn, torch.cat(fparts).numpy(), h
 
 
 def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radius: float = 2.0,
                 t_transient: float = 30.0, t_record: float = 30.0, t_max: float = 300.0, n_save: int = 3000,
-                tol: float = 1e-4,
-                tol_eq: float = 1e-6, max_norm: float = 1e3, n_newton: int = 6, rtol: float = 1e-9,
-                atol: float = 1e-11, seed: int = 0) -> CycleResult:
+                tol: float = 1e-4, tol_eq: float = 1e-6, max_norm: float = 1e3, n_newton: int = 6, rtol: float = 1e-9,
+                atol: float = 1e-11, max_nfe: int | None = None, wall_s: float | None = None,
+                seed: int = 0) -> CycleResult:
     """Detect limit cycles from trajectories and compute their periods and Floquet multipliers.
 
     Args:
-        field: ``nn.Module`` field (states ``(N, n)``, flat with memory).
+        field: ``nn.Module`` field (the field contract, docs/api.md; flat states with memory).
         y0: initial states ``(N, n)``; default ``n_init`` uniform in the ball of ``radius`` (seeded).
-        t_transient: time discarded first. t_record: time recorded per chunk; chunks are appended until
-            every moving trajectory crossed its section 4 times or ``t_max`` is reached.
+        dim: state size override (default from ``y0`` or the field's ``dim``).
+        t_transient: time discarded first. t_record: longest time recorded per chunk (shorter for a fast
+            field, module docstring 1.); chunks are appended until every moving trajectory crossed its
+            section 4 times or ``t_max`` is reached.
         n_save: saved states per chunk (the Hermite interpolant's knots).
         tol: relative agreement of return times and return points for a cycle.
         tol_eq: ``|f|`` below which the trajectory has reached an equilibrium.
         max_norm: beyond it a trajectory counts as diverged.
         n_newton: shooting-Newton refinements of each cycle.
-        rtol, atol: solver tolerances.
+        rtol, atol: solver tolerances. max_nfe, wall_s: budget for the whole call (None: none).
 
     Returns:
-        :class:`CycleResult` (``outcomes[i]`` in 'cycle', 'equilibrium', 'divergence', 'aperiodic').
-    """
-    from ._flow import _Guard
+        :class:`CycleResult` (``outcomes[i]`` in 'cycle', 'equilibrium', 'divergence', 'field error',
+        'not settled', 'aperiodic').
 
-    ff = as_flat_field(field, dim)
+    Raises:
+        FHRNInputError: bad options or states, a broken field (wrong shape, non-finite at the starts).
+    """
+    ff = as_flat_field(field, dim, y0)
     t_transient = check_real("t_transient", t_transient, low=0.0)
     t_record = check_real("t_record", t_record, low=0.0, low_open=True)
     n_save = check_int("n_save", n_save, low=16)
     tol = check_real("tol", tol, low=0.0, low_open=True)
     z = random_states(ff, n_init, radius, seed) if y0 is None else as_states(y0, ff.dim, "y0")
-    g = _Guard(ff, max_norm)
+    check_field_values(ff, z)
+    budget = Budget(max_nfe, wall_s, "find_cycles")
     t_max = max(check_real("t_max", t_max, low=0.0), t_record)
-    t = torch.linspace(0.0, t_record, n_save, dtype=torch.float64)
-    parts, fparts = [], []
-    with torch.no_grad():
-        try:
-            if t_transient > 0:
-                z = odeint(g, z, torch.tensor([0.0, t_transient], dtype=torch.float64), rtol=rtol, atol=atol)[-1]
-            total = 0.0
-            while True:  # record chunks until every moving trajectory crossed its section 4 times (or t_max)
-                Zc = odeint(g, z, t, rtol=rtol, atol=atol)  # (T, N, n)
-                parts.append(Zc if not parts else Zc[1:])
-                fparts.append(ff(torch.tensor(0.0), parts[-1].reshape(-1, ff.dim)).reshape(parts[-1].shape))
-                z, total = Zc[-1], total + t_record
-                Zn = torch.cat(parts).numpy()
-                tn = np.linspace(0.0, total, Zn.shape[0])
-                if total >= t_max or _enough(tn, Zn, torch.cat(fparts).numpy(), tol_eq):
-                    break
-        except (AssertionError, RuntimeError):
-            return CycleResult(cycles=[], outcomes=["divergence"] * z.shape[0])
-        Z, F = torch.cat(parts), torch.cat(fparts)
-        t = torch.linspace(0.0, total, Z.shape[0], dtype=torch.float64)
-    Z, F, tn = Z.numpy(), F.numpy(), t.numpy()
+    try:
+        tn, Z, F, h = _record(ff, _Guard(ff, max_norm), z, t_transient, t_record, t_max, n_save, tol_eq, rtol, atol,
+                              budget)
+    except (BudgetExceeded, AssertionError, RuntimeError) as exc:
+        return CycleResult(cycles=[], outcomes=["not settled"] * z.shape[0], status="failed",
+                           message=f"{exc}", nfe=budget.nfe)
     outcomes: list[str] = []
     cycles: list[Cycle] = []
-    for i in range(Z.shape[1]):
-        zi, fi = Z[:, i], F[:, i]
-        if not np.all(np.isfinite(zi)) or np.linalg.norm(zi[-1]) >= max_norm * (1 - 1e-9):
-            outcomes.append("divergence")
-            continue
-        sp = np.linalg.norm(fi, axis=1)
-        q = sp.size // 4
-        if sp[-1] <= tol_eq or (sp[-1] <= 1e-3 * sp.max() and sp[-1] <= 0.5 * sp[-q:].max()):
-            outcomes.append("equilibrium")  # at rest, or still decaying towards rest
-            continue
-        p = zi[0]
-        nrm = fi[0] / np.linalg.norm(fi[0])
-        tc, xc = _crossings(tn, zi, fi, p, nrm)
-        if tc.size < 3:
-            outcomes.append("aperiodic")
-            continue
-        periods = np.diff(tc)
-        scale = max(1.0, float(np.abs(zi).max()))
-        if (periods.max() - periods.min()) > tol * periods.mean() or \
-                np.max(np.linalg.norm(xc - xc[-1], axis=1)) > tol * scale:
-            outcomes.append("aperiodic")
-            continue
-        outcomes.append("cycle")
-        T0 = float(periods[-1])
-        known = [c for c in cycles if abs(c.period - T0) <= 10 * tol * c.period
-                 and np.min(np.linalg.norm(c.orbit - xc[-1], axis=1)) <= max(10 * tol * scale, c.spacing)]
-        if known:
-            k = cycles.index(known[0])
-            cycles[k] = _with_count(cycles[k], cycles[k].count + 1)
-            continue
-        x, T, M = _shoot(ff, xc[-1], T0, p, nrm, n_newton, rtol, atol)
-        mu = floquet_multipliers(M)
-        j = int(np.argmin(np.abs(mu - 1.0)))
-        others = np.delete(mu, j)
-        with torch.no_grad():
-            orb = odeint(ff, torch.as_tensor(x[None]), torch.linspace(0.0, T, 200, dtype=torch.float64),
-                         rtol=rtol, atol=atol)[:, 0].numpy()
-        r = np.linalg.norm(orb[:, :ff.y_dim], axis=1)
-        cycles.append(Cycle(period=float(T), x0=x, floquet_multipliers=mu, trivial_error=float(abs(mu[j] - 1.0)),
-                            stable=bool(np.all(np.abs(others) < 1.0)), radius_mean=float(r[:-1].mean()),
-                            radius_min=float(r.min()), radius_max=float(r.max()), count=1, orbit=orb))
-    return CycleResult(cycles=cycles, outcomes=outcomes)
+    try:
+        for i in range(Z.shape[1]):
+            out, cand = _classify(tn, Z[:, i], F[:, i], tol, tol_eq, max_norm)
+            if cand is not None:
+                out = _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out)
+            outcomes.append(out)
+    except BudgetExceeded as exc:
+        outcomes += ["not settled"] * (Z.shape[1] - len(outcomes))
+        return CycleResult(cycles=cycles, outcomes=outcomes, status="failed", message=str(exc), nfe=budget.nfe,
+                           spacing=h)
+    return CycleResult(cycles=cycles, outcomes=outcomes, nfe=budget.nfe, spacing=h)
+
+
+def _classify(tn, zi, fi, tol, tol_eq, max_norm):
+    """One trajectory's outcome, and a cycle candidate ``(x, T0, p, nrm, scale)`` where it returns."""
+    if not np.all(np.isfinite(fi)) and np.all(np.isfinite(zi)):
+        return "field error", None  # the guard froze a finite state where the field was not finite
+    if not np.all(np.isfinite(zi)) or np.linalg.norm(zi[-1]) >= max_norm * (1 - 1e-9):
+        return "divergence", None
+    sp = np.linalg.norm(fi, axis=1)
+    q = sp.size // 4
+    if sp[-1] <= tol_eq or (sp[-1] <= 1e-3 * sp.max() and sp[-1] <= 0.5 * sp[-q:].max()):
+        return "equilibrium", None  # at rest, or still decaying towards rest
+    p = zi[0]
+    nrm = fi[0] / np.linalg.norm(fi[0])
+    tc, xc = _crossings(tn, zi, fi, p, nrm)
+    if tc.size < 3:
+        return "not settled", None
+    periods = np.diff(tc)
+    scale = max(1.0, float(np.abs(zi).max()))
+    cand = (xc[-1], float(periods[-1]), p, nrm, scale)
+    if (periods.max() - periods.min()) <= tol * periods.mean() and \
+            np.max(np.linalg.norm(xc - xc[-1], axis=1)) <= tol * scale:
+        return "cycle", cand
+    d = np.linalg.norm(np.diff(xc, axis=0), axis=1)
+    if d.size >= 2 and d[-1] <= 0.9 * d[0]:
+        return "contracting", cand  # still approaching: shooting decides (cycle or not settled)
+    return "aperiodic", None
+
+
+def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> str:
+    """Refine a candidate by shooting and add it to ``cycles`` (or count it on a known one); its outcome."""
+    x_last, T0, p, nrm, scale = cand
+    known = [c for c in cycles if abs(c.period - T0) <= 10 * tol * c.period
+             and np.min(np.linalg.norm(c.orbit - x_last, axis=1)) <= max(10 * tol * scale, c.spacing)]
+    if known and out == "cycle":
+        k = cycles.index(known[0])
+        cycles[k] = _with_count(cycles[k], cycles[k].count + 1)
+        return "cycle"
+    x, T, M, converged = _shoot(ff, x_last, T0, p, nrm, n_newton if out == "cycle" else max(n_newton, 12), rtol, atol,
+                                budget)
+    if out == "contracting" and not converged:
+        return "not settled"
+    mu = floquet_multipliers(M)
+    j = int(np.argmin(np.abs(mu - 1.0)))
+    others = np.delete(mu, j)
+    stable = bool(np.all(np.abs(others) < 1.0))
+    if out == "contracting" and not stable:
+        return "not settled"
+    for k, c in enumerate(cycles):  # a contracting approach that shot onto a known cycle
+        if abs(c.period - T) <= 10 * tol * c.period and np.min(np.linalg.norm(c.orbit - x, axis=1)) <= c.spacing:
+            cycles[k] = _with_count(c, c.count + 1)
+            return "cycle"
+    with torch.no_grad():
+        orb = odeint(ff, torch.as_tensor(x[None]), torch.linspace(0.0, T, 200, dtype=torch.float64),
+                     rtol=rtol, atol=atol, budget=budget)[:, 0].numpy()
+    r = np.linalg.norm(orb[:, :ff.y_dim], axis=1)
+    cycles.append(Cycle(period=float(T), x0=x, floquet_multipliers=mu, trivial_error=float(abs(mu[j] - 1.0)),
+                        stable=stable, radius_mean=float(r[:-1].mean()), radius_min=float(r.min()),
+                        radius_max=float(r.max()), count=1, orbit=orb))
+    return "cycle"
 
 
 def _enough(t: np.ndarray, Z: np.ndarray, F: np.ndarray, tol_eq: float) -> bool:
     """Has every finite, moving trajectory crossed its section at least 4 times?"""
     for i in range(Z.shape[1]):
         zi, fi = Z[:, i], F[:, i]
-        if not np.all(np.isfinite(zi)) or np.linalg.norm(fi[-1]) <= tol_eq or np.linalg.norm(fi[0]) == 0:
+        if not np.all(np.isfinite(zi)) or not np.all(np.isfinite(fi)) or np.linalg.norm(fi[-1]) <= tol_eq \
+                or np.linalg.norm(fi[0]) == 0:
             continue
         if _crossings(t, zi, fi, zi[0], fi[0] / np.linalg.norm(fi[0]))[0].size < 4:
             return False

@@ -5,7 +5,7 @@ Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 1. starts: states sampled along trajectories (:func:`~fhrn_ode.dynamics._flow.trajectory_samples`), or given;
 2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
    (L-BFGS-B) on the separable sum, gradient by autograd;
-3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the autograd Jacobian ``J = vmap(jacrev(f))``
+3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the field's Jacobian (its own where confirmed, else ``vmap(jacrev(f))``; all starts in one batched ``torch.linalg.lstsq``)
    (least squares, so a singular ``J`` does not stop it; ``a`` halves until ``|f|`` decreases);
 4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated; classified by the eigenvalues
    of ``J`` (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
@@ -24,15 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.optimize import minimize
-from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import check_int, check_real
 from fhrn_ode.spectrum import abscissa_of_eigvals
 
-from ._flow import FlatField, as_flat_field, as_states, random_states, single, trajectory_samples
+from ._flow import SAMPLE_NFE, FlatField, as_flat_field, as_states, check_field_values, random_states, trajectory_samples
 
 __all__ = ["FixedPoint", "SlowPoint", "FixedPointResult", "find_fixed_points", "classify_equilibrium",
-           "newton_polish", "field_jacobian"]
+           "hyperbolicity_tol", "newton_polish", "field_jacobian"]
 
 
 @dataclass(frozen=True)
@@ -89,22 +88,39 @@ class FixedPointResult:
     tol: float
     slow_q: float
     starts: np.ndarray = dc_field(repr=False)
+    message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(points=[p.to_dict() for p in self.points], slow_points=[s.to_dict() for s in self.slow_points],
-                    n_starts=self.n_starts, dim=self.dim, tol=self.tol, slow_q=self.slow_q)
+                    n_starts=self.n_starts, dim=self.dim, tol=self.tol, slow_q=self.slow_q, message=self.message)
 
 
 def field_jacobian(ff: FlatField, z: torch.Tensor, t: float = 0.0) -> torch.Tensor:
-    """Autograd Jacobian ``df/dz`` at states ``(N, n)`` -> ``(N, n, n)`` (``vmap(jacrev)``)."""
-    return vmap(jacrev(single(ff, t)))(z)
+    """Jacobian ``df/dz`` at states ``(N, n)`` -> ``(N, n, n)``: the field's own where the contract confirmed
+    it, else autograd (``vmap(jacrev)``)."""
+    return as_flat_field(ff).jacobian(z, t)
+
+
+def hyperbolicity_tol(eigenvalues, residual: float = 0.0, jac_norm: float | None = None) -> float:
+    """Tolerance on ``|Re lambda|`` under which an eigenvalue counts as zero, for a root with residual ``|f|``.
+
+    ``max(1e-9 max(1, |J|), 10 sqrt(|f| max(1, |J|)))``: the first term is the eigenvalues' own round-off
+    (backward error ~ eps |J|, so a stiff Jacobian with eigenvalues -1e7 and -1 keeps its -1); near a fold ``f ~ a dx^2`` and the critical
+    eigenvalue ``lambda ~ 2 a dx``, so a root found to residual ``|f|`` cannot tell an eigenvalue below
+    ``~2 sqrt(a |f|)`` from zero (Newton converges only linearly to a degenerate root).
+    """
+    lam = np.asarray(eigenvalues, dtype=np.complex128).ravel()
+    big = max(1.0, float(np.abs(lam).max(initial=0.0)))
+    jn = big if jac_norm is None else max(1.0, float(jac_norm))
+    return max(1e-9 * jn, 10.0 * float(np.sqrt(max(float(residual), 0.0) * jn)))
 
 
 def classify_equilibrium(eigenvalues, tol: float | None = None) -> tuple[str, int]:
     """Kind and unstable dimension of an equilibrium from the eigenvalues of its Jacobian.
 
-    ``tol`` (default ``1e-7 max(1, max |lambda|)``) decides what counts as a zero real part
-    (then 'non-hyperbolic') and as a non-zero imaginary part (focus rather than node).
+    ``tol`` (default ``1e-7 max(1, max |lambda|)``; :func:`hyperbolicity_tol` for a root with a known
+    residual) decides what counts as a zero real part (then 'non-hyperbolic', never a saddle or a node)
+    and as a non-zero imaginary part (focus rather than node).
     """
     lam = np.asarray(eigenvalues, dtype=np.complex128).ravel()
     tol = 1e-7 * max(1.0, float(np.abs(lam).max(initial=0.0))) if tol is None else float(tol)
@@ -127,8 +143,12 @@ def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float =
     ``J^+ f`` is the least-squares solution (``torch.linalg.lstsq``, gelsd), and the step ``a`` halves
     (up to 12 times) until ``|f|`` decreases; rows already below ``tol`` stop moving.
     """
-    f1 = single(ff, t)
-    fv = vmap(f1)
+    ff = as_flat_field(ff)
+    tt = torch.tensor(float(t), dtype=torch.float64)
+
+    def fv(x):
+        return ff(tt, x)
+
     with torch.no_grad():
         z = z.clone()
         r = fv(z).norm(dim=-1)
@@ -136,8 +156,8 @@ def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float =
         active = r > tol
         if not bool(active.any()):
             break
-        J = field_jacobian(ff, z, t).detach()
         with torch.no_grad():
+            J = field_jacobian(ff, z, t).detach()
             F = fv(z)
             ok = torch.isfinite(J).flatten(1).all(-1) & torch.isfinite(F).all(-1)
             J = torch.where(ok[:, None, None], J, torch.zeros_like(J))
@@ -174,7 +194,7 @@ def _dedup(z: np.ndarray, order: np.ndarray, tol: float) -> tuple[list[int], lis
 
 
 def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: int = 64, radius: float = 2.0,
-                      t_sample: float = 10.0, n_minimise: int = 200, n_newton: int = 40,
+                      t_sample: float = 10.0, n_minimise: int = 200, n_newton: int = 40, max_nfe: int = SAMPLE_NFE,
                       tol: float = 1e-10, slow_q: float = 1e-4, dedup_tol: float = 1e-6,
                       seed: int = 0) -> FixedPointResult:
     """Fixed points and slow points of ``field`` (see the module docstring for the method).
@@ -191,6 +211,9 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         tol: a polished state with ``|f| <= tol`` is a fixed point.
         slow_q: a non-converged minimum of ``q`` with ``q <= slow_q`` is a slow point.
         dedup_tol: relative distance under which two points are the same.
+        max_nfe: field evaluations the start sampling may spend (a stiff field would take millions); past it
+            the trajectories' computed prefix is sampled and ``message`` says so (the result is not a failure:
+            these are only starts).
         seed: seed of the starts.
 
     Returns:
@@ -199,7 +222,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     Raises:
         FHRNInputError: a bad field, start array or option.
     """
-    ff = as_flat_field(field, dim)
+    ff = as_flat_field(field, dim, starts)
     n_minimise = check_int("n_minimise", n_minimise, low=0)
     n_newton = check_int("n_newton", n_newton, low=0)
     tol = check_real("tol", tol, low=0.0, low_open=True)
@@ -211,16 +234,20 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         shrink = 10.0 ** -np.random.default_rng(seed + 3).uniform(0.0, 2.0, (n // 2, 1))
         shrink[::2] = 1.0  # half uniform in the ball, half with log-uniform radii
         zr = zr * torch.as_tensor(shrink)
-        z0 = torch.cat([trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed), zr])
+        zs, message = trajectory_samples(ff, n - n // 2, radius=radius, t1=t_sample, seed=seed,
+                                         max_nfe=check_int("max_nfe", max_nfe, low=1))
+        z0 = torch.cat([zs, zr])
     else:
         z0 = as_states(starts, ff.dim, "starts")
-    fv = vmap(single(ff))
+        message = ""
+    check_field_values(ff, z0, "the starts")
+    fv, tt = ff, torch.tensor(0.0, dtype=torch.float64)
     # 2. minimise sum_i q(z_i) with L-BFGS (scipy); the sum is separable, so this is every start's own descent
     z_np = z0.numpy().ravel().copy()
 
     def fun(v: np.ndarray):
         zz = torch.as_tensor(v.reshape(z0.shape)).requires_grad_(True)
-        q = 0.5 * (fv(zz) ** 2).sum(-1)
+        q = 0.5 * (fv(tt, zz) ** 2).sum(-1)
         q = torch.where(torch.isfinite(q), q, torch.zeros_like(q))
         (g,) = torch.autograd.grad(q.sum(), zz)
         return float(q.sum().detach()), g.numpy().ravel().astype(np.float64)
@@ -230,7 +257,7 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
                         options=dict(maxiter=n_minimise, ftol=0.0, gtol=1e-14)).x
     za = torch.as_tensor(z_np.reshape(z0.shape))
     with torch.no_grad():
-        qa = 0.5 * (fv(za) ** 2).sum(-1)
+        qa = 0.5 * (fv(tt, za) ** 2).sum(-1)
     bad = ~torch.isfinite(qa)
     za = torch.where(bad[:, None], z0, za)  # a start the descent threw away is polished from where it began
     # 3. Newton polish, from the minimiser's end points and from the starts themselves (Newton alone reaches the
@@ -245,10 +272,13 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
         idx = np.nonzero(conv)[0]
         reps, counts = _dedup(zn_np, idx[np.argsort(rn_np[idx], kind="stable")], dedup_tol)
         X = torch.as_tensor(zn_np[reps])
-        lam = torch.linalg.eigvals(field_jacobian(ff, X).detach()).numpy()
+        with torch.no_grad():
+            JX = field_jacobian(ff, X).detach()
+        lam = torch.linalg.eigvals(JX).numpy()
+        jn = torch.linalg.matrix_norm(JX, ord=2).numpy()
         for k, i in enumerate(reps):
             ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
-            kind, udim = classify_equilibrium(ev)
+            kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rn_np[i], jn[k]))
             points.append(FixedPoint(x=zn_np[i].copy(), residual=float(rn_np[i]), eigenvalues=ev, kind=kind,
                                      unstable_dim=udim, stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
                                      eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
@@ -266,4 +296,4 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
                        for i, c, near in zip(reps, counts, near_fp) if not near]
     points.sort(key=lambda p: (round(float(np.linalg.norm(p.x)), 9), tuple(np.round(p.x, 9))))
     return FixedPointResult(points=points, slow_points=slow_points, n_starts=int(z0.shape[0]), dim=ff.dim,
-                            tol=tol, slow_q=slow_q, starts=z0.numpy())
+                            tol=tol, slow_q=slow_q, starts=z0.numpy(), message=message)

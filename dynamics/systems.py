@@ -31,18 +31,58 @@ class LorenzField(nn.Module):
 
     def __init__(self, sigma: float = 10.0, rho: float = 28.0, b: float = 8.0 / 3.0) -> None:
         super().__init__()
-        self.sigma = check_real("sigma", sigma)
-        self.rho = check_real("rho", rho)
-        self.b = check_real("b", b)
+        p = [check_real("sigma", sigma), check_real("rho", rho), check_real("b", b)]
+        # (sigma, rho, b) as a buffer, so that a family of Lorenz fields stacks (torch.func.stack_module_state)
+        self.register_buffer("params", torch.tensor(p, dtype=torch.float64))
+        # vec(J(x)) = vec(L) + x @ D: L = [[-s, s, 0], [r, -1, 0], [0, 0, -b]] = vec1 + params @ P, D constant
+        P = torch.zeros(3, 9, dtype=torch.float64)
+        P[0, 0], P[0, 1], P[1, 3], P[2, 8] = -1.0, 1.0, 1.0, -1.0
+        e = torch.zeros(9, dtype=torch.float64)
+        e[4] = -1.0
+        D = torch.zeros(3, 9, dtype=torch.float64)
+        D[2, 3], D[0, 5], D[1, 6], D[0, 7] = -1.0, -1.0, 1.0, 1.0
+        E = torch.tensor([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64)  # [u v, u w] -> (0, -u w, u v)
+        for name, v in dict(_P=P, _e=e, _D=D, _E=E).items():
+            self.register_buffer(name, v, persistent=False)
+
+    @property
+    def sigma(self) -> float:
+        """sigma (from the ``params`` buffer)."""
+        return float(self.params[0])
+
+    @property
+    def rho(self) -> float:
+        """rho (from the ``params`` buffer)."""
+        return float(self.params[1])
+
+    @property
+    def b(self) -> float:
+        """b (from the ``params`` buffer)."""
+        return float(self.params[2])
 
     @property
     def trace(self) -> float:
         """``tr J = -(sigma + 1 + b)``, constant: the exact sum of the Lyapunov exponents."""
         return -(self.sigma + 1.0 + self.b)
 
+    def _L(self) -> torch.Tensor:
+        return torch.addmv(self._e, self._P.t(), self.params).view(3, 3)
+
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        u, v, w = x[..., 0], x[..., 1], x[..., 2]
-        return torch.stack([self.sigma * (v - u), u * (self.rho - w) - v, u * v - self.b * w], -1)
+        q = x[..., :1] * x[..., 1:]  # (u v, u w)
+        if x.ndim == 2:
+            return torch.addmm(x @ self._L().t(), q, self._E)
+        return x @ self._L().mT + q @ self._E
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian at states ``(..., 3)`` -> ``(..., 3, 3)`` (torch; :func:`lorenz_jacobian` in numpy).
+
+        The Lorenz field is quadratic, so ``J`` is affine in ``x``: ``vec J(x) = vec L + x D`` (one product).
+        """
+        vecL = self._L().reshape(9)
+        if x.ndim == 2:
+            return torch.addmm(vecL, x, self._D).view(-1, 3, 3)
+        return (vecL + x @ self._D).reshape(*x.shape[:-1], 3, 3)
 
 
 def lorenz_jacobian(x: np.ndarray, sigma: float = 10.0, rho: float = 28.0, b: float = 8.0 / 3.0) -> np.ndarray:

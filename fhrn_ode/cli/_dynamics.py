@@ -14,6 +14,17 @@ def add_fhrn_args(p: argparse.ArgumentParser) -> None:
     add_seed_arg(p)
 
 
+#: Default ``--max-nfe`` of cycles, exponents and bifurcation (field evaluations per call; per value for bifurcation).
+DEFAULT_MAX_NFE = 1_000_000
+
+
+def add_budget_arg(g, default: int = DEFAULT_MAX_NFE, what: str = "the whole run") -> None:
+    """``--max-nfe``: the evaluation budget (a stiff field ends with a message naming it instead of hanging)."""
+    g.add_argument("--max-nfe", type=int, default=default, metavar="N",
+                   help=f"most field evaluations for {what}; past it the run stops with a message naming the "
+                        "budget (default %(default)s)")
+
+
 def add_output_args(p: argparse.ArgumentParser, out: str, plot: bool = True) -> None:
     o = p.add_argument_group("output")
     o.add_argument("--out", default=out, help="output folder (default %(default)s)")

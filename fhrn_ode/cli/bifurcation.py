@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
 
 _PARAMS = ("gamma", "kappa", "beta", "leak", "theta", "wr_scale")
 
@@ -22,6 +22,7 @@ def register(sub) -> None:
     g.add_argument("--radius", type=float, default=2.0, help="initial states in the ball |y| <= R (default %(default)s)")
     g.add_argument("--t-transient", type=float, default=30.0, help="transient per trajectory (default %(default)s)")
     g.add_argument("--no-exponents", action="store_true", help="do not compute the largest exponent of aperiodic attractors")
+    add_budget_arg(g, what="each value's trajectories (cycles and exponents; a value past it is 'not settled')")
     add_output_args(p, "runs/bifurcation")
     p.set_defaults(func=run)
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         params.replace(**{args.param: values[-1]})
     d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
                           radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
-                          exponents=not args.no_exponents, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+                          exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     result = {**d.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     files = [atomic_write_json(out / "bifurcation.json", result)]
     if not args.no_plot:
@@ -73,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     for v, lab, att in zip(d.values, d.label, d.attractors):
         print(f"  {args.param} = {v:<10.5g} {lab:15s} {att}")
     for b in d.bifurcations:
+        nf = (f"; l1 {b.l1:+.4g}, {b.criticality}" if b.kind == "hopf" and b.l1 is not None else
+              f"; a {b.a:+.4g}" if b.a is not None else "")
         print(f"  {b.kind:5s} at {args.param} = {b.value:.10g} ({b.method}); critical eigenvalue "
-              f"{b.eigenvalue.real:+.3g}{b.eigenvalue.imag:+.3g}i")
+              f"{b.eigenvalue.real:+.3g}{b.eigenvalue.imag:+.3g}i{nf}")
     print(f"  wrote {', '.join(str(f) for f in files)}")
     return 0

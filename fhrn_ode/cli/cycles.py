@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
 
 
 def register(sub) -> None:
@@ -18,6 +18,7 @@ def register(sub) -> None:
     g.add_argument("--t-transient", type=float, default=30.0, help="time discarded first (default %(default)s)")
     g.add_argument("--t-record", type=float, default=30.0, help="time recorded per chunk (default %(default)s)")
     g.add_argument("--t-max", type=float, default=300.0, help="longest record (default %(default)s)")
+    add_budget_arg(g)
     add_output_args(p, "runs/cycles", plot=False)
     p.set_defaults(func=run)
 
@@ -31,12 +32,12 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     name, W, params, field = fhrn_field(args)
     res = find_cycles(field, n_init=args.n_init, radius=args.radius, t_transient=args.t_transient,
-                      t_record=args.t_record, t_max=args.t_max, seed=args.seed)
+                      t_record=args.t_record, t_max=args.t_max, max_nfe=args.max_nfe, seed=args.seed)
     result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     f = atomic_write_json(out / "cycles.json", result)
     if args.json:
         emit_json(result)
-        return 0
+        return 0 if res.status == "success" else 1
     counts = {o: res.outcomes.count(o) for o in dict.fromkeys(res.outcomes)}
     print(f"fhrn-ode cycles: {len(res.cycles)} cycles; trajectories: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -44,5 +45,7 @@ def run(args: argparse.Namespace) -> int:
         mu = ", ".join(f"{abs(m):.4g}" for m in c.floquet_multipliers)
         print(f"  period {c.period:.8g}  |y| {c.radius_min:.5g}..{c.radius_max:.5g}  |Floquet multipliers| {mu}  "
               f"{'stable' if c.stable else 'unstable'}")
+    if res.status != "success":
+        print(f"  stopped: {res.message}")
     print(f"  wrote {f}")
-    return 0
+    return 0 if res.status == "success" else 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
+
+_GRID = {"lorenz": ("sigma", "rho", "b"), "fhrn": ("gamma", "kappa", "beta", "leak", "theta")}
 
 
 def register(sub) -> None:
@@ -24,8 +26,36 @@ def register(sub) -> None:
     g.add_argument("--radius", type=float, default=None, help="initial states in the ball of radius R (default 2, Lorenz 10)")
     g.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default %(default)s)")
     g.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (default %(default)s)")
+    g.add_argument("--grid", metavar="NAME=SPEC", default=None,
+                   help="a family in ONE solve: NAME a parameter (lorenz: sigma, rho, b; fhrn: gamma, kappa, beta, "
+                        "leak, theta), SPEC 'a:b:n' or 'v1,v2,...' as in integrate --grid; every value starts "
+                        "from the same initial states")
+    add_budget_arg(g)
     add_output_args(p, "runs/exponents")
     p.set_defaults(func=run)
+
+
+def _family(args, field, W=None, params=None):
+    """``(make_field, name, values)`` for ``--grid``."""
+    from .._errors import FHRNInputError
+    from ..batched import parse_grid
+
+    name, sep, text = args.grid.partition("=")
+    name = name.strip()
+    if not sep or name not in _GRID[args.system]:
+        raise FHRNInputError(f"`--grid` must be NAME=SPEC with NAME one of {', '.join(_GRID[args.system])} "
+                             f"(system {args.system}); got {args.grid!r}")
+    values = parse_grid(text, f"--grid {name}")
+    if args.system == "lorenz":
+        from ..dynamics.systems import LorenzField
+
+        base = dict(sigma=field.sigma, rho=field.rho, b=field.b)
+        return (lambda v: LorenzField(**{**base, name: v})), name, values
+    from ..dynamics.bifurcation import fhrn_family
+
+    for v in (values.min(), values.max()):
+        params.replace(**{name: float(v)})  # validates the grid's range (e.g. kappa >= 0)
+    return fhrn_family(W, params, name), name, values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ._dynamics import fhrn_field, header, save_figure
 
     out = check_out_dir(args.out)
+    W = params = None
     if args.system == "lorenz":
         from ..dynamics.systems import LorenzField
 
@@ -45,12 +76,14 @@ def run(args: argparse.Namespace) -> int:
                 "exact_sum": field.trace}
         radius = 10.0 if args.radius is None else args.radius
     else:
-        name, W, params, field = fhrn_field(args)
+        name, W, params, field = fhrn_field(args, slots=args.grid is None)
         head = {"system": "fhrn", **header(name, W, params, getattr(args, "_param_sources", None))}
         radius = 2.0 if args.radius is None else args.radius
-    spec = lyapunov_spectrum(field, n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1,
-                             dt=args.dt, rtol=args.rtol, atol=args.atol, seed=args.seed,
-                             progress=not args.json and sys.stderr.isatty())
+    kw = dict(n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1, dt=args.dt, rtol=args.rtol,
+              atol=args.atol, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+    if args.grid is not None:
+        return _run_grid(args, out, field, W, params, head, kw)
+    spec = lyapunov_spectrum(field, **kw)
     result = {**spec.to_dict(), **head}
     files = [atomic_write_json(out / "exponents.json", result)]
     if not args.no_plot:
@@ -59,11 +92,36 @@ def run(args: argparse.Namespace) -> int:
         files.append(save_figure(plot_exponents(spec), out / "exponents.png"))
     if args.json:
         emit_json(result)
-        return 0
+        return 0 if spec.status == "success" else 1
     ex = ", ".join(f"{v:+.5g}" for v in spec.exponents)
     print(f"fhrn-ode exponents ({args.system}): [{ex}]  sum {spec.sum:+.6g}  spread {spec.spread:.2g} "
           f"over the last {spec.n_windows} windows; {spec.per_init.shape[0]} initial states, t1 = {spec.t1:g}")
     if args.system == "lorenz":
         print(f"  exact sum -(sigma + 1 + b) = {field.trace:.6g}")
+    if spec.status != "success":
+        print(f"  stopped: {spec.message}")
     print(f"  wrote {', '.join(str(f) for f in files)}")
-    return 0
+    return 0 if spec.status == "success" else 1
+
+
+def _run_grid(args, out, field, W, params, head, kw) -> int:
+    """``--grid``: the whole family in one :func:`lyapunov_spectrum` call (no figure: one spectrum per value)."""
+    from .._io import atomic_write_json
+    from ..dynamics.exponents import lyapunov_spectrum
+    from ._common import emit_json
+
+    make_field, name, values = _family(args, field, W, params)
+    fam = lyapunov_spectrum(make_field, values=values, **kw)
+    result = {**fam.to_dict(), "grid": name, **head}
+    f = atomic_write_json(out / "exponents.json", result)
+    if args.json:
+        emit_json(result)
+        return 0 if fam.status == "success" else 1
+    print(f"fhrn-ode exponents ({args.system}) over {name} ({values.size} values in one solve"
+          f"{', stacked' if fam.stacked else ''}):")
+    for v, m in zip(values, fam.members):
+        print(f"  {name} = {v:<10.5g} [{', '.join(f'{e:+.5g}' for e in m.exponents)}]  sum {m.sum:+.6g}")
+    if fam.status != "success":
+        print(f"  stopped: {fam.message}")
+    print(f"  wrote {f} (no figure with --grid)")
+    return 0 if fam.status == "success" else 1

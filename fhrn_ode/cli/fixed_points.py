@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
 
 
 def register(sub) -> None:
@@ -17,6 +17,7 @@ def register(sub) -> None:
     g.add_argument("--radius", type=float, default=2.0, help="starts lie in the ball |y| <= R (default %(default)s)")
     g.add_argument("--tol", type=float, default=1e-10, help="|f| below which a point is fixed (default %(default)s)")
     g.add_argument("--slow-q", type=float, default=1e-4, help="q below which a non-root minimum is a slow point (default %(default)s)")
+    add_budget_arg(g, 20000, "sampling the starts along trajectories (past it, the computed prefix is sampled)")
     add_output_args(p, "runs/fixed_points")
     p.set_defaults(func=run)
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     name, W, params, field = fhrn_field(args)
     res = find_fixed_points(field, n_starts=args.n_starts, radius=args.radius, tol=args.tol, slow_q=args.slow_q,
-                            seed=args.seed)
+                            max_nfe=args.max_nfe, seed=args.seed)
     result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
     files = [atomic_write_json(out / "fixed_points.json", result)]
     if not args.no_plot:

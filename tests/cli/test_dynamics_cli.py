@@ -57,6 +57,7 @@ def test_bifurcation_hopf_in_kappa(tmp_path, capsys):
     (["bifurcation", "--param", "kappa", "--range=-1:1:3"], "kappa` must be >= 0"),
     (["fixed-points", "--wr", "nope"], "is not a built-in kind"),
     (["exponents", "--system", "lorenz", "--t1", "0.1"], "t1` must be at least `"),
+    (["exponents", "--system", "lorenz", "--grid", "kappa=1:2:3"], "`--grid` must be NAME=SPEC with NAME one of sigma"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, msg):
     rc, out, err = _run(capsys, *argv, "--out", str(tmp_path / "o"))
@@ -64,3 +65,21 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, msg):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and msg in lines[0] and lines[0].startswith(f"fhrn-ode {argv[0]}: error:")
     assert not (tmp_path / "o").exists()
+
+
+def test_exponents_grid_solves_the_family_in_one_call(tmp_path, capsys):
+    rc, out, _ = _run(capsys, "exponents", "--system", "lorenz", "--grid", "rho=24:32:3", "--t1", "1", "--n-init", "2",
+                      "--t-transient", "1", "--out", str(tmp_path), "--json")
+    assert rc == 0
+    res = json.loads(out)
+    assert res["grid"] == "rho" and res["values"] == [24.0, 28.0, 32.0] and res["stacked"] is True
+    for m in res["members"]:  # the exact sum -(sigma + 1 + b) for every rho
+        assert abs(m["sum"] - (-(10 + 1 + 8 / 3))) < 1e-3
+    assert json.loads((tmp_path / "exponents.json").read_text()) == res
+
+
+def test_max_nfe_stops_exponents_with_a_message(tmp_path, capsys):
+    rc, out, _ = _run(capsys, "exponents", "--system", "lorenz", "--t1", "1", "--n-init", "1", "--max-nfe", "50",
+                      "--out", str(tmp_path), "--json", "--no-plot")
+    res = json.loads(out)
+    assert rc == 1 and res["status"] == "failed" and "max_nfe=50" in res["message"] and "--max-nfe" in res["message"]

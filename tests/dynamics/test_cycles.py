@@ -84,3 +84,25 @@ def test_cycle_period_is_two_pi_over_gamma_im_lambda_for_a_non_normal_3d_operato
     assert abs(c.period - T) < 1e-7 * T and c.radius_max - c.radius_min > 0.01
     # the transverse direction multiplier: exp(gamma (Re lambda_3 - a) T)
     assert np.min(np.abs(np.abs(c.floquet_multipliers) - np.exp(p.gamma * (-0.2 - 0.3) * T))) < 1e-6
+
+
+def test_fast_ring_at_gamma_100_is_found_with_its_closed_form_period():
+    # the save spacing follows the field's time scale: period 2 pi / 100 (docs/model.md §1)
+    p = FHRNParams(kappa=1.5, gamma=100.0)
+    res = find_cycles(FHRNField(make_operator("antisym", 2), p), n_init=1, t_transient=0.2, t_record=30.0, n_save=600)
+    assert res.outcomes == ["cycle"] and res.spacing < 2 * np.pi / 100 / 20
+    assert abs(res.cycles[0].period - 2 * np.pi / 100) < 1e-7 * 2 * np.pi / 100
+
+
+def test_slowly_attracting_brusselator_cycle_is_a_cycle_or_not_settled():
+    # a = 1, b = 2.1: a stable cycle of period 6.3221 whose multiplier ~0.88 makes it slow to settle
+    res = find_cycles(_lin.Brusselator(1.0, 2.1), np.array([[1.5, 2.0]]))
+    assert res.outcomes in (["cycle"], ["not settled"])
+    if res.outcomes == ["cycle"]:
+        assert abs(res.cycles[0].period - 6.3221) < 1e-4 and res.cycles[0].stable
+
+
+def test_stiff_field_ends_with_a_budget_message():
+    res = find_cycles(_lin.LinearField(np.diag([-1e7, -1.0])), np.array([[1.0, 1.0]]), max_nfe=2000)
+    assert res.status == "failed" and res.outcomes == ["not settled"]
+    assert "needs more than 2000 field evaluations (budget max_nfe=2000)" in res.message

@@ -67,3 +67,56 @@ def test_bad_options():
         lyapunov_spectrum(LorenzField(), t1=0.1, dt=0.5)
     with pytest.raises(FHRNInputError, match="`k` must be <= 3"):
         lyapunov_spectrum(LorenzField(), k=4)
+
+
+def test_fixed_step_methods_step_at_the_documented_default():
+    # default step_size = dt / 50 (_flow.STEP_FRACTION). rk4: error ~ h^4 lambda^5 / 120 ~ 3e-9 at h = 0.01;
+    # euler is first order: its exponent is exactly that of its own map, log|1 + h lambda| / h (within h lambda^2)
+    lam = np.array([0.3, -0.5, -2.0])
+    kw = dict(n_init=2, t_transient=0.0, t1=2.0, dt=0.5, t_align=0.0)
+    rk4 = lyapunov_spectrum(_lin.LinearField(np.diag(lam)), method="rk4", **kw)
+    np.testing.assert_allclose(rk4.exponents, lam, atol=1e-6)
+    eu = lyapunov_spectrum(_lin.LinearField(np.diag(lam)), method="euler", **kw)
+    h = 0.5 / 50
+    np.testing.assert_allclose(eu.exponents, np.log(np.abs(1 + h * lam)) / h, atol=1e-10)
+    fine = lyapunov_spectrum(_lin.LinearField(np.diag(lam)), method="euler", step_size=2e-3, **kw)
+    np.testing.assert_allclose(fine.exponents, lam, atol=2e-3 * 4 / 2 * 1.05)  # h lambda^2 / 2
+
+
+def test_lorenz_with_rk4_does_not_claim_divergence_and_tolerances_are_refused():
+    L = LorenzField()
+    res = lyapunov_spectrum(L, n_init=2, radius=10.0, t_transient=1.0, t1=1.0, dt=0.5, t_align=0.0, method="rk4")
+    assert res.status == "success" and abs(res.sum - L.trace) < 1e-3
+    with pytest.raises(FHRNInputError, match="`rtol`/`atol` do not apply to the fixed-step method 'rk4'"):
+        lyapunov_spectrum(L, method="rk4", rtol=1e-8)
+    with pytest.raises(FHRNInputError, match="`step_size` applies to fixed-step methods only"):
+        lyapunov_spectrum(L, step_size=0.01)
+
+
+def test_stiff_field_ends_with_a_budget_message():
+    stiff = _lin.LinearField(np.diag([-1e7, -1.0]))
+    res = lyapunov_spectrum(stiff, n_init=1, t_transient=1.0, t1=1.0, dt=0.5, max_nfe=3000)
+    assert res.status == "failed" and "needs more than 3000 field evaluations" in res.message
+    assert np.all(np.isnan(res.exponents)) and res.nfe <= 3001  # the evaluation that found the budget spent
+
+
+def test_family_in_one_solve_equals_member_by_member():
+    y0 = torch.tensor([[1.0, 2.0, 20.0], [-3.0, 1.0, 25.0]], dtype=torch.float64)
+    kw = dict(t_transient=1.0, t1=1.0, dt=0.5, t_align=0.0, rtol=1e-9, atol=1e-11)
+    fam = lyapunov_spectrum(lambda r: LorenzField(rho=r), y0, values=[24.0, 28.0, 32.0], **kw)
+    assert fam.stacked and fam.exponents.shape == (3, 3)
+    for r, m in zip([24.0, 28.0, 32.0], fam.members):
+        one = lyapunov_spectrum(LorenzField(rho=r), y0, **kw)
+        np.testing.assert_allclose(m.per_init, one.per_init, atol=1e-5)  # shared steps: same to the tolerance
+        assert abs(m.sum - LorenzField(rho=r).trace) < 1e-6
+
+
+def test_lorenz_analytic_jacobian_equals_autograd():
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics.systems import lorenz_jacobian
+
+    ff = FlatField(LorenzField(rho=31.0))
+    assert ff.analytic
+    x = torch.tensor([[1.0, -2.0, 20.0], [0.3, 0.1, 5.0]], dtype=torch.float64)
+    np.testing.assert_allclose(ff.jacobian(x).numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
+    np.testing.assert_allclose(ff.jacobian(x).numpy(), lorenz_jacobian(x.numpy(), rho=31.0), atol=1e-13)

@@ -123,8 +123,10 @@ def test_bad_starts_and_options():
         find_fixed_points(field, np.zeros((3, 5)))
     with pytest.raises(FHRNInputError, match="`tol` must be > 0"):
         find_fixed_points(field, np.zeros((3, 2)), tol=0.0)
-    with pytest.raises(FHRNInputError, match="`dim` is needed"):
-        find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))
+    with pytest.raises(FHRNInputError, match="field Linear is broken for states of size 2: on a batch"):
+        find_fixed_points(torch.nn.Linear(2, 2), np.zeros((3, 2)))  # forward(x), not forward(t, y)
+    with pytest.raises(FHRNInputError, match="the state size of Linear is unknown.*pass `dim=`"):
+        find_fixed_points(torch.nn.Linear(2, 2))
 
 
 def test_closed_form_fixed_points_of_a_non_normal_4d_operator():
@@ -151,3 +153,19 @@ def test_closed_form_fixed_points_of_a_non_normal_4d_operator():
     stable = [q for q in res.points if q.stable]
     jmax = int(np.argmax(lam.real))
     assert len(stable) == 2 and abs(np.linalg.norm(stable[0].x) ** 2 - (1 + (lam[jmax].real - 1) / 2)) < 1e-9
+
+
+def test_degenerate_fold_point_is_non_hyperbolic_never_a_saddle():
+    # x' = r + x^2, y' = -y at r = 0: the double root (0, 0); Newton converges only linearly to it, so the
+    # eigenvalue 2x it leaves behind (~1e-7) must be read against the residual (hyperbolicity_tol)
+    res = find_fixed_points(_lin.FoldField(0.0), np.array([[0.5, 0.1], [-0.3, 0.2], [0.2, -0.4]]), n_minimise=0)
+    assert len(res.points) == 1
+    q = res.points[0]
+    assert q.kind == "non-hyperbolic" and not q.stable and np.linalg.norm(q.x) < 1e-5
+
+
+def test_stiff_field_does_not_hang_the_finder():
+    # rates 1e7 and 1: the sampling solve stops at its evaluation budget and the starts still find the origin
+    res = find_fixed_points(_lin.LinearField(np.diag([-1e7, -1.0])), n_starts=8, max_nfe=2000)
+    assert len(res.points) == 1 and np.linalg.norm(res.points[0].x) < 1e-12
+    assert res.points[0].kind == "stable node" and "max_nfe=2000" in res.message
