@@ -5,7 +5,7 @@ Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 1. starts: states sampled along trajectories (:func:`~fhrn_ode.dynamics._flow.trajectory_samples`), or given;
 2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
    (L-BFGS-B) on the separable sum, gradient by autograd;
-3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the field's Jacobian (its own where confirmed, else ``vmap(jacrev(f))``; all starts in one batched ``torch.linalg.lstsq``)
+3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the field's Jacobian (its own where confirmed, else ``vmap(jacrev(f))``; all starts in one batched ``torch.linalg.solve_ex``, least squares where J is singular)
    (least squares, so a singular ``J`` does not stop it; ``a`` halves until ``|f|`` decreases);
 4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated; classified by the eigenvalues
    of ``J`` (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
@@ -140,7 +140,8 @@ def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float =
                   t: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Damped Newton ``z <- z - a J^+ f`` on states ``(N, n)``; returns ``(z, |f(z)|)``.
 
-    ``J^+ f`` is the least-squares solution (``torch.linalg.lstsq``, gelsd), and the step ``a`` halves
+    ``J^{-1} f`` by one batched ``torch.linalg.solve_ex`` (the least-squares ``J^+ f``, ``torch.linalg.lstsq``
+    gelsd, for rows where ``J`` is singular), and the step ``a`` halves
     (up to 12 times) until ``|f|`` decreases; rows already below ``tol`` stop moving.
     """
     ff = as_flat_field(ff)
@@ -161,8 +162,12 @@ def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float =
             F = fv(z)
             ok = torch.isfinite(J).flatten(1).all(-1) & torch.isfinite(F).all(-1)
             J = torch.where(ok[:, None, None], J, torch.zeros_like(J))
-            step = torch.linalg.lstsq(J, -torch.where(ok[:, None], F, torch.zeros_like(F)).unsqueeze(-1),
-                                      driver="gelsd").solution.squeeze(-1)
+            rhs = -torch.where(ok[:, None], F, torch.zeros_like(F)).unsqueeze(-1)
+            step, info = torch.linalg.solve_ex(J, rhs)  # one batched LU for all starts
+            sing = (info != 0) | ~torch.isfinite(step).flatten(1).all(-1)
+            if bool(sing.any()):  # singular J: the least-squares step (gelsd) for those rows only
+                step[sing] = torch.linalg.lstsq(J[sing], rhs[sing], driver="gelsd").solution
+            step = step.squeeze(-1)
             accepted = torch.zeros_like(active)
             a = torch.ones_like(r)
             for _ in range(13):
@@ -263,7 +268,9 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     # 3. Newton polish, from the minimiser's end points and from the starts themselves (Newton alone reaches the
     # roots whose basins the descent leaves), and from the mirrored starts -z (odd fields,
     # such as FHRN without drive, have their roots in +- pairs; for others these are just more starts)
-    zn, rn = newton_polish(ff, torch.cat([za, z0, -z0, -za]), n_newton, tol=tol * 1e-3)
+    # (without a descent, za is z0: polished once)
+    zn, rn = newton_polish(ff, torch.cat([za, -z0] if n_minimise == 0 else [za, z0, -z0, -za]), n_newton,
+                           tol=tol * 1e-3)
     zn_np, rn_np = zn.numpy(), rn.numpy()
     conv = np.isfinite(rn_np) & (rn_np <= tol)
     conv_a = conv[: za.shape[0]]

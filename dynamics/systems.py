@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 
 from fhrn_ode._errors import check_real
 
-__all__ = ["LorenzField", "lorenz_jacobian", "LORENZ_LARGEST_EXPONENT"]
+__all__ = ["LorenzField", "Lorenz96Field", "lorenz_jacobian", "LORENZ_LARGEST_EXPONENT"]
 
 #: Largest Lyapunov exponent of the Lorenz system at sigma 10, rho 28, b 8/3 (literature value).
 LORENZ_LARGEST_EXPONENT = 0.9056
@@ -66,7 +67,15 @@ class LorenzField(nn.Module):
         return -(self.sigma + 1.0 + self.b)
 
     def _L(self) -> torch.Tensor:
-        return torch.addmv(self._e, self._P.t(), self.params).view(3, 3)
+        p = self.params
+        if is_functorch_wrapped_tensor(p) or p.requires_grad:  # inside vmap/grad (a stacked family): no cache
+            return torch.addmv(self._e, self._P.t(), p).view(3, 3)
+        key = (p.data_ptr(), p._version, p.dtype, p.device)
+        cache = self.__dict__.get("_Lcache")
+        if cache is None or cache[0] != key:
+            cache = (key, torch.addmv(self._e, self._P.t(), p).view(3, 3))
+            self.__dict__["_Lcache"] = cache  # a plain attribute: not a buffer, never stacked or saved
+        return cache[1]
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
         q = x[..., :1] * x[..., 1:]  # (u v, u w)
@@ -83,6 +92,42 @@ class LorenzField(nn.Module):
         if x.ndim == 2:
             return torch.addmm(vecL, x, self._D).view(-1, 3, 3)
         return (vecL + x @ self._D).reshape(*x.shape[:-1], 3, 3)
+
+
+class Lorenz96Field(nn.Module):
+    """Lorenz-96: ``dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F`` (indices mod N), states ``(..., N)``.
+
+    Lorenz, Proc. ECMWF Seminar on Predictability (1996). Its Jacobian has the constant trace ``-N``, so the
+    Lyapunov exponents sum to exactly ``-N``.
+
+    Args:
+        N: number of sites (>= 4). F: the forcing (default 8, chaotic).
+    """
+
+    def __init__(self, N: int = 40, F: float = 8.0) -> None:
+        super().__init__()
+        from fhrn_ode._errors import check_int
+
+        self.dim = check_int("N", N, low=4)
+        self.register_buffer("F", torch.tensor(check_real("F", F), dtype=torch.float64))
+        i = torch.arange(self.dim)
+        self.register_buffer("_i", i, persistent=False)
+        self.register_buffer("_ip1", (i + 1) % self.dim, persistent=False)
+        self.register_buffer("_im1", (i - 1) % self.dim, persistent=False)
+        self.register_buffer("_im2", (i - 2) % self.dim, persistent=False)
+
+    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
+        return (x.roll(-1, -1) - x.roll(2, -1)) * x.roll(1, -1) - x + self.F.to(x.dtype)
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian at states ``(B, N)`` -> ``(B, N, N)``."""
+        B, N = x.shape
+        J = torch.zeros(B, N, N, dtype=x.dtype, device=x.device)
+        J[:, self._i, self._i] = -1.0
+        J[:, self._i, self._ip1] = x[:, self._im1]
+        J[:, self._i, self._im2] = -x[:, self._im1]
+        J[:, self._i, self._im1] = x[:, self._ip1] - x[:, self._im2]
+        return J
 
 
 def lorenz_jacobian(x: np.ndarray, sigma: float = 10.0, rho: float = 28.0, b: float = 8.0 / 3.0) -> np.ndarray:
