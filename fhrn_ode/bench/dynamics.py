@@ -8,7 +8,8 @@ best of ``k``. Rows:
   phase. Ours: :func:`fhrn_ode.dynamics.lyapunov_spectrum`. Baseline (:func:`scipy_benettin`): a Python
   loop over the starts, ``solve_ivp`` (RK45) on the state for the transient, then per window on the
   state + tangent system ``(x, Q)`` with the analytic Jacobian, ``numpy.linalg.qr`` every ``dt``.
-* ``exponents/l96_n1/vs_scipy_loop``: the same for Lorenz-96 (N = 40, F = 8, :class:`Lorenz96`), one
+* ``exponents/l96_n1/vs_scipy_loop``: the same for Lorenz-96 (N = 40, F = 8; ours
+  :class:`~fhrn_ode.dynamics.systems.Lorenz96Field`, scipy :class:`Lorenz96Numpy`), one
   start (transient 5, averaging 20). ``per_time_unit_s`` = time / (transient + averaging).
 * ``exponents/lorenz_rho32/vs_separate``: 32 values of rho in [24, 40] x 4 starts in one family call
   (``lyapunov_spectrum(make_field, y0, values=...)``, fhrn_ode.dynamics' family API) against 32
@@ -32,30 +33,26 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
-from torch import nn
 
 from .harness import interleaved, make_row
 from ..dynamics import find_fixed_points, lyapunov_spectrum
-from ..dynamics.systems import LorenzField, lorenz_jacobian
+from ..dynamics.systems import Lorenz96Field, LorenzField, lorenz_jacobian
 
-__all__ = ["Lorenz96", "cases", "exponents_l96_case", "exponents_lorenz_case", "fixed_points_case", "rho_family_case",
+__all__ = ["Lorenz96Numpy", "cases", "exponents_l96_case", "exponents_lorenz_case", "fixed_points_case", "rho_family_case",
            "scipy_benettin"]
 
 
-class Lorenz96(nn.Module):
-    """Lorenz-96 ``dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F`` (cyclic) on states ``(..., N)``; tr J = -N."""
+class Lorenz96Numpy:
+    """The scipy baseline's Lorenz-96 in numpy (ours is :class:`fhrn_ode.dynamics.systems.Lorenz96Field`):
+    ``dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F`` (cyclic) and its closed-form Jacobian; tr J = -N."""
 
     def __init__(self, n: int = 40, forcing: float = 8.0) -> None:
-        super().__init__()
         self.dim, self.forcing = int(n), float(forcing)
 
-    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        return (x.roll(-1, -1) - x.roll(2, -1)) * x.roll(1, -1) - x + self.forcing
-
-    def numpy_rhs(self, x: np.ndarray) -> np.ndarray:
+    def rhs(self, x: np.ndarray) -> np.ndarray:
         return (np.roll(x, -1) - np.roll(x, 2)) * np.roll(x, 1) - x + self.forcing
 
-    def numpy_jacobian(self, x: np.ndarray) -> np.ndarray:
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
         n = self.dim
         i = np.arange(n)
         J = -np.eye(n)
@@ -130,10 +127,10 @@ def exponents_lorenz_case(n: int = 8, t_transient: float = 10.0, t1: float = 50.
 def exponents_l96_case(n_dim: int = 40, t_transient: float = 5.0, t1: float = 20.0, k: int = 1,
                        seed: int = 0) -> list[dict]:
     """Row ``exponents/l96_n1/vs_scipy_loop`` (one start of Lorenz-96 with ``n_dim`` sites)."""
-    L = Lorenz96(n_dim)
+    L, Ln = Lorenz96Field(n_dim, 8.0), Lorenz96Numpy(n_dim, 8.0)
     g = torch.Generator().manual_seed(seed)
     x0 = (8.0 + 0.01 * torch.randn(1, n_dim, dtype=torch.float64, generator=g))
-    row = _exponent_row("exponents/l96_n1/vs_scipy_loop", L, L.numpy_rhs, L.numpy_jacobian, x0, -float(n_dim),
+    row = _exponent_row("exponents/l96_n1/vs_scipy_loop", L, Ln.rhs, Ln.jacobian, x0, -float(n_dim),
                         t_transient, t1, 0.5, k, {"n_dim": n_dim, "forcing": 8.0})
     row["per_time_unit_s"] = row["ours_s"] / (t_transient + t1)
     row["baseline_per_time_unit_s"] = row["baseline_s"] / (t_transient + t1)

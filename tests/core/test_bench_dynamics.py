@@ -9,16 +9,17 @@ import pytest
 import torch
 
 from fhrn_ode.bench.contention import cpu_hog
-from fhrn_ode.bench.dynamics import Lorenz96, fixed_points_case, rho_family_case, scipy_benettin
+from fhrn_ode.bench.dynamics import Lorenz96Numpy, fixed_points_case, rho_family_case, scipy_benettin
 from fhrn_ode.bench.harness import RESULT_KEYS, interleaved
+from fhrn_ode.dynamics.systems import Lorenz96Field
 
 
-def test_lorenz96_analytic_jacobian_matches_autograd():
-    L = Lorenz96(7, 8.0)
+def test_baseline_lorenz96_matches_the_library_field_and_autograd():
+    L, Ln = Lorenz96Field(7, 8.0), Lorenz96Numpy(7, 8.0)
     x = torch.randn(7, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     J = torch.autograd.functional.jacobian(lambda z: L(0.0, z), x).numpy()
-    assert np.abs(L.numpy_jacobian(x.numpy()) - J).max() < 1e-12
-    assert np.abs(L.numpy_rhs(x.numpy()) - L(0.0, x).numpy()).max() < 1e-12
+    assert np.abs(Ln.jacobian(x.numpy()) - J).max() < 1e-12
+    assert np.abs(Ln.rhs(x.numpy()) - L(0.0, x).numpy()).max() < 1e-12
     assert np.trace(J) == pytest.approx(-7.0, abs=1e-12)  # the exponents' exact sum
 
 
