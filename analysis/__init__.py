@@ -1,61 +1,71 @@
 """fhrn_ode.analysis: the FHRN paper's analyses, pure functions returning result dataclasses (no plotting).
 
-The tools for any field (fixed points, cycles, exponents, bifurcations) live in :mod:`fhrn_ode.dynamics`.
-Depends on the core package and fhrn_ode.dynamics; installed as ``fhrn_ode.analysis``.
+The tools for any field (fixed points, cycles, exponents, bifurcations) live in :mod:`fhrn_ode.dynamics`;
+their names are re-exported here for one release. Depends on the core package and fhrn_ode.dynamics;
+installed as ``fhrn_ode.analysis``.
+
+Names are resolved lazily (PEP 562 ``__getattr__``, as in :mod:`fhrn_ode`): importing one analysis module
+(``fhrn_ode.analysis.phase`` for the main job's figure) no longer imports sympy (``symbolic``) and
+scipy.signal/scipy.stats (``metrics``), about 1.2 s of the main job (docs/performance.md, "Start-up").
+``from fhrn_ode.analysis import verify_all`` works as before. To add a public name, add it to
+``_MODULES`` under the module that defines it; ``__all__`` is built from it.
 """
 
-from .phase import PhasePortrait, Projection, phase_portrait, project
-from fhrn_ode.dynamics.jacobians import LocalStability, fhrn_jacobian, henrici, jacobian, local_stability, log_norm, spectral_abscissa
-from .spectra import (SpectralMap, TrajectorySpectra, batched_eigvals, batched_spectral_abscissa, eigvals_2x2, planar_jacobian,
-                      spectral_abscissa_2x2, spectral_map, trajectory_spectra)
-from .stability import (OperatorCheck, SmallGainSurface, StabilityMap, brute_force_critical_scale, check_operator,
-                        effective_gain, exact_critical_scale, small_gain_surface, stability_map, wr_crit_small_gain)
-from .lyapunov import LyapunovTraces, ViolationReport, lyapunov_derivative, lyapunov_traces, paper_V, violation_report
-from .symbolic import Check, VerificationReport, verify_all
-from .claims import Claim, ClaimsReport, check_claims
+from __future__ import annotations
 
-from .metrics import LayerMetrics, ModelMetrics, RDPResult, WrStats, drift, esri, irr, model_metrics, rdp, wr_stats
-from .sweeps import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
-from .trained import ContextChecks, LayerCheck, TrainedCheck, check_contexts, check_trained, operator_split
-__all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
-           "LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability", "log_norm", "spectral_abscissa",
-           "SpectralMap", "TrajectorySpectra", "batched_eigvals", "batched_spectral_abscissa", "eigvals_2x2", "planar_jacobian",
-           "spectral_abscissa_2x2", "spectral_map", "trajectory_spectra",
-           "OperatorCheck", "SmallGainSurface", "StabilityMap", "brute_force_critical_scale", "check_operator",
-           "effective_gain", "exact_critical_scale", "small_gain_surface", "stability_map", "wr_crit_small_gain",
-           "LyapunovTraces", "ViolationReport", "lyapunov_derivative", "lyapunov_traces", "paper_V",
-           "violation_report", "Check", "VerificationReport", "verify_all", "Claim", "ClaimsReport", "check_claims",
-           "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
-           "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
-           "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+import importlib
+from typing import Any
 
-# -- re-exported from fhrn_ode.dynamics (their home since the split; kept here for one release)
-from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
-from fhrn_ode.dynamics.fixed_points import FixedPoint, FixedPointResult, SlowPoint, classify_equilibrium, find_fixed_points, newton_polish
-from fhrn_ode.dynamics.cycles import Cycle, CycleResult, find_cycles, floquet_multipliers, monodromy
-from fhrn_ode.dynamics.exponents import LyapunovSpectrum, lyapunov_spectrum
-from fhrn_ode.dynamics.bifurcation import BIFURCATION_PARAMS, BifurcationDiagram, BifurcationPoint, bifurcation_sweep, fhrn_family
+#: Module (relative to this package, or absolute) -> the public names it defines.
+_MODULES: dict[str, tuple[str, ...]] = {
+    ".phase": ("PhasePortrait", "Projection", "phase_portrait", "project"),
+    "fhrn_ode.dynamics.jacobians": ("LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability",
+                                    "log_norm", "spectral_abscissa"),
+    ".spectra": ("SpectralMap", "TrajectorySpectra", "batched_eigvals", "batched_spectral_abscissa", "eigvals_2x2",
+                 "planar_jacobian", "spectral_abscissa_2x2", "spectral_map", "trajectory_spectra"),
+    ".stability": ("OperatorCheck", "SmallGainSurface", "StabilityMap", "brute_force_critical_scale",
+                   "check_operator", "effective_gain", "exact_critical_scale", "small_gain_surface",
+                   "stability_map", "wr_crit_small_gain"),
+    ".lyapunov": ("LyapunovTraces", "ViolationReport", "lyapunov_derivative", "lyapunov_traces", "paper_V",
+                  "violation_report"),
+    ".symbolic": ("Check", "VerificationReport", "verify_all"),
+    ".claims": ("Claim", "ClaimsReport", "check_claims"),
+    ".metrics": ("LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics",
+                 "rdp", "wr_stats"),
+    ".sweeps": ("PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report"),
+    ".trained": ("ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"),
+    "fhrn_ode.dynamics.systems": ("LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian"),
+    "fhrn_ode.dynamics.fixed_points": ("FixedPoint", "FixedPointResult", "SlowPoint", "classify_equilibrium",
+                                       "find_fixed_points", "newton_polish"),
+    "fhrn_ode.dynamics.cycles": ("Cycle", "CycleResult", "find_cycles", "floquet_multipliers", "monodromy"),
+    "fhrn_ode.dynamics.exponents": ("LyapunovSpectrum", "lyapunov_spectrum"),
+    "fhrn_ode.dynamics.bifurcation": ("BIFURCATION_PARAMS", "BifurcationDiagram", "BifurcationPoint",
+                                      "bifurcation_sweep", "fhrn_family"),
+    ".halting": ("HaltingResult", "LoopIteration", "continuous_to_discrete", "discrete_to_continuous",
+                 "halting_checkpoint", "halting_model", "halting_table", "iterate_loop", "loop_multipliers",
+                 "loop_stable_from_multipliers", "max_stable_step", "ode_stable_from_multipliers", "verdict_class"),
+    ".saliency": ("KAPPA_CRITICAL", "EscapeScan", "MapFixedPoint", "SaliencyReport", "asymptotic_period",
+                  "bifurcation_data", "escape_scan", "escape_time", "escape_time_closed_form", "map_fixed_points",
+                  "saliency_fixed_points", "saliency_multipliers", "saliency_regime", "saliency_report"),
+    ".slots": ("RotationDrag", "SlotFixedPoint", "SlotRegimes", "aligned_abscissa", "aligned_radius",
+               "critical_slot_count", "growth_rate_no_homeostasis", "rotating_slot_state", "rotation_drag",
+               "slot_fixed_point", "slot_regimes"),
+}
 
-__all__ += ["LORENZ_LARGEST_EXPONENT", "LorenzField", "lorenz_jacobian", "FixedPoint", "FixedPointResult", "SlowPoint",
-            "classify_equilibrium", "find_fixed_points", "newton_polish", "Cycle", "CycleResult", "find_cycles",
-            "floquet_multipliers", "monodromy", "LyapunovSpectrum", "lyapunov_spectrum", "BIFURCATION_PARAMS",
-            "BifurcationDiagram", "BifurcationPoint", "bifurcation_sweep", "fhrn_family"]
+#: Public name -> its module.
+_EXPORTS: dict[str, str] = {name: mod for mod, names in _MODULES.items() for name in names}
 
-# companion systems (docs/companions.md)
-from .halting import (HaltingResult, LoopIteration, continuous_to_discrete, discrete_to_continuous, halting_checkpoint,
-                      halting_model, halting_table, iterate_loop, loop_multipliers, loop_stable_from_multipliers,
-                      max_stable_step, ode_stable_from_multipliers, verdict_class)
-from .saliency import (KAPPA_CRITICAL, EscapeScan, MapFixedPoint, SaliencyReport, asymptotic_period, bifurcation_data,
-                       escape_scan, escape_time, escape_time_closed_form, map_fixed_points, saliency_fixed_points,
-                       saliency_multipliers, saliency_regime, saliency_report)
-from .slots import (RotationDrag, SlotFixedPoint, SlotRegimes, aligned_abscissa, aligned_radius, critical_slot_count,
-                    growth_rate_no_homeostasis, rotating_slot_state, rotation_drag, slot_fixed_point, slot_regimes)
-__all__ += ["HaltingResult", "LoopIteration", "continuous_to_discrete", "discrete_to_continuous", "halting_checkpoint",
-            "halting_model", "halting_table", "iterate_loop", "loop_multipliers", "loop_stable_from_multipliers",
-            "max_stable_step", "ode_stable_from_multipliers", "verdict_class",
-            "KAPPA_CRITICAL", "EscapeScan", "MapFixedPoint", "SaliencyReport", "asymptotic_period", "bifurcation_data",
-            "escape_scan", "escape_time", "escape_time_closed_form", "map_fixed_points", "saliency_fixed_points",
-            "saliency_multipliers", "saliency_regime", "saliency_report",
-            "SlotFixedPoint", "SlotRegimes", "aligned_abscissa", "aligned_radius", "critical_slot_count",
-            "growth_rate_no_homeostasis", "slot_fixed_point", "slot_regimes", "RotationDrag", "rotating_slot_state",
-            "rotation_drag"]
+__all__ = [name for names in _MODULES.values() for name in names]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

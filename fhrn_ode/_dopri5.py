@@ -47,7 +47,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torchdiffeq
+from ._torchdiffeq import import_torchdiffeq
+
+torchdiffeq = import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 
 __all__ = ["FAST_PATH_PROBLEM", "GroupRMSNorm", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torchdiffeq
+from ._torchdiffeq import import_torchdiffeq
+
+torchdiffeq = import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 from torchdiffeq._impl.misc import _check_inputs, _flat_to_shape
 from torchdiffeq._impl.odeint import SOLVERS as _TD_SOLVERS
 

@@ -28,10 +28,14 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable
 
 import torch
+from ._torchdiffeq import import_torchdiffeq
+
+import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 from torchdiffeq._impl.odeint import SOLVERS as _TD_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from ._errors import FHRNInputError, Interrupted, check_int, check_real
+from ._threads import limit_threads, threads_for
 from ._solver_run import (_OutOfBudget, _Prefix, _Rhs, _Spec, _failure, _is_give_up, _pad, _run_adaptive,
                           _run_chunked, _run_fast, nonfinite_rows)
 
@@ -228,7 +232,7 @@ def _finish(pre: _Prefix, tt, is_tuple, guard, spec: _Spec, nfe: int, status: st
 def solve(func, y0, t, *, method: str = "dopri5", rtol: float | None = None, atol: float | None = None,
           step_size: float | None = None, max_nfe: int | None = None, wall_s: float | None = None,
           guard: Callable | None = None, adjoint: bool = False, adjoint_params=None,
-          options: dict | None = None) -> Solution:
+          options: dict | None = None, threads: int | None = None) -> Solution:
     """Integrate ``dy/dt = func(t, y)`` from ``y(t[0]) = y0``, saving at ``t``: the one solver core.
 
     Args:
@@ -256,6 +260,8 @@ def solve(func, y0, t, *, method: str = "dopri5", rtol: float | None = None, ato
         adjoint_params: tensors the adjoint differentiates (default: the parameters of ``func``; required
             for a plain callable).
         options: extra torchdiffeq solver options (e.g. ``first_step``, ``max_num_steps``, ``norm``).
+        threads: torch intra-op threads during the solve (restored after it); None (default): the thread
+            policy :func:`fhrn_ode._threads.threads_for` of the state's size (1 thread for small problems).
 
     Returns:
         :class:`Solution` with ``y`` of shape ``(K, *y0.shape)`` (``K = n_kept`` save times computed;
@@ -280,12 +286,13 @@ def solve(func, y0, t, *, method: str = "dopri5", rtol: float | None = None, ato
     pre = _Prefix(comps)
     status, message = "success", ""
     try:
-        if spec.fast:
-            _run_fast(rhs, y0, tt, spec, pre)
-        elif spec.method in ADAPTIVE_SOLVERS and not spec.adjoint:
-            _run_adaptive(rhs, y0, tt, spec, pre)
-        else:
-            _run_chunked(rhs, y0, tt, spec, pre, is_tuple)
+        with limit_threads(threads if threads is not None else threads_for(sum(c.numel() for c in comps))):
+            if spec.fast:
+                _run_fast(rhs, y0, tt, spec, pre)
+            elif spec.method in ADAPTIVE_SOLVERS and not spec.adjoint:
+                _run_adaptive(rhs, y0, tt, spec, pre)
+            else:
+                _run_chunked(rhs, y0, tt, spec, pre, is_tuple)
     except KeyboardInterrupt as exc:
         part = _finish(pre, tt, is_tuple, guard, spec, rhs.nfe, "interrupted",
                        f"interrupted after t = {float(tt[pre.n - 1]):.6g}")

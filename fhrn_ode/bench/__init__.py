@@ -4,7 +4,8 @@ The harness is :mod:`fhrn_ode.bench.harness`; each other module is one family of
 ``cases(quick, seed=...)``.
 """
 
-from .harness import CASE_MODULES, RESULT_KEYS, BenchCase, best_of, collect_cases, format_table, make_row, run_cases
+from .harness import (CASE_MODULES, RESULT_KEYS, BenchCase, best_of, collect_cases, format_table, interleaved,
+                      make_row, run_cases)
 
-__all__ = ["CASE_MODULES", "RESULT_KEYS", "BenchCase", "best_of", "collect_cases", "format_table", "make_row",
+__all__ = ["CASE_MODULES", "RESULT_KEYS", "BenchCase", "best_of", "collect_cases", "format_table", "interleaved", "make_row",
            "run_cases"]

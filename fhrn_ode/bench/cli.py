@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
-from .harness import best_of, make_row
+from .harness import best_of, interleaved, make_row
 
-__all__ = ["cases", "startup_rows"]
+__all__ = ["cases", "main_job_row", "startup_rows"]
 
 
 def _run(argv: list[str]) -> None:
@@ -35,9 +36,23 @@ def startup_rows(k: int = 5) -> list[dict]:
     return rows
 
 
+def main_job_row(k: int = 5, extra: tuple[str, ...] = ()) -> list[dict]:
+    """Row ``cli/main_job/vs_import_torch`` (module docstring); ``extra``: more ``integrate`` flags."""
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="fhrn-bench-") as tmp:
+        job = [py, "-m", "fhrn_ode", "integrate", "--wr", "antisym", "--out", tmp, *extra]
+        (t_job, _), (t_torch, _) = interleaved([lambda: _run(job), lambda: _run([py, "-c", "import torch"])], k=k)
+    return [make_row("cli/main_job/vs_import_torch", t_job, 'python -c "import torch"', t_torch, None,
+                     command="fhrn-ode integrate --wr antisym " + " ".join(extra), ratio=t_job / t_torch, repeats=k)]
+
+
 def cases(quick: bool, seed: int = 0) -> list:
     def startup():
         return startup_rows(k=3 if quick else 5)
 
+    def main_job():
+        return main_job_row(k=2 if quick else 5)
+
     startup.bench_name = "startup"
-    return [startup]
+    main_job.bench_name = "main_job"
+    return [startup, main_job]

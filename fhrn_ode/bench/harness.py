@@ -12,8 +12,9 @@ Each exposes ``cases(quick: bool) -> list`` of zero-argument callables (``cases`
     speedup      baseline_s / ours_s (> 1: ours is faster)
     max_abs_err  accuracy of ours (max absolute error against a reference, or vs the baseline)
 
-plus any extra keys (sizes, tolerances, nfe, the baseline's own error ...). Timing helper:
-:func:`best_of` (``time.perf_counter``, warm-up calls first, best of ``k``). Performance is
+plus any extra keys (sizes, tolerances, nfe, the baseline's own error ...). Timing helpers:
+:func:`best_of` (``time.perf_counter``, warm-up calls first, best of ``k``) and :func:`interleaved` (ours and
+the baseline in turns, best of ``k`` each). Performance is
 measured here, never asserted in tests.
 """
 
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 __all__ = ["CASE_MODULES", "RESULT_KEYS", "BenchCase", "best_of", "collect_cases", "run_cases", "format_table",
-           "make_row"]
+           "interleaved", "make_row"]
 
 #: Case modules, imported by name in this order; missing ones are skipped.
 CASE_MODULES: tuple[str, ...] = (
@@ -41,8 +42,10 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.train",
     "fhrn_ode.bench.jacobian",
     "fhrn_ode.bench.exponents",
+    "fhrn_ode.bench.dynamics",
     "fhrn_ode.bench.sweep",
     "fhrn_ode.bench.continuation",
+    "fhrn_ode.bench.contention",
     "fhrn_ode.bench.cli",
 )
 #: Keys every result row carries (extra keys are allowed).
@@ -60,6 +63,21 @@ def best_of(fn: Callable[[], Any], k: int = 3, warmup: int = 1) -> tuple[float, 
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def interleaved(fns: list[Callable[[], Any]], k: int = 3, warmup: int = 1) -> list[tuple[float, Any]]:
+    """Time several callables in turns (round ``r`` runs each once), so a change of machine load hits all of
+    them alike; ``warmup`` untimed rounds first. Returns ``[(best seconds, last result), ...]`` in order."""
+    outs: list[Any] = [None] * len(fns)
+    for _ in range(max(0, int(warmup))):
+        outs = [fn() for fn in fns]
+    best = [math.inf] * len(fns)
+    for _ in range(max(1, int(k))):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return list(zip(best, outs))
 
 
 def make_row(name: str, ours_s: float, baseline: str, baseline_s: float, max_abs_err: float | None,

@@ -32,6 +32,7 @@ import importlib
 import os
 import re
 import sys
+from contextlib import contextmanager
 
 from .._errors import FHRNInputError
 from .._signals import Terminated, caught, exit_code, install, restore, signal_name
@@ -95,7 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _add_threads(sub)
     return parser
+
+
+def _add_threads(sub) -> None:
+    """The shared ``--threads N|auto`` (:func:`fhrn_ode._threads.add_threads_arg`) on every command without one."""
+    from .._threads import add_threads_arg
+
+    for sp in dict.fromkeys(sub.choices.values()):  # aliases map to the same parser
+        if "--threads" not in sp._option_string_actions:
+            add_threads_arg(sp)
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str):
@@ -160,6 +171,19 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+@contextmanager
+def _threads_scope(threads):
+    """``--threads N``: N threads, pinned (the solver uses them); ``auto`` (None): 1 thread outside the solver,
+    which picks its own count per problem (:func:`fhrn_ode._threads.threads_for`)."""
+    if threads is not None and not isinstance(threads, int):
+        yield  # a command whose own --threads is not a count
+        return
+    from .._threads import limit_threads
+
+    with limit_threads(threads if threads is not None else 1, pin=threads is not None):
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one ``fhrn-ode`` command; return its exit code (table in the module docstring)."""
     parser = build_parser()
@@ -173,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         previous = install()  # SIGTERM -> Terminated, a KeyboardInterrupt (inside the try: a signal right after
         # the handlers are set is still this handler's one line)
-        code = int(args.func(args) or 0)
+        with _threads_scope(getattr(args, "threads", None)):
+            code = int(args.func(args) or 0)
         sys.stdout.flush()
         return code
     except FHRNInputError as exc:

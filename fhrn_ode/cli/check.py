@@ -10,6 +10,7 @@ from .linearize import add_context_args
 from .metrics import warn_unfinished
 from .._errors import FHRNInputError, check_int
 from .._names import SCOPES
+from .._threads import add_threads_arg
 
 
 def register(sub) -> None:
@@ -23,9 +24,7 @@ def register(sub) -> None:
     p.add_argument("--scope", choices=SCOPES, default="layer", help="what H is (see `fhrn-ode linearize`; default %(default)s)")
     add_context_args(p, 32)
     p.add_argument("--out", default=None, help="folder for check.json and the figures (default: none written)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default %(default)s: faster even on an idle 2-core machine, and about "
-                        "40x faster than 2 threads when other jobs share the cores)")
+    add_threads_arg(p, default="1")  # many small eigen-problems: 1 thread is faster even on an idle machine
     p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
     p.set_defaults(func=run)
 
@@ -67,11 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..linearize import resolve_checkpoint
 
     check_int("--contexts", args.contexts, low=1, high=10000)
-    threads = check_int("--threads", args.threads, low=1)
     out = None if args.out is None else check_out_dir(args.out)
-    import torch
-
-    torch.set_num_threads(threads)  # many small eigen-problems: threads only add synchronisation
     target = resolve_checkpoint(args.ckpt)
     if _is_ckpt(target) or target.is_file():
         pairs = [check_one(target, args.contexts, args.seq_len, args.seed, args.scope)]

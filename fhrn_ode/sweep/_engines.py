@@ -37,8 +37,10 @@ def _format_error(exc: BaseException) -> str:
 
 def execute_task(task_dict: dict, folder: str, threads: int | None) -> dict:
     """Run one task (in a worker); returns ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": ...}``."""
+    from .._threads import mark_worker
     from ._tasks import task_from_dict
 
+    mark_worker(threads)  # a worker never uses torch's default thread count (fhrn_ode/_threads.py)
     try:
         return {"ok": True, "result": task_from_dict(task_dict).execute(folder, threads=threads)}
     except Exception as exc:  # reported in the manifest, never swallowed
