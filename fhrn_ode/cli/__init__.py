@@ -33,7 +33,7 @@ import os
 import re
 import sys
 
-from .._errors import FHRNInputError
+from .._errors import FHRNInputError, Interrupted
 from .._signals import Terminated, caught, exit_code, install, restore, signal_name
 
 __all__ = ["main", "entry", "build_parser", "COMMAND_MODULES", "Terminated"]
@@ -180,8 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM as Terminated
         caught()
         code = exit_code(exc)
-        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); "
-              f"no partial files left", file=sys.stderr)
+        info = exc  # a repeated signal may land on top of the library's Interrupted: look down the chain
+        while info is not None and not isinstance(info, Interrupted):
+            info = info.__context__
+        kept = str(info) if info is not None and str(info) != "interrupted" else "no partial files left"
+        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); {kept}",
+              file=sys.stderr)
         return code
     except BrokenPipeError:
         code = 141
