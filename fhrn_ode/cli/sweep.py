@@ -185,23 +185,28 @@ def is_seed_sweep(path) -> bool:
     return (p / "manifest.json").is_file() or (p / "tasks").is_dir() or any(p.glob("gamma_*.json"))
 
 
+#: Shape of the per-gain stability rows (``check.json`` of ``fhrn-ode check SWEEP``, ``stability.json``).
+STABILITY_SPEC = {"per_gain": [{"gamma": float, "n": int, "fraction_stable_mean": float,
+                                "fraction_stable_sem": (float, type(None)), "spectral_abscissa_values": [float],
+                                "seeds_leaving": list}]}
+
+
 def _load_stability(args, folder):
     from pathlib import Path
 
+    from .._io import read_typed
     from ..sweep import STABILITY_NAME
 
     path = Path(args.check) if args.check else Path(folder) / STABILITY_NAME
-    if not path.is_file():
-        if args.check:
-            raise FHRNInputError(f"`--check` file {str(path)!r} does not exist")
+    if args.check is None and not path.exists():
         return None
-    from .._io import read_json
-
     try:
-        return read_json(path, "stability")["per_gain"]
-    except (KeyError, TypeError):
-        raise FHRNInputError(f"{str(path)!r} holds no per-gain stability (run `fhrn-ode check SWEEP --out DIR` "
-                             f"on a `fhrn-ode sweep` folder)") from None
+        return read_typed(path, "`--check`" if args.check else "stability", STABILITY_SPEC)["per_gain"]
+    except FHRNInputError as exc:
+        if "per_gain" not in str(exc):
+            raise
+        raise FHRNInputError(f"{exc} (write one with `fhrn-ode check SWEEP --out DIR` on a `fhrn-ode sweep` "
+                             f"folder)") from None
 
 
 def run_seed_report(args: argparse.Namespace) -> int:
@@ -215,7 +220,7 @@ def run_seed_report(args: argparse.Namespace) -> int:
     if bundled is not None and args.sweep_dir is not None:
         raise FHRNInputError(f"give either a sweep folder ({args.sweep_dir!r}) or --bundled {bundled}, not both")
     folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path(bundled or "quick")
-    delta = check_real("delta", args.delta, low=0.0, low_open=True)
+    delta = check_real("--delta", args.delta, low=1e-9, high=1e3)
     out = check_out_dir(args.out) if args.out is not None else None
     bundle = check_out_dir(args.bundle) if args.bundle is not None else None
     stability = _load_stability(args, folder)

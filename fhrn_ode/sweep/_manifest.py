@@ -31,7 +31,7 @@ from .._errors import FHRNInputError
 from .._io import atomic_write_json, atomic_write_text, check_fields, read_json, read_jsonl, to_jsonable
 from ._tasks import Task, task_from_dict
 
-__all__ = ["TaskRecord", "SweepManifest", "load_manifest", "parse_records", "MANIFEST_NAME", "LOG_NAME",
+__all__ = ["TaskRecord", "SweepManifest", "load_manifest", "parse_records", "finished_results", "MANIFEST_NAME", "LOG_NAME",
            "TASKS_DIR", "STATUSES"]
 
 MANIFEST_NAME = "manifest.json"
@@ -182,3 +182,31 @@ def load_manifest(out: str | os.PathLike) -> SweepManifest:
                                  f"{LOG_NAME} (the per-task state); run the sweep again to rebuild it")
         items, where = (read_jsonl(log, "sweep task log") if log.exists() else []), repr(str(log))
     return SweepManifest(out=out, records=parse_records(items, where), engine=d.get("engine", "local"))
+
+
+def finished_results(out: str | os.PathLike, kind: str | None = "train") -> list[tuple[TaskRecord, dict]]:
+    """The finished tasks of a sweep folder with their results: the one model set of ``check SWEEP``
+    and ``sweep-report SWEEP``.
+
+    A task is finished when its folder holds a valid ``result.json`` (written last and atomically),
+    whatever its record says (a runner killed between the task and the record update); a result that
+    records a failure (:meth:`Task.failure`) is not finished.
+
+    Args:
+        out: the sweep folder.
+        kind: keep only tasks of this kind (None: all).
+
+    Raises:
+        FHRNInputError: no manifest, or a ``result.json`` that is not a task result (named).
+    """
+    from ._tasks import read_result
+
+    m = load_manifest(out)
+    got = []
+    for r in m.records:
+        if kind is not None and r.task.kind != kind:
+            continue
+        res = read_result(m.folder(r), strict=True)
+        if res is not None and r.task.failure(res) is None:
+            got.append((r, res))
+    return got
