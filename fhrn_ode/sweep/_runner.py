@@ -150,6 +150,10 @@ def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "l
         threads = check_int("threads", threads, low=1)
     if address is not None and engine != "ray":
         raise FHRNInputError(f"`address` {address!r} needs engine 'ray'")
+    if address is not None:
+        from ._engines import check_address
+
+        check_address(address)  # seconds, not minutes, when nothing listens there
     say = progress if callable(progress) else (_stderr_line if progress else (lambda line: None))
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -188,7 +192,12 @@ def _interrupted(exc: BaseException, manifest: SweepManifest, recs: list[TaskRec
     c = Counter(r.status for r in recs)
     what = (f"{c['done']} tasks done, {c['failed']} failed, {c['pending']} pending (kept in "
             f"{manifest.out}; run the same command again to finish)")
-    return Interrupted(manifest, cause=exc, what=what)
+    out = Interrupted(manifest, cause=exc, what=what)
+    if not out.sigterm:  # Ray's wait/get turns the Terminated of the CLI's SIGTERM handler into a plain
+        from .._signals import exit_code  # KeyboardInterrupt: the last signal received says which it was
+
+        out.sigterm = exit_code() == 143
+    return out
 
 
 def _finish(rec: TaskRecord, res: dict | None, err: str | None, tries: int, retries: int) -> None:
