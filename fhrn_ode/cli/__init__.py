@@ -59,8 +59,9 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.sweep",
 )
 
-#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``, and a value that
+#: starts with one (``--range -1:1:3``, ``--gamma -1,2``): no flag starts with ``-`` and a digit.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)\S*$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
 class _Parser(argparse.ArgumentParser):

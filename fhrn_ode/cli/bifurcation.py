@@ -38,6 +38,12 @@ def parse_range(text: str) -> list[float]:
         raise FHRNInputError(f"`--range` must be A:B:N (two numbers and an integer), got {text!r}") from None
     if not (n >= 2 and b > a):
         raise FHRNInputError(f"`--range` needs B > A and N >= 2, got {text!r}")
+    from ._common import MAX_MAGNITUDE
+    from ._gates import check_range_count
+
+    if not max(abs(a), abs(b)) <= MAX_MAGNITUDE:
+        raise FHRNInputError(f"`--range` {text!r}: A and B must be finite with |value| <= {MAX_MAGNITUDE:g}")
+    check_range_count(text, n)
     import numpy as np
 
     return np.linspace(a, b, n).tolist()
@@ -51,9 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 
-    out = check_out_dir(args.out)
+    from ._gates import gate_dynamics
+
     values = parse_range(args.range)
+    gate_dynamics(args, "bifurcation", n_values=len(values))
+    out = check_out_dir(args.out)
     name, W, params, _ = fhrn_field(args, slots=False)
+    gate_dynamics(args, "bifurcation", d=W.shape[0], n_values=len(values))
     if args.param != "wr_scale":
         params.replace(**{args.param: values[0]})  # validates the range's first value (e.g. kappa >= 0)
         params.replace(**{args.param: values[-1]})

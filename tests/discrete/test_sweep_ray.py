@@ -110,12 +110,16 @@ def test_interrupt_keeps_the_contract(tmp_path, sig, code, word, when):
 @pytest.mark.slow
 def test_connect_to_a_cluster_started_with_ray_start_on_loopback(tmp_path):
     """`ray start --head --node-ip-address 127.0.0.1`; without RAY_AUTH_MODE=token the refusal says what to set."""
+    import tempfile
+
     ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
-    env = dict(os.environ, RAY_TMPDIR=str(tmp_path / "rt"))
+    short = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's unix sockets need a short path
+    env = dict(os.environ, RAY_TMPDIR=short)
     port = "6393"
-    subprocess.run([ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port, "--num-cpus", "1",
-                    "--include-dashboard", "false", "--disable-usage-stats"], env=env, check=True,
-                   capture_output=True, timeout=120)
+    p = subprocess.run([ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port, "--num-cpus",
+                        "1", "--include-dashboard", "false", "--disable-usage-stats"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
     try:
         argv = [sys.executable, "-m", "fhrn_ode", "sweep", "--task", "ode", "--gamma", "1,2", "--engine", "ray",
                 "--address", f"127.0.0.1:{port}", "--quiet"]
@@ -132,3 +136,6 @@ def test_connect_to_a_cluster_started_with_ray_start_on_loopback(tmp_path):
         assert load_manifest(tmp_path / "b").engine == "ray"
     finally:
         subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        import shutil
+
+        shutil.rmtree(short, ignore_errors=True)
