@@ -65,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     name, W, params, _ = fhrn_field(args, slots=False)
     gate_dynamics(args, "bifurcation", d=W.shape[0], n_values=len(values))
     if args.param != "wr_scale":
-        params.replace(**{args.param: values[0]})  # validates the range's first value (e.g. kappa >= 0)
-        params.replace(**{args.param: values[-1]})
+        from .._errors import FHRNInputError
+
+        for v in (values[0], values[-1]):  # the range's ends must be allowed values (e.g. kappa >= 0)
+            try:
+                params.replace(**{args.param: v})
+            except FHRNInputError as exc:  # the user typed --range, not --<param>: name it
+                raise FHRNInputError(f"`--range` {args.range!r} reaches {args.param} = {v:g}, which is not allowed "
+                                     f"({str(exc).replace('`', '')})") from None
     d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
                           radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
                           exponents=not args.no_exponents, seed=args.seed, progress=not args.json and sys.stderr.isatty())

@@ -123,10 +123,13 @@ class SweepManifest:
 
     def update(self, rec: TaskRecord) -> None:
         """Record a change of ``rec``: one appended line (and the summary at most once a second)."""
-        if self._log_fd is None:
-            self._log_fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         data = _line(rec).encode("utf-8")
-        n = os.write(self._log_fd, data)
+        try:
+            if self._log_fd is None:
+                self._log_fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            n = os.write(self._log_fd, data)
+        except OSError as exc:  # disk full, quota, folder removed: the message names the file
+            raise OSError(exc.errno, exc.strerror, str(self.log_path)) from None
         if n != len(data):  # pragma: no cover - a regular file takes the whole line or raises (ENOSPC)
             raise OSError(f"short write to {self.log_path}")
         if time.monotonic() - self._last_summary > 1.0:
