@@ -239,3 +239,9 @@ def test_bundle_into_the_sweep_folder_is_not_counted_twice_and_steps_are_not_poo
     assert "mix training configurations ['tiny (steps 3)', 'tiny (steps 400)']" in capsys.readouterr().err
     assert main(["sweep-report", str(tmp_path), "--preset", "tiny (steps 3)", "--json"]) == 0
     assert [r["n"] for r in json.loads(capsys.readouterr().out)["rows"]] == [2, 2]
+
+
+def test_sweep_with_stderr_closed_finishes(tmp_path):
+    p = subprocess.run(f"{sys.executable} -m fhrn_ode sweep --task ode --gamma 1 --t1 1 --out {tmp_path} 2>&-",
+                       shell=True, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "1 done, 0 failed, 0 pending" in p.stdout and "Traceback" not in p.stdout
