@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,7 +208,6 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
     """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
     from .._errors import check_int, check_real
     from .._limits import MIN_EVALS, Cost, check_sizes as check, integrate_cost
-    import numpy as np
 
     n_init = check_int("--n-init", args.n_init, low=1)
     n_points = check_int("--n-points", args.n_points, low=2)
@@ -218,7 +218,7 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
     kind = getattr(args, "memory", None)
     mem = kind not in (None, "none", "slots")
     k = check_int("--slots", args.slots, low=1, high=10_000) if kind == "slots" else 0  # slots: K extra states
-    n_sets = int(np.prod([len(v) for v in _parse_grids(args.grid).values()])) if getattr(args, "grid", None) else 1
+    n_sets = math.prod(len(v) for v in _parse_grids(args.grid).values()) if getattr(args, "grid", None) else 1
     sizes = [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
              ("--n-points", n_points, 2)] + ([("--grid", n_sets, 1)] if n_sets > 1 else [])
     def cost(dd, ni, npt, ns=n_sets):  # slots: the saved (T, N, K, d) slots and K d-vectors per evaluation
