@@ -31,7 +31,7 @@ from .metrics import model_metrics
 
 __all__ = ["SweepReport", "sweep_report", "compare_with_paper", "PAPER_CLAIMS", "SeedSweepReport", "SEED_KEYS",
            "flatten_result", "load_seed_results", "seeds_needed", "seed_sweep_report", "compare_seed_sweep",
-           "paired_tests"]
+           "paired_tests", "config_label", "CONFIG_FIELDS"]
 
 #: Smallest validation-loss difference (nats/byte) the band verdict treats as real (one seed per gain).
 BAND_RESOLUTION = 0.05  # seeds 0-2 of the quick preset spread by ~0.03 nats at a fixed gain
@@ -186,40 +186,66 @@ class SeedSweepReport:
                 "friedman": self.friedman, "comparison": self.comparison}
 
 
+#: Fields of a train task that change what a seed measures: results differing in one are never pooled.
+CONFIG_FIELDS = ("preset", "steps", "batch_size", "eval_batches", "n_bytes", "metrics_seq", "metrics_seed")
+
+
+def config_label(task: dict | None, preset: str | None = None) -> str:
+    """The training configuration of a train task as one label: ``quick`` or ``quick (steps 10, n_bytes 20000)``."""
+    t = task if isinstance(task, dict) else {}
+    base = str(t.get("preset", preset))
+    extra = [f"{k} {t[k]}" for k in CONFIG_FIELDS[1:5] if t.get(k) is not None]
+    return base + (f" ({', '.join(extra)})" if extra else "")
+
+
 def flatten_result(res: dict) -> dict:
-    """One train task's ``result.json`` as a flat dict: gamma, seed, preset, val_loss, unigram_nats + metrics."""
+    """One train task's ``result.json`` as a flat dict: gamma, seed, preset, config, val_loss, unigram_nats + metrics."""
     m = res.get("metrics") or {}
     out = {k: res.get(k) for k in ("gamma", "seed", "preset", "val_loss", "unigram_nats", "step")}
+    out["config"] = config_label(res.get("task"), res.get("preset"))
     out.update({k: m.get(k) for k in SEED_KEYS if k != "val_loss"})
     return out
 
 
+_BUNDLE_SPEC = {"results": [{"gamma": float, "seed?": (int, type(None)), "preset?": (str, type(None)),
+                             "val_loss?": (float, type(None)), "metrics?": (dict, type(None)),
+                             "task?": dict}]}
+
+
 def load_seed_results(folder: str | os.PathLike) -> list[dict]:
-    """Flat per-seed results of a ``fhrn-ode sweep`` folder (``tasks/*/result.json``) or a bundle (``gamma_*.json``).
+    """Flat per-seed results of a ``fhrn-ode sweep`` folder or of a bundle (``gamma_*.json``).
+
+    A sweep folder (``manifest.json``) gives its finished train tasks
+    (:func:`fhrn_ode.sweep.finished_results`, the model set ``fhrn-ode check SWEEP`` uses); bundle
+    files written into it are then ignored, so nothing is counted twice. A bundle gives its files'
+    results. Either way one result per (configuration, gamma, seed) is kept.
 
     Raises:
-        FHRNInputError: a folder with neither.
+        FHRNInputError: a folder with neither; a file of the wrong shape (named, with the key);
+            two different results for one (configuration, gamma, seed).
     """
+    from fhrn_ode._io import read_typed
+    from fhrn_ode.sweep import MANIFEST_NAME, finished_results
+
     root = Path(folder)
     if not root.is_dir():
         raise FHRNInputError(f"sweep folder {str(root)!r} does not exist")
-    raw = []
-    for p in sorted(root.glob("gamma_*.json")):
-        try:
-            raw.extend(read_json(p, "sweep bundle")["results"])
-        except (KeyError, TypeError) as exc:
-            raise FHRNInputError(f"{str(p)!r} is not a sweep bundle file ({exc})") from None
-    for p in sorted(root.glob("tasks/*/result.json")):
-        try:
-            r = read_json(p, "task result")
-        except FHRNInputError:  # unreadable: an unfinished task
-            continue
-        if isinstance(r, dict) and r.get("task", {}).get("kind") == "train":
-            raw.append(r)
+    if (root / MANIFEST_NAME).is_file():
+        raw = [res for _, res in finished_results(root, "train")]
+    else:
+        raw = []
+        for p in sorted(root.glob("gamma_*.json")):
+            raw.extend(read_typed(p, "sweep bundle", _BUNDLE_SPEC)["results"])
     if not raw:
         raise FHRNInputError(f"{str(root)!r} holds no finished train tasks (tasks/*/result.json) "
                              f"nor bundle files (gamma_*.json)")
-    return [flatten_result(r) for r in raw]
+    seen: dict[tuple, dict] = {}
+    for r in map(flatten_result, raw):
+        k = (r["config"], round(float(r["gamma"]), 6), r["seed"])
+        if k in seen and seen[k]["val_loss"] != r["val_loss"]:
+            raise FHRNInputError(f"{str(root)!r} holds two different results for {k[0]} gamma={k[1]:g} seed={k[2]}")
+        seen.setdefault(k, r)
+    return list(seen.values())
 
 
 def seeds_needed(std: float, delta: float, *, alpha: float = 0.05, power: float = 0.8, m: int = 1,
@@ -373,14 +399,15 @@ def seed_sweep_report(results: list[dict], *, delta: float = 0.01, alpha: float 
         FHRNInputError: no results, or results of several presets and no ``preset``.
     """
     if preset is not None:
-        results = [r for r in results if r.get("preset") == preset]
+        results = [r for r in results if r.get("preset") == preset or r.get("config") == preset]
         if not results:
             raise FHRNInputError(f"`preset` {preset!r} matches no result")
     if not results:
         raise FHRNInputError("`results` must hold at least one per-seed result")
-    presets = sorted({str(r.get("preset")) for r in results})
+    presets = sorted({str(r.get("config") or r.get("preset")) for r in results})
     if len(presets) > 1:
-        raise FHRNInputError(f"the results mix presets {presets}; pick one with `preset` (--preset)")
+        raise FHRNInputError(f"the results mix training configurations {presets} (one gain would pool them); "
+                             f"pick one with `preset` (--preset, the name or the whole label)")
     rows = []
     for g, rs in by_gain(results):
         row: dict = {"gamma": g, "n": len(rs), "seeds": [r.get("seed") for r in rs],

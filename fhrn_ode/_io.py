@@ -34,6 +34,9 @@ __all__ = [
     "to_jsonable",
     "load_matrix",
     "read_json",
+    "read_jsonl",
+    "read_typed",
+    "check_fields",
     "remove_temp_files",
     "JSON_MAX_BYTES",
     "JSON_MAX_DEPTH",
@@ -228,7 +231,7 @@ def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:
     """
     p = Path(path)
     if not p.is_file():
-        raise FHRNInputError(f"{what} file {str(p)!r} does not exist")
+        raise FHRNInputError(f"{what} file {str(p)!r} {_file_kind(p)}")
     size = p.stat().st_size
     if size > JSON_MAX_BYTES:
         raise FHRNInputError(f"{what} file {str(p)!r} is {size} bytes; a JSON file here is at most "
@@ -252,3 +255,134 @@ def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:
     if _depth(obj) > JSON_MAX_DEPTH:
         raise FHRNInputError(f"{what} file {str(p)!r} is nested deeper than {JSON_MAX_DEPTH} levels; refused")
     return obj
+
+
+#: Largest line of a JSON-lines file :func:`read_jsonl` reads (bytes).
+JSONL_MAX_LINE = 2 ** 20
+#: Largest JSON-lines file :func:`read_jsonl` reads (bytes): 100 000 sweep records take ~60 MB.
+JSONL_MAX_BYTES = 2 ** 30
+
+
+def _file_kind(p: Path) -> str:
+    """What a path that is not a regular file is, for a message ("does not exist" only when it does not)."""
+    import stat
+
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return "does not exist" if not p.is_symlink() else "is a dangling symbolic link"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    m = st.st_mode
+    kind = ("a directory" if stat.S_ISDIR(m) else "a FIFO (named pipe)" if stat.S_ISFIFO(m) else
+            "a character device" if stat.S_ISCHR(m) else "a block device" if stat.S_ISBLK(m) else
+            "a socket" if stat.S_ISSOCK(m) else "not a regular file")
+    return f"is {kind}, not a regular file"
+
+
+def read_jsonl(path: str | os.PathLike, what: str = "JSON lines") -> list[Any]:
+    """Read a JSON-lines file (one JSON value per line) with the bounds of :func:`read_json` per line.
+
+    A last line without its newline (a writer killed mid-append) is ignored; any other bad line is
+    refused with its line number.
+
+    Raises:
+        FHRNInputError: not a regular file, larger than :data:`JSONL_MAX_BYTES`, a line longer than
+            :data:`JSONL_MAX_LINE` or not valid, bounded JSON.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FHRNInputError(f"{what} file {str(p)!r} {_file_kind(p)}")
+    size = p.stat().st_size
+    if size > JSONL_MAX_BYTES:
+        raise FHRNInputError(f"{what} file {str(p)!r} is {size} bytes; at most {JSONL_MAX_BYTES} bytes")
+    with open(p, "rb") as fh:
+        data = fh.read(JSONL_MAX_BYTES + 1)
+    lines = data.split(b"\n")
+    lines.pop()  # '' after a final newline, or a partial last line: ignored
+    out = []
+    for i, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        if len(raw) > JSONL_MAX_LINE:
+            raise FHRNInputError(f"{what} file {str(p)!r} line {i} is {len(raw)} bytes; at most {JSONL_MAX_LINE}")
+        try:
+            obj = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
+                             parse_constant=_parse_constant)
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, OverflowError, RecursionError, _JSONBound) as exc:
+            why = exc.args[0] if isinstance(exc, _JSONBound) else type(exc).__name__
+            raise FHRNInputError(f"{what} file {str(p)!r} line {i} is not valid JSON ({why})") from None
+        if _depth(obj) > JSON_MAX_DEPTH:
+            raise FHRNInputError(f"{what} file {str(p)!r} line {i} is nested deeper than {JSON_MAX_DEPTH} levels")
+        out.append(obj)
+    return out
+
+
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+               bool: "true/false", type(None): "null"}
+
+
+def _type_ok(v: Any, types: tuple) -> bool:
+    if isinstance(v, bool):
+        return bool in types
+    if isinstance(v, int) and float in types:
+        return True
+    return isinstance(v, types)
+
+
+def check_fields(obj: Any, spec: Any, where: str, *, what: str = "JSON") -> Any:
+    """Check the shape of a parsed JSON value against ``spec``; return ``obj``.
+
+    ``spec`` is a type or tuple of types (``float`` accepts integers, ``bool`` is never a number),
+    a dict ``{key: spec}`` (keys ending in ``?`` are optional; other keys of ``obj`` are allowed),
+    or a one-element list ``[spec]`` (a list whose items all match).
+
+    Args:
+        obj: the parsed value.
+        spec: the expected shape.
+        where: the file (or flag) the value came from, for the message.
+        what: what the file is (``"task result"``).
+
+    Raises:
+        FHRNInputError: naming the file, the key path (``tasks[3].error``), the type found and the one expected.
+    """
+    stack = [(obj, spec, "")]
+    while stack:
+        v, s, key = stack.pop()
+        if isinstance(s, dict):
+            if not isinstance(v, dict):
+                _bad(v, dict, key, where, what)
+            for k, sub in s.items():
+                opt = k.endswith("?")
+                name = k[:-1] if opt else k
+                if name not in v:
+                    if opt:
+                        continue
+                    raise FHRNInputError(f"{what} file {where} has no key `{(key + '.' if key else '') + name}`")
+                stack.append((v[name], sub, (key + "." if key else "") + name))
+        elif isinstance(s, list):
+            if not isinstance(v, list):
+                _bad(v, list, key, where, what)
+            stack.extend((x, s[0], f"{key}[{i}]") for i, x in enumerate(v))
+        else:
+            types = s if isinstance(s, tuple) else (s,)
+            if not _type_ok(v, types):
+                _bad(v, types, key, where, what)
+    return obj
+
+
+def _bad(v: Any, types: Any, key: str, where: str, what: str) -> None:
+    types = types if isinstance(types, tuple) else (types,)
+    want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+    got = _TYPE_NAMES.get(type(v), type(v).__name__)
+    at = f"`{key}` is" if key else "holds"
+    raise FHRNInputError(f"{what} file {where} {at} {got}; expected {want}")
+
+
+def read_typed(path: str | os.PathLike, what: str, spec: Any) -> Any:
+    """:func:`read_json` then :func:`check_fields`: the one typed reader for the files fhrn-ode reads.
+
+    Raises:
+        FHRNInputError: unreadable, invalid JSON, or a key missing or of the wrong type (named).
+    """
+    return check_fields(read_json(path, what), spec, repr(str(path)), what=what)

@@ -26,7 +26,7 @@ from ._errors import FHRNInputError
 
 __all__ = ["Cost", "FLOP_RATE", "memory_limit", "time_limit", "check_cost", "check_sizes", "largest_fitting",
            "dense_cost", "integrate_cost", "map_cost", "lyapunov_cost", "figures_cost", "model_eval_cost",
-           "format_bytes", "format_seconds"]
+           "format_bytes", "format_seconds", "dynamics_cost", "MAX_TIME_SPAN", "MAX_SWEEP_VALUES"]
 
 #: Assumed sustained rate of dense linear algebra, operations per second (one loaded CPU core).
 FLOP_RATE = 1e10
@@ -231,3 +231,26 @@ def model_eval_cost(n_seq: int, context: int, d: int, n_layer: int, rank: int, *
     flops = 2.0 * n_seq * context * n_layer * (12.0 * d * d + context * d + 2.0 * rank * d * d)
     jac = Cost(8.0 * jacobians * d * d * 4, jacobians * (EIG_FLOPS * float(d) ** 3 + 2.0 * d * 12.0 * d * d))
     return Cost(act, flops) + jac
+
+
+#: Longest time span a command integrates over (beyond it, a run cannot finish in any budget we allow).
+MAX_TIME_SPAN = 1e6
+#: Most parameter values of one bifurcation sweep (``--range A:B:N``).
+MAX_SWEEP_VALUES = 10_000
+
+
+def dynamics_cost(d: int, n_traj: int, *, tangent: bool = False, n_decompositions: int = 1,
+                  n_values: int = 1) -> Cost:
+    """A dynamics tool (fixed points, cycles, exponents, one bifurcation value each ``n_values`` times).
+
+    Args:
+        d: state dimension.
+        n_traj: trajectories or starts integrated together.
+        tangent: each carries a d x d tangent (exponents, monodromy): d^2 floats and O(d^3) per evaluation.
+        n_decompositions: O(d^3) eigen/QR problems per trajectory (Jacobians at the points found, re-orthonormalisations).
+        n_values: parameter values (bifurcation), each costing all of the above.
+    """
+    state = d * (d + 1) if tangent else d
+    mem = 8.0 * n_traj * state * 16 + 8.0 * n_traj * d * d * 2
+    flops = n_values * n_traj * (MIN_EVALS * (2.0 * d * d * (d if tangent else 1)) + EIG_FLOPS * n_decompositions * float(d) ** 3)
+    return Cost(mem, flops) + dense_cost(d, 2, n_decompositions=1)

@@ -135,16 +135,21 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
            if optimizer == "lbfgs" else torch.optim.Adam(params, lr=lr))
     history: list[float] = []
     tol = (None, None) if method in FIXED_SOLVERS else (rtol, atol)
+    best = {"loss": math.inf, "params": [p.detach().clone() for p in params]}  # best finite evaluation
 
     def closure():
         opt.zero_grad()
         res = integrate(field, Y[0], t=tt, method=method, rtol=tol[0], atol=tol[1], adjoint=adjoint)
-        if not res.success:  # parameters that blow up: an infinite loss makes the line search back off
+        loss = ((res.y[1:] - Y[1:]) ** 2).mean() if res.success else None
+        if loss is None or not bool(torch.isfinite(loss)):
+            # parameters that blow up, or where the field is NaN: an infinite loss (no gradient) makes
+            # the line search back off; the best finite parameters are kept for the end
             history.append(math.inf)
             return torch.tensor(math.inf, dtype=dtype)
-        loss = ((res.y[1:] - Y[1:]) ** 2).mean()
         loss.backward()
         history.append(float(loss.detach()))
+        if history[-1] < best["loss"] and all(bool(torch.isfinite(p).all()) for p in params):
+            best["loss"], best["params"] = history[-1], [p.detach().clone() for p in params]
         if history[-1] < loss_tol:
             raise _Done
         return loss
@@ -170,13 +175,32 @@ def fit(field: nn.Module, t, y_obs, *, optimizer: str = "lbfgs", lr: float = 1.0
             converged = True
             break
         prev = cur
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            break  # a step went where the parameters are no longer finite: stop, restore below
     bar.close()
-    return _result(named, history, n, converged, optimizer, field, "converged" if converged else "stopped")
+    restored = _restore_best(params, best, history, converged)
+    return _result(named, history, n, converged, optimizer, field, "converged" if converged else "stopped",
+                   restored, best["loss"])
 
 
-def _result(named, history, n, converged, optimizer, field, how) -> FitResult:
+def _restore_best(params, best, history, converged) -> str:
+    """Back to the best finite parameters when the last step entered a NaN / non-finite region ('' if not)."""
+    bad_params = not all(bool(torch.isfinite(p).all()) for p in params)
+    if converged or not math.isfinite(best["loss"]) or not (bad_params or not math.isfinite(history[-1])):
+        return ""
+    with torch.no_grad():
+        for p, b in zip(params, best["params"]):
+            p.copy_(b)
+    return (f"; restored the best finite parameters (loss {best['loss']:.3g}): the last step reached "
+            f"{'non-finite parameters' if bad_params else 'a non-finite loss'}")
+
+
+def _result(named, history, n, converged, optimizer, field, how, restored: str = "",
+            best_loss: float = math.inf) -> FitResult:
     final = history[-1] if history else math.inf
+    if restored:
+        final = min(final, best_loss)
     fitted = {name: p.detach().clone() for name, p in named}
-    msg = f"{how} after {n} {optimizer} steps ({len(history)} evaluations): loss {final:.3g}"
+    msg = f"{how} after {n} {optimizer} steps ({len(history)} evaluations): loss {final:.3g}{restored}"
     return FitResult(params=fitted, loss=final, loss_history=history, n_steps=n, converged=converged,
                      message=msg, field=field)

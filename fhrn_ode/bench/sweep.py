@@ -19,7 +19,7 @@ from ..integration import initial_conditions, integrate
 from ..operators import make_operator
 from ..params import FHRNParams
 
-__all__ = ["cases", "sweep_case"]
+__all__ = ["cases", "sweep_case", "state_case"]
 
 
 def sweep_case(P: int, n: int, *, n_sep: int = 8, t1: float = 20.0, n_points: int = 401, k: int = 3,
@@ -47,11 +47,57 @@ def sweep_case(P: int, n: int, *, n_sep: int = 8, t1: float = 20.0, n_points: in
                      error_control=res.error_control, status=res.status, repeats=k)]
 
 
+def state_case(n_tasks: int, *, n_baseline: int = 20, k: int = 3) -> list[dict]:
+    """Per-task cost of the sweep state (issue 24): two status changes per task (running, done).
+
+    Row ``sweep/state_n{N}/vs_full_rewrite``: ours = :meth:`SweepManifest.update` (one appended line
+    of ``tasks.jsonl``) for every change of ``N`` tasks, per task; baseline = rewriting the whole
+    state after every change (the version-1 manifest), timed on ``n_baseline`` changes and scaled
+    per task. ``per_task_s`` should stay flat from 300 to 3 000 tasks; the baseline grows with N.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from ..sweep import FailTask, SweepManifest, TaskRecord, load_manifest
+
+    recs = [TaskRecord(task=FailTask(name=f"t{i}")) for i in range(n_tasks)]
+    with tempfile.TemporaryDirectory() as tmp:
+        m = SweepManifest(out=Path(tmp), records=recs)
+        m.write()
+
+        def ours():
+            for r in recs:
+                for st in ("running", "done"):
+                    r.status = st
+                    m.update(r)
+
+        def full():
+            for r in recs[:n_baseline]:
+                r.status = "running"
+                m.write()
+                r.status = "done"
+                m.write()
+
+        t_o, _ = best_of(ours, k)
+        t_b, _ = best_of(full, min(k, 2))
+        m.close_log()
+        after = {r.key: r.status for r in load_manifest(tmp).records}
+    err = float(sum(v != "done" for v in after.values()))  # 0: every change reached the log
+    per, per_b = t_o / n_tasks, t_b / min(n_baseline, n_tasks)
+    return [make_row(f"sweep/state_n{n_tasks}/vs_full_rewrite", per, "rewrite the whole state per change "
+                     f"(timed on {min(n_baseline, n_tasks)} tasks), per task", per_b, err,
+                     n_tasks=n_tasks, per_task_s=per, baseline_per_task_s=per_b, repeats=k)]
+
+
 def cases(quick: bool, seed: int = 0) -> list:
     def run():
         if quick:
             return sweep_case(16, 16, n_sep=4, t1=10.0, n_points=101, k=2, seed=seed)
         return sweep_case(64, 64, n_sep=8, seed=seed)
 
+    def state():
+        return state_case(300, k=2 if quick else 3) + state_case(3000, k=2 if quick else 3)
+
     run.bench_name = "gamma64_n64" if not quick else "gamma16_n16"
-    return [run]
+    state.bench_name = "state"
+    return [run, state]

@@ -34,7 +34,7 @@ import re
 import sys
 from contextlib import contextmanager
 
-from .._errors import FHRNInputError
+from .._errors import FHRNInputError, Interrupted
 from .._signals import Terminated, caught, exit_code, install, restore, signal_name
 
 __all__ = ["main", "entry", "build_parser", "COMMAND_MODULES", "Terminated"]
@@ -61,8 +61,9 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.sweep",
 )
 
-#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``, and a value that
+#: starts with one (``--range -1:1:3``, ``--gamma -1,2``): no flag starts with ``-`` and a digit.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)\S*$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -208,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM as Terminated
         caught()
         code = exit_code(exc)
-        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); "
-              f"no partial files left", file=sys.stderr)
+        info = exc  # a repeated signal may land on top of the library's Interrupted: look down the chain
+        while info is not None and not isinstance(info, Interrupted):
+            info = info.__context__
+        kept = str(info) if info is not None and str(info) != "interrupted" else "no partial files left"
+        print(f"fhrn-ode {cmd}: {'terminated' if code == 143 else 'interrupted'} ({signal_name(code)}); {kept}",
+              file=sys.stderr)
         return code
     except BrokenPipeError:
         code = 141

@@ -17,7 +17,6 @@ empty.
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import FHRNInputError
+from .._lock import LOCK_NAME as _LOCK_NAME
 from ..params import MEMORY_KINDS, FHRNParams
 
 _DEFAULTS = FHRNParams()
@@ -194,9 +194,10 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-#: Lock file name inside a locked output folder.
-LOCK_NAME = ".fhrn-ode.lock"
-_HELD: list[tuple[Path, int]] = []  # (folder, lock fd) held by this process
+#: Lock file name inside a locked output folder (the one lock: :mod:`fhrn_ode._lock`).
+LOCK_NAME = _LOCK_NAME
+
+_HELD: list[Path] = []  # folders this process locked through prepare_out_dir
 _CREATED: list[Path] = []  # folders this process created (outermost last)
 
 
@@ -267,7 +268,7 @@ def prepare_out_dir(path: str | Path, *, flag: str = "--out", lock: bool = True)
     except OSError as exc:
         release_out_dirs(failed=True)
         raise _refuse(flag, p, f"cannot be written ({exc.strerror or exc})") from None
-    if lock and not any(q.resolve() == p.resolve() for q, _ in _HELD):
+    if lock and not any(q.resolve() == p.resolve() for q in _HELD):
         _lock(p, flag)
     return p
 
@@ -291,49 +292,18 @@ def check_out_file(path: str | Path, *, flag: str = "--out") -> Path:
 
 
 def _lock(p: Path, flag: str) -> None:
-    import fcntl
+    from .._lock import lock_folder
 
-    lock_path = p / LOCK_NAME
-    for _ in range(5):
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise _refuse(flag, p, f"cannot be locked ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            try:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            except OSError:
-                holder = "another process"
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise _refuse(flag, p, f"is in use by another fhrn-ode process ({holder}); wait for it or "
-                                       f"choose another folder") from None
-            raise _refuse(flag, p, f"cannot be locked ({exc.strerror or exc})") from None
-        try:  # the file we locked must still be the one at lock_path (a releaser may have unlinked it)
-            if os.fstat(fd).st_ino != os.stat(lock_path).st_ino:
-                os.close(fd)
-                continue
-        except FileNotFoundError:
-            os.close(fd)
-            continue
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: fhrn-ode {' '.join(sys.argv[1:2])}".encode())
-        _HELD.append((p, fd))
-        return
-    raise _refuse(flag, p, "cannot be locked (lock file keeps changing)")  # pragma: no cover
+    lock_folder(p, flag=flag, what=f"fhrn-ode {' '.join(sys.argv[1:2])}")
+    _HELD.append(p)
 
 
 def release_out_dirs(*, failed: bool) -> None:
     """Release every ``--out`` lock of this process; after a failure also remove empty folders it created."""
+    from .._lock import unlock_folder
+
     while _HELD:
-        p, fd = _HELD.pop()
-        try:
-            os.unlink(p / LOCK_NAME)
-        except OSError:
-            pass
-        os.close(fd)
+        unlock_folder(_HELD.pop(), force=True)
     created = list(reversed(_CREATED))
     _CREATED.clear()
     if failed:

@@ -52,6 +52,9 @@ def run(args) -> int:
             raise FHRNInputError(f"`--plot` {args.plot!r} is a directory")
         if not plot.parent.is_dir():
             raise FHRNInputError(f"`--plot`: the folder {str(plot.parent)!r} does not exist")
+        from ._common import check_out_file
+
+        check_out_file(plot, flag="--plot")  # unwritable: refused now, not after the benchmark ran
     if args.from_json is not None:
         rows = _read_rows(args.from_json)
         skipped = []
@@ -92,10 +95,9 @@ def torch_version() -> str:
 
 
 def _read_rows(path: str) -> list[dict]:
-    from .._io import read_json
+    from .._io import read_typed
 
-    with flag_names(path="--from-json"):
-        rows = read_json(path, "bench rows")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "name" in r for r in rows):
-        raise FHRNInputError(f"`--from-json` {path!r} is not a list of bench rows")
-    return rows
+    num = (float, type(None))
+    spec = [{"name": str, "ours_s?": num, "baseline_s?": num, "speedup?": num, "max_abs_err?": num,
+             "matmul_floor_s?": num, "t1?": num, "device?": str, "error?": (str, type(None))}]
+    return read_typed(path, "`--from-json`", spec)  # a row of the wrong shape: one line naming row and key

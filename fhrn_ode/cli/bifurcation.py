@@ -39,6 +39,12 @@ def parse_range(text: str) -> list[float]:
         raise FHRNInputError(f"`--range` must be A:B:N (two numbers and an integer), got {text!r}") from None
     if not (n >= 2 and b > a):
         raise FHRNInputError(f"`--range` needs B > A and N >= 2, got {text!r}")
+    from ._common import MAX_MAGNITUDE
+    from ._gates import check_range_count
+
+    if not max(abs(a), abs(b)) <= MAX_MAGNITUDE:
+        raise FHRNInputError(f"`--range` {text!r}: A and B must be finite with |value| <= {MAX_MAGNITUDE:g}")
+    check_range_count(text, n)
     import numpy as np
 
     return np.linspace(a, b, n).tolist()
@@ -52,12 +58,22 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 
-    out = check_out_dir(args.out)
+    from ._gates import gate_dynamics
+
     values = parse_range(args.range)
+    gate_dynamics(args, "bifurcation", n_values=len(values))
+    out = check_out_dir(args.out)
     name, W, params, _ = fhrn_field(args, slots=False)
+    gate_dynamics(args, "bifurcation", d=W.shape[0], n_values=len(values))
     if args.param != "wr_scale":
-        params.replace(**{args.param: values[0]})  # validates the range's first value (e.g. kappa >= 0)
-        params.replace(**{args.param: values[-1]})
+        from .._errors import FHRNInputError
+
+        for v in (values[0], values[-1]):  # the range's ends must be allowed values (e.g. kappa >= 0)
+            try:
+                params.replace(**{args.param: v})
+            except FHRNInputError as exc:  # the user typed --range, not --<param>: name it
+                raise FHRNInputError(f"`--range` {args.range!r} reaches {args.param} = {v:g}, which is not allowed "
+                                     f"({str(exc).replace('`', '')})") from None
     d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
                           radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
                           exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())

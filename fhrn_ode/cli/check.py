@@ -75,21 +75,26 @@ def run(args: argparse.Namespace) -> int:
     elif target.is_dir():
         subs = sorted(d for d in target.iterdir() if _is_ckpt(d))
         seeds = {}
-        if (target / "manifest.json").is_file():  # a `fhrn-ode sweep` folder: its finished train tasks
-            from ..sweep import load_manifest
+        if (target / "manifest.json").is_file():  # a `fhrn-ode sweep` folder: the model set of sweep-report
+            from ..sweep import finished_results
 
-            recs = [r for r in load_manifest(target).records if r.status == "done" and r.task.kind == "train"]
+            recs = [r for r, _ in finished_results(target, "train")]
             subs = [target / r.folder for r in recs]
             seeds = {str(target / r.folder): r.task.seed for r in recs}
         if not subs:
             raise FHRNInputError(f"{str(target)!r} is neither a checkpoint (config.json) nor a sweep folder of them")
         from .._progress import Progress
 
-        pairs = []
+        pairs, bad = [], []
         with Progress(len(subs), "check", unit="model") as bar:
             for d in subs:
-                pairs.append(check_one(d, args.contexts, args.seq_len, args.seed, args.scope))
+                try:
+                    pairs.append(check_one(d, args.contexts, args.seq_len, args.seed, args.scope))
+                except FHRNInputError as exc:  # keep the models already checked; flag this one
+                    bad.append({"checkpoint": str(d), "error": str(exc)})
                 bar.update(1)
+        if not pairs:
+            raise FHRNInputError(f"no model of {str(target)!r} could be checked: {bad[0]['error']}")
         for r, _ in pairs:
             r["seed"] = seeds.get(r["checkpoint"])
         pairs.sort(key=lambda rc: (rc[0]["gamma"], rc[0]["seed"] is None, rc[0]["seed"]))
@@ -101,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                "spectral_abscissa": max(r["spectral_abscissa"] for r in results),
                "r_e": max(r["r_e"] for r in results),
                "fraction_stable": float(np.mean([r["fraction_stable"] for r in results])),
-               "models": results}
+               "models": results, "unreadable": bad}
     else:
         raise FHRNInputError(f"checkpoint {str(target)!r} does not exist")
     files = []
@@ -117,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             for ext in ("png", "pdf"):
                 files.append(atomic_savefig(fig, out / f"{name}.{ext}", dpi=200, bbox_inches="tight"))
             plt.close(fig)
+    bad = obj.get("unreadable", []) if "models" in obj else []
     if args.json:
         emit_json(obj)
     else:
@@ -127,4 +133,10 @@ def run(args: argparse.Namespace) -> int:
                   f"{g['n']} seed(s); seeds with unstable contexts: {g['seeds_leaving'] or 'none'}")
         if files:
             print("  wrote " + ", ".join(str(f) for f in files))
+    if bad:  # the others are reported above; each bad one gets its line, and the exit code says it
+        import sys
+
+        for b in bad:
+            print(f"fhrn-ode check: error: {b['checkpoint']} not checked: {b['error']}", file=sys.stderr)
+        return 1
     return 0

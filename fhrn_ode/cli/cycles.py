@@ -29,8 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header
 
+    from ._gates import gate_dynamics
+
+    gate_dynamics(args, "cycles")
     out = check_out_dir(args.out)
     name, W, params, field = fhrn_field(args)
+    gate_dynamics(args, "cycles", d=W.shape[0])
     res = find_cycles(field, n_init=args.n_init, radius=args.radius, t_transient=args.t_transient,
                       t_record=args.t_record, t_max=args.t_max, max_nfe=args.max_nfe, seed=args.seed)
     result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}

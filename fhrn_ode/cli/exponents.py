@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 
+    from ._gates import gate_dynamics
+
+    gate_dynamics(args, "exponents", d=3 if args.system == "lorenz" else None)
     out = check_out_dir(args.out)
     W = params = None
     if args.system == "lorenz":
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         radius = 10.0 if args.radius is None else args.radius
     else:
         name, W, params, field = fhrn_field(args, slots=args.grid is None)
+        gate_dynamics(args, "exponents", d=W.shape[0])
         head = {"system": "fhrn", **header(name, W, params, getattr(args, "_param_sources", None))}
         radius = 2.0 if args.radius is None else args.radius
     kw = dict(n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1, dt=args.dt, rtol=args.rtol,

@@ -28,8 +28,12 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_out_dir, emit_json
     from ._dynamics import fhrn_field, header, save_figure
 
+    from ._gates import gate_dynamics
+
+    gate_dynamics(args, "fixed-points")
     out = check_out_dir(args.out)
     name, W, params, field = fhrn_field(args)
+    gate_dynamics(args, "fixed-points", d=W.shape[0])
     res = find_fixed_points(field, n_starts=args.n_starts, radius=args.radius, tol=args.tol, slow_q=args.slow_q,
                             max_nfe=args.max_nfe, seed=args.seed)
     result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}

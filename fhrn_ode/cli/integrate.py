@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,7 +225,7 @@ def _interrupted(exc: BaseException, t_final: float, out: Path) -> int:
 def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
     """Refuse ``--dim``/``--n-init``/``--n-points`` and magnitudes out of reach, before any work (docs/failure-modes.md)."""
     from .._errors import check_int, check_real
-    from .._limits import check_sizes as check, integrate_cost
+    from .._limits import MIN_EVALS, Cost, check_sizes as check, integrate_cost
 
     n_init = check_int("--n-init", args.n_init, low=1)
     n_points = check_int("--n-points", args.n_points, low=2)
@@ -232,18 +233,25 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
     check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
     if d is None:
         d = 2 if args.dim is None else check_int("--dim", args.dim, low=1)
-    mem = getattr(args, "memory", None) not in (None, "none")
-    check(lambda dd, ni, npt: integrate_cost(dd, ni, npt, memory=mem),
-          [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
-           ("--n-points", n_points, 2)], what="O(d^3) eigenvalues of the final Jacobians")
+    kind = getattr(args, "memory", None)
+    mem = kind not in (None, "none", "slots")
+    k = check_int("--slots", args.slots, low=1, high=10_000) if kind == "slots" else 0  # slots: K extra states
+    n_sets = math.prod(len(v) for v in _parse_grids(args.grid).values()) if getattr(args, "grid", None) else 1
+    sizes = [("--dim" if args.dim is not None else "the operator size d", d, 1), ("--n-init", n_init, 1),
+             ("--n-points", n_points, 2)] + ([("--grid", n_sets, 1)] if n_sets > 1 else [])
+    def cost(dd, ni, npt, ns=n_sets):  # slots: the saved (T, N, K, d) slots and K d-vectors per evaluation
+        return integrate_cost(dd, ni * ns, npt, memory=mem) + Cost(8.0 * npt * ni * k * dd * 3,
+                                                                     MIN_EVALS * ni * k * dd * 4.0)
+
+    check(cost, sizes, what="O(d^3) eigenvalues of the final Jacobians")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_sizes(args)  # every form, --memory slots and --grid included, before anything is built
     if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
         from ._slots_run import run_slots
 
         return run_slots(args)
-    check_sizes(args)
     out = check_out_dir(args.out)
     op = resolve_wr_args(args)
     name, W = op.name, op.W

@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.saliency import saliency_report
 
     check_int("--seed", args.seed, low=0)
+    from .._errors import check_real
+    from ._common import MAX_MAGNITUDE
+
+    check_real("--kappa", args.kappa, high=MAX_MAGNITUDE)  # beyond it the escape-time arithmetic overflows
     out = None if args.out is None else check_out_dir(args.out)
     try:
         rep = saliency_report(args.kappa, args.z0, args.steps)

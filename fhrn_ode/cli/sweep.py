@@ -8,21 +8,56 @@ from ._common import emit_json
 from .._errors import FHRNInputError
 
 
+#: Most tasks one sweep command may list (the product of its value lists).
+MAX_TASKS = 1_000_000
+
+
 def _floats(flag: str, text: str) -> list[float]:
+    from ._common import MAX_MAGNITUDE
+
     try:
         vals = [float(v) for v in str(text).split(",") if v.strip() != ""]
     except ValueError:
         raise FHRNInputError(f"`{flag}` must be comma-separated numbers, got {text!r}") from None
     if not vals:
         raise FHRNInputError(f"`{flag}` must list at least one number, got {text!r}")
+    for v in vals:
+        if not abs(v) <= MAX_MAGNITUDE:
+            raise FHRNInputError(f"`{flag}` entries must be finite with |value| <= {MAX_MAGNITUDE:g}, got {v:g}")
     return vals
 
 
 def _ints(flag: str, text: str) -> list[int]:
-    vals = _floats(flag, text)
-    if any(v != int(v) for v in vals):
-        raise FHRNInputError(f"`{flag}` must be comma-separated integers, got {text!r}")
-    return [int(v) for v in vals]
+    """Comma-separated integers, parsed as integers (never through a float: 9007199254740993 stays exact)."""
+    parts = [v.strip() for v in str(text).split(",") if v.strip() != ""]
+    try:
+        vals = [int(v) for v in parts]
+    except ValueError:
+        raise FHRNInputError(f"`{flag}` must be comma-separated integers, got {text!r}") from None
+    if not vals:
+        raise FHRNInputError(f"`{flag}` must list at least one integer, got {text!r}")
+    for v in vals:
+        if not 0 <= v < 2 ** 63:
+            raise FHRNInputError(f"`{flag}` entries must be integers in [0, 2^63), got {v}")
+    return vals
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    """``--workers``, ``--threads``, ``--dim``, ``--t1`` and ``--retries`` within reach, before anything runs."""
+    import os
+
+    from .._errors import check_int, check_real
+    from .._limits import check_sizes, integrate_cost
+
+    cpus = os.cpu_count() or 1
+    check_int("--threads", args.threads, low=1, high=max(cpus, 1))
+    check_int("--workers", args.workers, low=1, high=256 if args.engine == "local" else 100_000)
+    check_int("--retries", args.retries, low=0, high=100)
+    if args.task == "ode":
+        check_real("--t1", args.t1, low=0.0, high=1e9, low_open=True)
+        dim = check_int("--dim", args.dim, low=1)
+        check_sizes(lambda d: integrate_cost(d, 8, 2), [("--dim", dim, 1)],
+                    what="O(d^3) eigenvalues of the final Jacobians, per task")
 
 
 def register(sub) -> None:
@@ -71,8 +106,17 @@ def build_tasks(args: argparse.Namespace) -> list:
     from .._errors import check_int
     from ..sweep import ode_grid, train_grid
 
+    _check_sizes(args)
     gammas = _floats("--gamma", args.gamma)
     seeds = _ints("--seeds", args.seeds)
+    n = len(gammas) * len(seeds)
+    if args.task == "ode":
+        for flag in ("kappa", "theta", "leak", "beta"):
+            n *= len(_floats(f"--{flag}", getattr(args, flag)))
+    else:
+        n *= len([s for s in args.preset.split(",") if s.strip()])
+    if n > MAX_TASKS:
+        raise FHRNInputError(f"the grid (--gamma x --seeds x ...) has {n} tasks; at most {MAX_TASKS} per sweep")
     if args.task == "train":
         for flag in ("kappa", "theta", "leak", "beta"):
             if getattr(args, flag) != _DEFAULTS[flag]:
@@ -97,22 +141,24 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep import run_sweep
 
     tasks = build_tasks(args)
-    # SIGTERM raises fhrn_ode._signals.Terminated (a KeyboardInterrupt, installed by cli.main): the
-    # runner stops its workers, writes the manifest and re-raises; main exits 143 (130 for Ctrl-C).
+    # SIGINT/SIGTERM: the runner stops its workers, writes the manifest and raises
+    # fhrn_ode._errors.Interrupted whose message says what is done and pending; main exits 130/143.
     m = run_sweep(tasks, args.out, engine=args.engine, workers=args.workers, address=args.address,
                   retries=args.retries, threads=args.threads, progress=not args.quiet,
                   dry_run=args.dry_run)
-    d = m.to_dict()
+    keys = {t.key for t in tasks}
+    mine = [r for r in m.records if r.key in keys]  # records of earlier, other grids never fail this run
+    c = {s: sum(r.status == s for r in mine) for s in ("done", "failed", "pending", "running")}
     if args.json:
-        emit_json(d)
+        emit_json(m.to_dict())
     else:
-        c = d["counts"]
-        print(f"fhrn-ode sweep: {c['done']} done, {c['failed']} failed, {c['pending']} pending; "
-              f"manifest {m.path}")
-        for t in d["tasks"]:
-            if t["status"] == "failed":
-                print(f"  FAILED {t['key']} after {t['attempts']} attempts: {t['error'].splitlines()[0]}")
-    return 1 if d["counts"]["failed"] else 0
+        other = len(m.records) - len(mine)
+        print(f"fhrn-ode sweep: {c['done']} done, {c['failed']} failed, {c['pending']} pending; manifest {m.path}"
+              + (f" (and {other} tasks of earlier grids)" if other else ""))
+        for r in mine:
+            if r.status == "failed":
+                print(f"  FAILED {r.key} after {r.attempts} attempts: {(r.error or 'no error recorded').splitlines()[0]}")
+    return 1 if c["failed"] else 0
 
 
 # ---- `fhrn-ode sweep-report` on a `fhrn-ode sweep` folder or a bundle (registered in cli/metrics.py) ----
@@ -139,23 +185,28 @@ def is_seed_sweep(path) -> bool:
     return (p / "manifest.json").is_file() or (p / "tasks").is_dir() or any(p.glob("gamma_*.json"))
 
 
+#: Shape of the per-gain stability rows (``check.json`` of ``fhrn-ode check SWEEP``, ``stability.json``).
+STABILITY_SPEC = {"per_gain": [{"gamma": float, "n": int, "fraction_stable_mean": float,
+                                "fraction_stable_sem": (float, type(None)), "spectral_abscissa_values": [float],
+                                "seeds_leaving": list}]}
+
+
 def _load_stability(args, folder):
     from pathlib import Path
 
+    from .._io import read_typed
     from ..sweep import STABILITY_NAME
 
     path = Path(args.check) if args.check else Path(folder) / STABILITY_NAME
-    if not path.is_file():
-        if args.check:
-            raise FHRNInputError(f"`--check` file {str(path)!r} does not exist")
+    if args.check is None and not path.exists():
         return None
-    from .._io import read_json
-
     try:
-        return read_json(path, "stability")["per_gain"]
-    except (KeyError, TypeError):
-        raise FHRNInputError(f"{str(path)!r} holds no per-gain stability (run `fhrn-ode check SWEEP --out DIR` "
-                             f"on a `fhrn-ode sweep` folder)") from None
+        return read_typed(path, "`--check`" if args.check else "stability", STABILITY_SPEC)["per_gain"]
+    except FHRNInputError as exc:
+        if "per_gain" not in str(exc):
+            raise
+        raise FHRNInputError(f"{exc} (write one with `fhrn-ode check SWEEP --out DIR` on a `fhrn-ode sweep` "
+                             f"folder)") from None
 
 
 def run_seed_report(args: argparse.Namespace) -> int:
@@ -169,7 +220,7 @@ def run_seed_report(args: argparse.Namespace) -> int:
     if bundled is not None and args.sweep_dir is not None:
         raise FHRNInputError(f"give either a sweep folder ({args.sweep_dir!r}) or --bundled {bundled}, not both")
     folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path(bundled or "quick")
-    delta = check_real("delta", args.delta, low=0.0, low_open=True)
+    delta = check_real("--delta", args.delta, low=1e-9, high=1e3)
     out = check_out_dir(args.out) if args.out is not None else None
     bundle = check_out_dir(args.bundle) if args.bundle is not None else None
     stability = _load_stability(args, folder)

@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 
 from .._errors import FHRNInputError
-from .._io import atomic_write_json, read_json
-from ._manifest import MANIFEST_NAME, load_manifest
-from ._tasks import read_result
+from .._io import atomic_write_json
+from ._manifest import finished_results, load_manifest
 
 __all__ = ["BUNDLED_SWEEPS", "bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
 
@@ -43,10 +42,7 @@ def write_bundle(sweep_dir: str | os.PathLike, out: str | os.PathLike, *, stabil
     src, out = Path(sweep_dir), Path(out)
     m = load_manifest(src)
     by: dict[str, list[dict]] = {}
-    for r in m.records:
-        res = read_result(src / r.folder) if r.status == "done" and r.task.kind == "train" else None
-        if res is None:
-            continue
+    for _, res in finished_results(src, "train"):
         res = {k: v for k, v in res.items() if k != "history"}
         by.setdefault(f"gamma_{float(res['gamma']):.3f}.json", []).append(res)
     if not by:
@@ -57,5 +53,5 @@ def write_bundle(sweep_dir: str | os.PathLike, out: str | os.PathLike, *, stabil
         files.append(atomic_write_json(out / name, {"gamma": rs[0]["gamma"], "results": rs}))
     if stability is not None:
         files.append(atomic_write_json(out / STABILITY_NAME, {"per_gain": stability}))
-    files.append(atomic_write_json(out / BUNDLED_MANIFEST, read_json(src / MANIFEST_NAME, "sweep manifest")))
+    files.append(atomic_write_json(out / BUNDLED_MANIFEST, m.to_dict()))
     return files

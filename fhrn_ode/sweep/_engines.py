@@ -24,7 +24,7 @@ from typing import Any
 
 from .._errors import FHRNInputError
 
-__all__ = ["execute_task", "LocalEngine", "RayEngine", "make_engine", "ENGINES"]
+__all__ = ["execute_task", "LocalEngine", "RayEngine", "make_engine", "ENGINES", "check_address", "RAY_HINT"]
 
 ENGINES = ("local", "ray")
 
@@ -115,25 +115,114 @@ class LocalEngine:
             self._pool.shutdown(wait=True)
 
 
+#: Seconds to wait for a TCP connection to ``--address`` before giving up (a port where nothing listens).
+CONNECT_TIMEOUT_S = 10.0
+
+#: What a user must set to reach a cluster started elsewhere (docs/sweeps.md, "Ray").
+RAY_HINT = ("a cluster started with `ray start --head --node-ip-address 127.0.0.1 --port 6379` is reached with "
+            "--address 127.0.0.1:6379 (give --node-ip-address an address this machine reaches: Ray advertises it); "
+            "Ray >= 2.59 authenticates with a token: set RAY_AUTH_MODE=token here (as on the cluster) and give the "
+            "head's token as RAY_AUTH_TOKEN or in ~/.ray/auth_token (`ray get-auth-token` prints it)")
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``host:port`` / ``ray://host:port``; None for ``auto`` or a form we do not parse."""
+    a = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = a.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast when nothing accepts TCP connections at ``address`` (``ray.init`` would retry for minutes).
+
+    Raises:
+        FHRNInputError: naming the address, the reason and what to set (:data:`RAY_HINT`).
+    """
+    import socket
+
+    hp = _host_port(address)
+    if hp is None:
+        return
+    if not 0 < hp[1] < 65536:
+        raise FHRNInputError(f"`address` {address!r} has port {hp[1]}; a port is 1-65535")
+    try:
+        with socket.create_connection(hp, timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise FHRNInputError(f"`address` {address!r}: cannot connect to a Ray cluster there ({why}); "
+                             f"{RAY_HINT}") from None
+
+
+def _signal_mask(block: bool) -> None:
+    import signal
+
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+
+
+def _our_processes(ray) -> list:
+    """The processes of the local cluster this process started (and their children: agents, workers)."""
+    try:
+        import psutil
+
+        node = ray._private.worker._global_node
+        procs = [psutil.Process(p.process.pid) for infos in node.all_processes.values() for p in infos]
+        return procs + [c for p in procs for c in p.children(recursive=True)]
+    except Exception:  # noqa: BLE001 - best effort: psutil missing, node gone, a process already exited
+        return []
+
+
 class RayEngine:
-    """Ray tasks on a cluster at ``address``, or on a local cluster of ``workers`` CPUs started here."""
+    """Ray tasks on a cluster at ``address``, or on a local cluster of ``workers`` CPUs started here.
+
+    Start-up runs with SIGINT/SIGTERM blocked (Ray installs C++ signal handlers that dump a stack and
+    exit on SIGTERM) and our handlers restored afterwards, so an interrupt during or after start-up
+    takes the CLI's path (130/143, one line). :meth:`close` shuts Ray down and, for a cluster started
+    here, kills what of it is still alive after 5 s (dashboard and runtime-env agents linger).
+    """
 
     name = "ray"
 
     def __init__(self, workers: int, address: str | None = None) -> None:
+        import signal
+
         try:
             import ray
         except ImportError:
             raise FHRNInputError("`engine` 'ray' needs Ray: pip install 'fhrn-ode[ray]'") from None
         self._ray = ray
-        self._started = False
+        self._started = False  # we started a local cluster
+        self._connected = False  # we called ray.init (and so shut it down again)
         if not ray.is_initialized():
             kw: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
-            if address:
-                ray.init(address=address, **kw)
-            else:
-                ray.init(num_cpus=workers, **kw)
-            self._started = True
+            handlers = {}
+            try:
+                handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            except ValueError:  # pragma: no cover - not the main thread
+                pass
+            _signal_mask(True)
+            try:
+                try:
+                    if address:
+                        ray.init(address=address, **kw)
+                    else:
+                        ray.init(num_cpus=workers, **kw)
+                        self._started = True
+                    self._connected = True
+                except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, AuthenticationError, ...
+                    raise FHRNInputError(f"`address` {address!r}: Ray could not connect ({str(exc).splitlines()[0]}); "
+                                         f"{RAY_HINT}" if address else f"Ray could not start a local cluster "
+                                         f"({str(exc).splitlines()[0]})") from None
+            finally:
+                for sig, h in handlers.items():
+                    if h is not None:
+                        signal.signal(sig, h)
+                _signal_mask(False)  # a signal that came during start-up is delivered now, to our handler
         self._remote = ray.remote(num_cpus=1, max_retries=0)(execute_task)
 
     def submit(self, task_dict: dict, folder: str, threads: int | None) -> Any:
@@ -152,13 +241,27 @@ class RayEngine:
         return out
 
     def close(self, kill: bool = False, handles: list | None = None) -> None:
+        import time
+
         for h in handles or []:
             try:
                 self._ray.cancel(h, force=True)
             except Exception:  # already finished
                 pass
-        if self._started:
+        procs = _our_processes(self._ray) if self._started else []
+        if self._connected:
             self._ray.shutdown()
+        if procs:  # what of the cluster we started outlives shutdown (agents): stop it
+            deadline = time.monotonic() + 5
+            alive = [p for p in procs if p.is_running()]
+            while alive and time.monotonic() < deadline:
+                time.sleep(0.2)
+                alive = [p for p in alive if p.is_running() and p.status() != "zombie"]
+            for p in alive:
+                try:
+                    p.kill()
+                except Exception:  # noqa: BLE001 - exited meanwhile
+                    pass
 
 
 def make_engine(engine: str, workers: int, address: str | None):

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .._errors import FHRNInputError, check_choice, check_int
+from .._errors import FHRNInputError, Interrupted, check_choice, check_int
 from ._engines import ENGINES, make_engine
+from .._lock import lock_folder, unlock_folder
 from ._manifest import MANIFEST_NAME, SweepManifest, TaskRecord, load_manifest
 from ._tasks import OdeTask, Task, TrainTask, read_result, task_from_dict
 
-__all__ = ["run_sweep", "train_grid", "ode_grid"]
+__all__ = ["run_sweep", "train_grid", "ode_grid", "check_key"]
 
-LOCK_NAME = ".sweep.lock"
+#: A task key is one folder name: letters, digits and ``._+-=`` (no separator, not ``.``/``..``).
+_KEY_RE = re.compile(r"[A-Za-z0-9_.+=-]{1,200}")
+
+
+def check_key(key: str) -> str:
+    """Refuse a task key that is not one plain folder name (it could escape ``out/tasks/``).
+
+    Raises:
+        FHRNInputError: naming the key.
+    """
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or key in (".", ".."):
+        raise FHRNInputError(f"task key {key!r} is not a plain folder name (letters, digits and ._+=- only, "
+                             f"at most 200): it must stay inside `out`/tasks/")
+    return key
 
 
 def train_grid(gammas: Sequence[float], seeds: Sequence[int], presets: Sequence[str] = ("quick",),
@@ -36,44 +52,20 @@ def ode_grid(gammas: Sequence[float], seeds: Sequence[int] = (0,), **lists: Iter
     return [OdeTask(seed=c[0], gain=c[-1], **dict(zip(names, c[1:-1]))) for c in combos]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _take_lock(out: Path) -> Path:
-    lock = out / LOCK_NAME
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
-                raise FHRNInputError(f"`out` {str(out)!r} is in use by another sweep runner (pid {pid})") from None
-            lock.unlink(missing_ok=True)  # stale: its runner is gone
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return lock
-    raise FHRNInputError(f"could not lock `out` {str(out)!r}")  # pragma: no cover
-
-
 def _fmt_s(s: float) -> str:
     s = max(0.0, s)
     return f"{s / 3600:.1f}h" if s >= 3600 else (f"{s / 60:.1f}min" if s >= 90 else f"{s:.0f}s")
 
 
 def _stderr_line(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    err = sys.stderr
+    if err is None:  # started with stderr closed: progress has nowhere to go
+        return
+    try:
+        err.write(line + "\n")
+        err.flush()
+    except (OSError, ValueError):  # closed or broken: progress is best effort, the manifest is the record
+        pass
 
 
 def _same_task(d, t: Task) -> bool:
@@ -81,6 +73,16 @@ def _same_task(d, t: Task) -> bool:
         return task_from_dict(d) == t
     except (FHRNInputError, TypeError):
         return False
+
+
+def _adopt(r: TaskRecord, res: dict | None) -> None:
+    """Set ``r`` from its folder: a result is ``done`` (or ``failed`` when it records a failure)."""
+    if res is None:
+        r.status = "pending"  # pending, failed or running (a killed runner): run it (again)
+        return
+    why = r.task.failure(res)
+    r.status, r.error, r.seconds = ("failed", why, None) if why else ("done", None, res.get("seconds"))
+    r.attempts = max(r.attempts, 1)
 
 
 def _merge(out: Path, tasks: list[Task], engine: str) -> tuple[SweepManifest, list[TaskRecord]]:
@@ -95,11 +97,7 @@ def _merge(out: Path, tasks: list[Task], engine: str) -> tuple[SweepManifest, li
         if res is not None and not _same_task(res.get("task"), t):
             raise FHRNInputError(f"task folder {str(out / r.folder)!r} holds a different task "
                                  f"({res.get('task')}); use another `out`")
-        if res is not None:
-            r.status, r.error, r.seconds = "done", None, res.get("seconds")
-            r.attempts = max(r.attempts, 1)
-        else:
-            r.status = "pending"  # pending, failed or running (a killed runner): run it (again)
+        _adopt(r, res)
         recs.append(r)
     m = SweepManifest(out=out, records=recs + list(old.values()), engine=engine)
     return m, recs
@@ -152,63 +150,117 @@ def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "l
         threads = check_int("threads", threads, low=1)
     if address is not None and engine != "ray":
         raise FHRNInputError(f"`address` {address!r} needs engine 'ray'")
+    if address is not None:
+        from ._engines import check_address
+
+        check_address(address)  # seconds, not minutes, when nothing listens there
     say = progress if callable(progress) else (_stderr_line if progress else (lambda line: None))
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FHRNInputError(f"`out` {str(out)!r} exists and is not a directory")
+    for t in tasks:
+        check_key(t.key)
     out.mkdir(parents=True, exist_ok=True)
-    lock = _take_lock(out)
+    lock_folder(out, flag="out", what="fhrn-ode sweep")
     try:
         return _run(tasks, out, engine, workers, address, retries, threads, say, dry_run)
     finally:
-        lock.unlink(missing_ok=True)
+        unlock_folder(out)
+
+
+@contextmanager
+def _signals_deferred():
+    """Run the block with SIGINT, SIGTERM and SIGALRM (the CLI's re-raise timer) only recorded; the
+    previous handlers are back when it ends (the exception it raises then reaches the CLI; a signal
+    that arrived meanwhile is raised again by the CLI's timer). Main thread only; elsewhere a no-op."""
+    import signal
+
+    saved = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+            saved[sig] = signal.signal(sig, lambda *a: None)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, h in saved.items():
+            signal.signal(sig, h)
+
+
+def _interrupted(exc: BaseException, manifest: SweepManifest, recs: list[TaskRecord]) -> Interrupted:
+    c = Counter(r.status for r in recs)
+    what = (f"{c['done']} tasks done, {c['failed']} failed, {c['pending']} pending (kept in "
+            f"{manifest.out}; run the same command again to finish)")
+    out = Interrupted(manifest, cause=exc, what=what)
+    if not out.sigterm:  # Ray's wait/get turns the Terminated of the CLI's SIGTERM handler into a plain
+        from .._signals import exit_code  # KeyboardInterrupt: the last signal received says which it was
+
+        out.sigterm = exit_code() == 143
+    return out
+
+
+def _finish(rec: TaskRecord, res: dict | None, err: str | None, tries: int, retries: int) -> None:
+    """Set the status of ``rec`` after one execution (``err``: it raised or its worker died)."""
+    if err is None:
+        why = rec.task.failure(res)
+        if why:  # a result that records a failed computation: failed, not retried (deterministic)
+            rec.status, rec.error, rec.seconds = "failed", why, None
+        else:
+            rec.status, rec.error, rec.seconds = "done", None, res.get("seconds")
+    elif tries <= retries:
+        rec.status, rec.error = "pending", err
+    else:
+        rec.status, rec.error = "failed", err
 
 
 def _run(tasks, out, engine, workers, address, retries, threads, say, dry_run) -> SweepManifest:
     manifest, recs = _merge(out, tasks, engine)
     manifest.write()
-    queue = [r for r in recs if r.status == "pending"]
+    queue = deque(r for r in recs if r.status == "pending")
     n_todo, n_fin = len(queue), 0
-    say(f"sweep: {len(recs)} tasks, {len(recs) - n_todo} already done, {n_todo} to run "
+    say(f"sweep: {len(recs)} tasks, {sum(r.status == 'done' for r in recs)} already done, {n_todo} to run "
         f"({engine}, {workers} worker{'s' * (workers != 1)})")
     if not queue or dry_run:
         return manifest
-    eng = make_engine(engine, workers, address)
     tries: Counter = Counter()
     inflight: dict = {}
+    eng = None
     t0 = time.monotonic()
     try:
+        eng = make_engine(engine, workers, address)
         while queue or inflight:
             while queue and len(inflight) < workers:
-                rec = queue.pop(0)
+                rec = queue.popleft()
                 rec.status = "running"
                 rec.attempts += 1
                 tries[rec.key] += 1
-                manifest.write()
+                manifest.update(rec)
                 inflight[eng.submit(rec.task.to_dict(), str(manifest.folder(rec)), threads)] = rec
             for h, res, err in eng.wait(list(inflight)):
                 rec = inflight.pop(h)
-                if err is None:
-                    rec.status, rec.error, rec.seconds = "done", None, res.get("seconds")
-                elif tries[rec.key] <= retries:
-                    rec.status, rec.error = "pending", err
-                    queue.append(rec)
-                else:
-                    rec.status, rec.error = "failed", err
-                manifest.write()
+                _finish(rec, res, err, tries[rec.key], retries)
+                manifest.update(rec)
                 if rec.status == "pending":
+                    queue.append(rec)
                     say(f"sweep: {rec.key} raised ({err.splitlines()[0]}); retry {tries[rec.key]}/{retries}")
                     continue
                 n_fin += 1
                 eta = (time.monotonic() - t0) / n_fin * (n_todo - n_fin)
                 what = (f"val {res['val_loss']:.4f} " if res and isinstance(res.get("val_loss"), float) else "")
-                what += f"{rec.seconds:.1f}s" if rec.status == "done" else f"after {tries[rec.key]} tries: {err.splitlines()[0]}"
+                what += (f"{rec.seconds:.1f}s" if rec.status == "done"
+                         else f"after {tries[rec.key]} tries: {rec.error.splitlines()[0]}")
                 say(f"sweep: [{n_fin}/{n_todo}] {rec.status} {rec.key} ({what}); ETA {_fmt_s(eta)}")
-    except BaseException:
-        for rec in inflight.values():
-            rec.status = "pending"
-        manifest.write()
-        eng.close(kill=True, handles=list(inflight))
-        raise
+    except BaseException as exc:
+        with _signals_deferred():  # a repeated Ctrl-C / SIGTERM must not cut the clean-up short
+            for rec in inflight.values():
+                rec.status = "pending"
+            if eng is not None:
+                eng.close(kill=True, handles=list(inflight))
+            manifest.write()
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, Interrupted):
+                raise _interrupted(exc, manifest, recs) from exc
+            raise
     eng.close()
+    manifest.write()
     return manifest

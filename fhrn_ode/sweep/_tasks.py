@@ -22,14 +22,13 @@ Kinds:
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .._errors import FHRNInputError, check_choice, check_int, check_real
-from .._io import atomic_write_json, atomic_write_text, read_json
+from .._io import atomic_write_json, atomic_write_text, check_fields, read_typed
 
 __all__ = ["Task", "TrainTask", "OdeTask", "FailTask", "task_from_dict", "RESULT_NAME", "read_result"]
 
@@ -45,14 +44,32 @@ def _count_execution(key: str) -> None:
             fh.write(key + "\n")
 
 
-def read_result(folder: str | os.PathLike) -> dict | None:
-    """The ``result.json`` of a finished task folder, or None when the task has not finished."""
+#: Shape of every ``result.json`` (fhrn_ode._io.check_fields); each kind adds its own keys.
+RESULT_SPEC = {"task": {"kind": str}, "seconds?": (float, type(None))}
+
+
+def read_result(folder: str | os.PathLike, *, strict: bool = False) -> dict | None:
+    """The ``result.json`` of a finished task folder, or None when the task has not finished.
+
+    Args:
+        folder: the task folder.
+        strict: raise on a ``result.json`` that is not a task result (invalid JSON, a list, a
+            ``task`` that is not an object, a key of the wrong type); default: treat it as
+            unfinished (the runner runs the task again and replaces it).
+
+    Raises:
+        FHRNInputError: ``strict`` and the file is not a task result (naming the file and the key).
+    """
     p = Path(folder) / RESULT_NAME
     if not p.is_file():
         return None
     try:
-        return read_json(p, "task result")
-    except FHRNInputError:  # unreadable: the task counts as unfinished and is run again
+        res = read_typed(p, "task result", RESULT_SPEC)
+        kind = _KINDS.get(res["task"]["kind"])
+        return check_fields(res, kind.RESULT_KEYS, repr(str(p)), what="task result") if kind else res
+    except FHRNInputError:
+        if strict:
+            raise
         return None
 
 
@@ -61,10 +78,17 @@ class Task:
     """Base of every task kind (see the module docstring)."""
 
     kind: ClassVar[str] = ""
+    #: Keys (and types) of this kind's ``result.json`` beyond :data:`RESULT_SPEC`.
+    RESULT_KEYS: ClassVar[dict] = {}
 
     @property
     def key(self) -> str:  # pragma: no cover - every kind overrides it
         raise NotImplementedError
+
+    def failure(self, result: dict) -> str | None:
+        """Why ``result`` (this task's finished result) is a failure, or None: a result that records a
+        failed computation is reported ``failed``, never ``done`` (deterministic: not retried)."""
+        return None
 
     @property
     def gamma(self) -> float | None:
@@ -116,6 +140,9 @@ class TrainTask(Task):
     n_bytes: int | None = None
     metrics_seq: int = 32
     metrics_seed: int = 0
+    RESULT_KEYS: ClassVar[dict] = {"gamma": float, "seed": int, "preset": str, "step": int,
+                                   "val_loss": (float, type(None)), "unigram_nats?": (float, type(None)),
+                                   "metrics?": dict}
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gain", check_real("gamma", self.gain, low=0.0))
@@ -138,25 +165,30 @@ class TrainTask(Task):
 
     def _run(self, folder: Path) -> dict:
         from ..analysis.metrics import model_metrics
-        from ..discrete.checkpoint import load_checkpoint
+        from ..discrete._train_state import STATE_WEIGHTS
+        from ..discrete.checkpoint import CONFIG_NAME, METRICS_NAME, WEIGHTS_NAME, load_checkpoint
         from ..discrete.training import STATE_JSON, preset, train
 
         cfg, opt = preset(self.preset, gamma=self.gain, steps=self.steps, seed=self.seed,
                           batch_size=self.batch_size, eval_batches=self.eval_batches, n_bytes=self.n_bytes)
+        restarted = None
         try:
             res = train(cfg, opt, folder, resume=True, progress=False)
-        except FHRNInputError:
+        except FHRNInputError as exc:
             if not (folder / STATE_JSON).exists():
                 raise
-            # a checkpoint left by a kill mid-write (step mismatch) or by other options: start over
-            for p in folder.iterdir():
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            # a checkpoint left by a kill mid-write (step mismatch) or by other options: start over,
+            # removing only the files a training writes (every other file in the folder is kept)
+            restarted = f"unusable checkpoint discarded: {exc}"
+            for name in (STATE_JSON, STATE_WEIGHTS, WEIGHTS_NAME, CONFIG_NAME, METRICS_NAME):
+                (folder / name).unlink(missing_ok=True)
             res = train(cfg, opt, folder, resume=False, progress=False)
         model, _ = load_checkpoint(folder)
         m = model_metrics(model, n_seq=self.metrics_seq, seed=self.metrics_seed).to_dict() if cfg.fhrl else {}
         return {"gamma": self.gain, "seed": self.seed, "preset": self.preset, "step": res.step,
                 "val_loss": res.val_loss, "train_loss": res.train_loss, "unigram_nats": res.unigram_nats,
-                "n_params": res.n_params, "train_seconds": res.seconds, "metrics": m}
+                "n_params": res.n_params, "train_seconds": res.seconds, "metrics": m,
+                **({"restarted": restarted} if restarted else {})}
 
 
 @dataclass(frozen=True)
@@ -183,6 +215,15 @@ class OdeTask(Task):
     t1: float = 20.0
     n_init: int = 8
     init_radius: float = 2.0
+    RESULT_KEYS: ClassVar[dict] = {"gamma": float, "status": str, "message?": (str, type(None)),
+                                   "t_final": (float, type(None)), "final_radius": [(float, type(None))]}
+
+    def failure(self, result: dict) -> str | None:
+        """An integration whose status is ``failed`` (stiff, budget spent, t1 not reached) is a failure."""
+        if result.get("status") == "failed":
+            return (f"integration failed at t = {result.get('t_final')} of t1 = {self.t1}: "
+                    f"{result.get('message') or 'no message'}")
+        return None
 
     def __post_init__(self) -> None:
         from ..operators import OPERATOR_KINDS
@@ -263,6 +304,8 @@ def task_from_dict(d: dict) -> Task:
     Raises:
         FHRNInputError: unknown kind or fields.
     """
+    if not isinstance(d, dict):
+        raise FHRNInputError(f"`task` must be an object with a `kind`, got {type(d).__name__}")
     d = dict(d)
     kind = d.pop("kind", None)
     if kind not in _KINDS:

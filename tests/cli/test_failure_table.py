@@ -60,6 +60,20 @@ def _files(root: Path) -> None:
     np.savez(root / "floatlayer.npz", W_star=np.zeros((1, 2, 2)), layer=np.array([0.5]))
     with open(root / "huge.bin", "wb") as fh:  # sparse: 5 GB that take no disk
         fh.truncate(5 * 2 ** 30)
+    # issue 24: sweep folders, rows and files of the wrong shape
+    from fhrn_ode.sweep import SweepManifest, TaskRecord, TrainTask
+
+    t = TrainTask(gain=0.0, seed=0, preset="tiny", steps=3)
+    SweepManifest(out=root / "sw_res", records=[TaskRecord(task=t, status="done", attempts=1)]).write()
+    (root / "sw_res" / "tasks" / t.key).mkdir(parents=True)
+    (root / "sw_res" / "tasks" / t.key / "result.json").write_text("[1, 2]")
+    SweepManifest(out=root / "sw_log", records=[TaskRecord(task=t)]).write()
+    (root / "sw_log" / "tasks.jsonl").write_text("garbage\n")
+    (root / "rows.json").write_text('[{"name": "integrate/d2_n4/vs_loop", "ours_s": "fast"}]')
+    (root / "badcheck.json").write_text('{"per_gain": [{"gamma": 0, "n": "two", "fraction_stable_mean": 1, '
+                                        '"fraction_stable_sem": null, "spectral_abscissa_values": [], "seeds_leaving": []}]}')
+    os.mkfifo(root / "fifo")
+    (root / "locked").mkdir()
 
 
 #: (id, argv with {tmp} placeholders, expected exit code, a substring of the one-line message)
@@ -117,6 +131,56 @@ CASES = [
      "`--data` '{tmp}/huge.bin' is 5.37 GB"),
 ]
 
+# issue 24 (docs/failure-modes.md, "Sweeps, dynamics commands, grids, fit"): one new row per class at least
+CASES += [
+    # 2. Ray: an address where nothing listens fails in seconds, naming the address and what to set
+    ("ray-address", ["sweep", "--task", "ode", "--gamma", "1", "--engine", "ray", "--address", "127.0.0.1:1",
+                     "--out", "{tmp}/out-40"], 2, "`--address` '127.0.0.1:1': cannot connect to a Ray cluster there"),
+    # 3. per-task state read back line by line
+    ("sweep-bad-log", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/sw_log", "--dry-run"], 2,
+     "sweep task log file '{tmp}/sw_log/tasks.jsonl' line 1 is not valid JSON"),
+    # 4. time spans with no budget: capped up front
+    ("cycles-t-record", ["cycles", "--t-record", "1e12", "--out", "{tmp}/out-41"], 2, "`--t-record` must be <= 1e+06, got 1e+12"),
+    ("exponents-t1", ["exponents", "--t1", "1e12", "--out", "{tmp}/out-52"], 2, "`--t1` must be <= 1e+06, got 1e+12"),
+    ("bifurcation-count", ["bifurcation", "--param", "kappa", "--range", "0:1:1000000000", "--out", "{tmp}/out-42"], 2,
+     "`--range` '0:1:1000000000' asks for 1000000000 values; at most 10000"),
+    # 5. one typed reader; numeric flags bounded like integrate's
+    ("report-result-list", ["sweep-report", "{tmp}/sw_res"], 2, "holds a list; expected an object"),
+    ("report-delta", ["sweep-report", "--bundled", "quick", "--delta", "1e-300"], 2, "`--delta` must be >= 1e-09, got 1e-300"),
+    ("report-check-type", ["sweep-report", "--bundled", "quick", "--check", "{tmp}/badcheck.json"], 2,
+     "`per_gain[0].n` is a string; expected an integer"),
+    ("bench-row-type", ["bench", "--plot", "{tmp}/b.png", "--from-json", "{tmp}/rows.json"], 2,
+     "`[0].ours_s` is a string; expected a number or null"),
+    ("fixed-points-radius", ["fixed-points", "--radius", "1e7", "--out", "{tmp}/out-44"], 2, "`--radius` must be <= 1e+06, got 1e+07"),
+    ("saliency-kappa", ["saliency", "--kappa", "1e200"], 2, "`--kappa` must be <= 1e+06, got 1e+200"),
+    # 6. sizes refused up front (exit 2 in ~1 s, not out of memory after 30 s)
+    ("slots-dim", ["integrate", "--memory", "slots", "--dim", "20000", "--out", "{tmp}/out-45"], 2, "`--dim` 20000 is too large"),
+    ("fixed-points-dim", ["fixed-points", "--wr", "random", "--dim", "20000", "--out", "{tmp}/out-46"], 2,
+     "`--dim` 20000 is too large"),
+    ("sweep-dim", ["sweep", "--task", "ode", "--gamma", "1", "--dim", "20000", "--out", "{tmp}/out-47"], 2,
+     "`--dim` 20000 is too large"),
+    ("sweep-threads", ["sweep", "--gamma", "0", "--threads", "100000", "--out", "{tmp}/out-48"], 2, "`--threads` must be <= "),
+    ("grid-count", ["integrate", "--grid", "gamma=0:1:100000", "--n-init", "1000", "--out", "{tmp}/out-49"], 2,
+     "`--grid` 100000 is too large"),
+    # 7. refused before the work, not after
+    ("bench-plot-proc", ["bench", "--plot", "/proc/fhrn.png", "--quick"], 2, "`--plot` '/proc' cannot be written"),
+    # 8. sweep honours the shared folder lock
+    ("sweep-locked", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/locked"], 2,
+     "`--out` '{tmp}/locked' is in use by another fhrn-ode process (pid "),
+    # 9. seeds are integers, never floats; the message names --seeds
+    ("sweep-seeds-big", ["sweep", "--gamma", "0", "--seeds", "99999999999999999999", "--out", "{tmp}/out-50"], 2,
+     "`--seeds` entries must be integers in [0, 2^63), got 99999999999999999999"),
+    # 10. the right flag; a negative range start is a value; "does not exist" only when it does not
+    ("bifurcation-negative", ["bifurcation", "--param", "gamma", "--range", "-1:1:3", "--out", "{tmp}/out-51"], 2,
+     "`--range` '-1:1:3' reaches gamma = -1, which is not allowed"),
+    ("check-fifo", ["sweep-report", "--bundled", "quick", "--check", "{tmp}/fifo"], 2, "is a FIFO (named pipe), not a regular file"),
+    ("check-dev-zero", ["sweep-report", "--bundled", "quick", "--check", "/dev/zero"], 2,
+     "`--check` file '/dev/zero' is a character device, not a regular file"),
+]
+
+_HOLDER = ("import sys; from fhrn_ode._lock import lock_folder, unlock_folder; lock_folder(sys.argv[1], "
+           "what='fhrn-ode integrate'); print('ready', flush=True); sys.stdin.read(); unlock_folder(sys.argv[1])")
+
 _CKPTS = {
     "huge_d": dict(config={"d": 10 ** 9}),
     "layers": dict(config={"n_layer": 200}),
@@ -154,8 +218,15 @@ def results(tmp_path_factory):
                            env=ENV, timeout=240, cwd=root)
         return cid, p
 
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        got = dict(ex.map(run, CASES))
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(root / "locked")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ready"
+    try:
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            got = dict(ex.map(run, CASES))
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
     return root, got
 
 

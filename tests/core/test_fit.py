@@ -82,3 +82,35 @@ def test_fit_takes_a_single_d_state_as_torchdiffeq_does():
     m = Decay()
     res = F.fit(m, t, y_obs, steps=10, adjoint=False)
     assert res.converged and abs(float(m.k.detach()) - 0.8) < 1e-6
+
+
+def test_fit_restores_the_best_finite_parameters_when_a_step_enters_nan():
+    """The field is NaN for a > 2; the data want a = 3, so Adam steps into the NaN region: the module
+    must end at the best finite parameters seen (the loss there is exp-decay's, computed exactly)."""
+    import math
+
+    import torch
+    from torch import nn
+
+    from fhrn_ode.fitting import fit
+
+    class Decay(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+
+        def forward(self, t, y):
+            bad = torch.where(self.a > 2.0, torch.tensor(float("nan"), dtype=y.dtype), torch.zeros((), dtype=y.dtype))
+            return -self.a * y + bad
+
+    t = torch.linspace(0, 1, 6, dtype=torch.float64)
+    y0 = torch.tensor([[1.0]], dtype=torch.float64)
+    y_obs = torch.exp(-3.0 * t)[:, None, None] * y0
+    f = Decay()
+    res = fit(f, t, y_obs, optimizer="adam", lr=0.6, steps=6, adjoint=False)
+    a = float(f.a.detach())
+    assert math.isfinite(a) and a <= 2.0 and "restored the best finite parameters" in res.message
+    finite = [h for h in res.loss_history if math.isfinite(h)]
+    assert res.loss == min(finite) and math.isinf(res.loss_history[-1])
+    want = float(((torch.exp(-a * t[1:]) - torch.exp(-3.0 * t[1:])) ** 2).mean())
+    assert res.loss == pytest.approx(want, rel=1e-5)  # the restored parameters are the ones of that loss

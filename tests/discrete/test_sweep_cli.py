@@ -11,7 +11,9 @@ import time
 
 import pytest
 
+from fhrn_ode import FHRNInputError
 from fhrn_ode.cli import main
+from fhrn_ode.sweep import load_manifest
 
 
 def _cli(*argv):
@@ -27,16 +29,17 @@ def test_sigterm_then_restart_finishes_only_the_rest(tmp_path):
     deadline, done = time.monotonic() + 240, set()
     while time.monotonic() < deadline and proc.poll() is None and not done:
         try:
-            d = json.loads((out / "manifest.json").read_text())
+            d = load_manifest(out).to_dict()
             done = {t["key"] for t in d["tasks"] if t["status"] == "done"}
-        except (FileNotFoundError, json.JSONDecodeError):
+        except FHRNInputError:
             pass
         time.sleep(0.05)
     assert proc.poll() is None, "the sweep finished before it could be interrupted"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "fhrn-ode sweep: terminated (SIGTERM)" in err
-    d = json.loads((out / "manifest.json").read_text())
+    assert "pending (kept in" in err and "no partial files left" not in err  # says what is kept
+    d = load_manifest(out).to_dict()
     assert {t["status"] for t in d["tasks"]} <= {"done", "pending"}  # nothing left 'running'
     before = counter.read_text().split()
     res = subprocess.run(_cli(*argv, "--json"), env=env, capture_output=True, text=True, timeout=300)

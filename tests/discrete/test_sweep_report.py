@@ -155,7 +155,7 @@ def test_mixed_presets_are_refused_unless_one_is_picked():
     res = _grid({0.0: 1.10, 0.1: 1.09}, 0.01, 3)
     other = [dict(r, preset="paper", val_loss=r["val_loss"] - 0.3) for r in res]
     res = [dict(r, preset="quick") for r in res]
-    with pytest.raises(FHRNInputError, match=r"mix presets \['paper', 'quick'\]; pick one with `preset`"):
+    with pytest.raises(FHRNInputError, match=r"mix training configurations \['paper', 'quick'\] \(one gain would pool them\); pick one with `preset`"):
         seed_sweep_report(res + other)
     rep = seed_sweep_report(res + other, preset="paper")
     assert rep.rows[0]["val_loss_mean"] == pytest.approx(np.mean([r["val_loss"] for r in other[:3]]))

@@ -37,7 +37,7 @@ def test_local_sweep_writes_results_and_manifest(tmp_path):
     lines = []
     m = run_sweep(tiny_grid(), tmp_path / "s", workers=2, progress=lines.append)
     assert m.counts() == {"pending": 0, "running": 0, "done": 4, "failed": 0}
-    d = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    d = load_manifest(tmp_path / "s").to_dict()
     assert [(t["gamma"], t["seed"], t["status"], t["attempts"]) for t in d["tasks"]] == [
         (0.0, 0, "done", 1), (0.2, 0, "done", 1), (0.0, 1, "done", 1), (0.2, 1, "done", 1)]
     for t in d["tasks"]:
@@ -84,7 +84,7 @@ def test_failing_task_is_retried_then_reported(tmp_path):
     assert rec["fail_always"].status == "failed" and rec["fail_always"].attempts == 3
     assert "RuntimeError: task 'always' failed on purpose (execution 3)" in rec["fail_always"].error
     assert rec["fail_once"].status == "done" and rec["fail_once"].attempts == 2
-    d = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    d = load_manifest(tmp_path / "s").to_dict()
     failed = [t for t in d["tasks"] if t["status"] == "failed"]
     assert [t["key"] for t in failed] == ["fail_always"] and "on purpose" in failed[0]["error"]
     assert d["counts"] == {"pending": 0, "running": 0, "done": 1, "failed": 1}
@@ -116,8 +116,8 @@ def test_killed_sweep_restarts_without_recomputing(tmp_path, how):
     while time.monotonic() < deadline and proc.poll() is None:
         if (out / "manifest.json").is_file():
             try:
-                d = json.loads((out / "manifest.json").read_text())
-            except json.JSONDecodeError:
+                d = load_manifest(out).to_dict()
+            except FHRNInputError:
                 continue
             done_before = {t["key"] for t in d["tasks"] if t["status"] == "done"}
             if done_before:
