@@ -16,7 +16,8 @@ from .claims import Claim, ClaimsReport, check_claims
 
 from .metrics import LayerMetrics, ModelMetrics, RDPResult, WrStats, drift, esri, irr, model_metrics, rdp, wr_stats
 from .sweeps import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
-from .trained import ContextChecks, LayerCheck, TrainedCheck, check_contexts, check_trained, operator_split
+from .trained import (PAPER_OPERATOR, PRIMARY_OPERATOR, ContextChecks, LayerCheck, TrainedCheck, check_contexts,
+                      check_trained, operator_split)
 __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LocalStability", "fhrn_jacobian", "henrici", "jacobian", "local_stability", "log_norm", "spectral_abscissa",
            "SpectralMap", "TrajectorySpectra", "batched_eigvals", "batched_spectral_abscissa", "eigvals_2x2", "planar_jacobian",
@@ -27,7 +28,8 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "violation_report", "Check", "VerificationReport", "verify_all", "Claim", "ClaimsReport", "check_claims",
            "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
            "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
-           "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split"]
+           "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split",
+           "PRIMARY_OPERATOR", "PAPER_OPERATOR"]
 
 # -- re-exported from fhrn_ode.dynamics (their home since the split; kept here for one release)
 from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian

@@ -72,6 +72,8 @@ _EXPORTS: dict[str, str] = {
     "linearize_map": ".linearize",
     "linearize_model": ".linearize",
     "mean_w_star": ".linearize",
+    "nested_contexts": ".linearize",
+    "CONTEXT_BLOCK_SEQS": ".linearize",
     "DiscreteMap": ".maps",
     "DifferenceField": ".maps",
     "SaliencyMap": ".maps",

@@ -240,7 +240,8 @@ def seed_report_text(obj: dict) -> str:
                      f"chi2 = {f['statistic']:.3g}, p = {f['p']:.3g}; mean rank (1 = lowest loss) "
                      + ", ".join(f"{g:g}: {r:.2f}" for g, r in zip(f["gammas"], f["mean_rank"])))
     if obj.get("stability"):
-        lines.append("\nstability (fraction of contexts stable, mean ± SE over seeds):")
+        op = obj["stability"][0].get("operator", "-I + gamma g(|y|) W*")  # rows before the operator key: the paper's
+        lines.append(f"\nstability under {op} (fraction of contexts stable, mean ± SE over seeds):")
         for g in obj["stability"]:
             s = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
             lines.append(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{s}% over {g['n']} seeds; "
