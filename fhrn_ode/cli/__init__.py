@@ -59,8 +59,10 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.sweep",
 )
 
-#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+#: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``, and a range or
+#: list that starts with one (``--range -0.5:0.5:5``, ``--gammas -1,2``).
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?([:,][-+.\deE]*)*$|^-(inf|infinity|nan)$",
+                              re.IGNORECASE)
 
 
 class _Parser(argparse.ArgumentParser):

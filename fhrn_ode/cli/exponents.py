@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import add_fhrn_args, add_field_args, add_output_args
 
 
 def register(sub) -> None:
@@ -12,6 +12,7 @@ def register(sub) -> None:
                        description="All Lyapunov exponents (largest first) with a convergence estimate (docs/dynamics.md).")
     p.add_argument("--system", choices=("fhrn", "lorenz"), default="fhrn", help="the field (default %(default)s)")
     add_fhrn_args(p)
+    add_field_args(p)
     lz = p.add_argument_group("lorenz (with --system lorenz)")
     lz.add_argument("--sigma", type=float, default=10.0, help="(default %(default)s)")
     lz.add_argument("--rho", type=float, default=28.0, help="(default %(default)s)")
@@ -34,10 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
     from ..dynamics.exponents import lyapunov_spectrum
     from ._common import check_out_dir, emit_json
-    from ._dynamics import fhrn_field, header, save_figure
+    from ._dynamics import field_and_header, save_figure, user_field
 
     out = check_out_dir(args.out)
-    if args.system == "lorenz":
+    dim = None
+    uf = user_field(args)
+    if uf is not None:
+        field, head, dim = uf[0], {"system": "field", **uf[1]}, uf[1]["dim"]
+        radius = 2.0 if args.radius is None else args.radius
+    elif args.system == "lorenz":
         from ..dynamics.systems import LorenzField
 
         field = LorenzField(args.sigma, args.rho, args.b)
@@ -45,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
                 "exact_sum": field.trace}
         radius = 10.0 if args.radius is None else args.radius
     else:
-        name, W, params, field = fhrn_field(args)
-        head = {"system": "fhrn", **header(name, W, params, getattr(args, "_param_sources", None))}
+        field, head, _ = field_and_header(args)
+        head = {"system": "fhrn", **head}
         radius = 2.0 if args.radius is None else args.radius
-    spec = lyapunov_spectrum(field, n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1,
+    spec = lyapunov_spectrum(field, dim=dim, n_init=args.n_init, radius=radius, t_transient=args.t_transient, t1=args.t1,
                              dt=args.dt, rtol=args.rtol, atol=args.atol, seed=args.seed,
                              progress=not args.json and sys.stderr.isatty())
     result = {**spec.to_dict(), **head}
@@ -61,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         emit_json(result)
         return 0
     ex = ", ".join(f"{v:+.5g}" for v in spec.exponents)
-    print(f"fhrn-ode exponents ({args.system}): [{ex}]  sum {spec.sum:+.6g}  spread {spec.spread:.2g} "
+    print(f"fhrn-ode exponents ({head['system'] if uf is None else args.field}): [{ex}]  sum {spec.sum:+.6g}  spread {spec.spread:.2g} "
           f"over the last {spec.n_windows} windows; {spec.per_init.shape[0]} initial states, t1 = {spec.t1:g}")
     if args.system == "lorenz":
         print(f"  exact sum -(sigma + 1 + b) = {field.trace:.6g}")
