@@ -16,6 +16,7 @@ from .claims import Claim, ClaimsReport, check_claims
 
 from .metrics import LayerMetrics, ModelMetrics, RDPResult, WrStats, drift, esri, irr, model_metrics, rdp, wr_stats
 from .sweeps import PAPER_CLAIMS, SweepReport, compare_with_paper, sweep_report
+from .ode_sweeps import ODE_GROUP_KEYS, load_ode_results, ode_sweep_table
 from .trained import (PAPER_OPERATOR, PRIMARY_OPERATOR, ContextChecks, LayerCheck, TrainedCheck, check_contexts,
                       check_trained, operator_split)
 __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
@@ -29,7 +30,7 @@ __all__ = ["Projection", "project", "PhasePortrait", "phase_portrait",
            "LayerMetrics", "ModelMetrics", "RDPResult", "WrStats", "drift", "esri", "irr", "model_metrics", "rdp",
            "wr_stats", "PAPER_CLAIMS", "SweepReport", "compare_with_paper", "sweep_report",
            "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts", "check_trained", "operator_split",
-           "PRIMARY_OPERATOR", "PAPER_OPERATOR"]
+           "PRIMARY_OPERATOR", "PAPER_OPERATOR", "ODE_GROUP_KEYS", "load_ode_results", "ode_sweep_table"]
 
 # -- re-exported from fhrn_ode.dynamics (their home since the split; kept here for one release)
 from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian

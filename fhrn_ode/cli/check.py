@@ -30,6 +30,7 @@ def register(sub) -> None:
                    help="torch CPU threads (default %(default)s: faster even on an idle 2-core machine, and about "
                         "40x faster than 2 threads when other jobs share the cores)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
+    p.add_argument("--no-plot", action="store_true", help="with --out: write check.json only, no figures")
     p.set_defaults(func=run)
 
 
@@ -139,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
         files.append(atomic_write_json(out / "check.json", obj))
         import matplotlib.pyplot as plt
 
-        figs = (("stability_map", plot_stability_map(results, [c for _, c in pairs])),
-                ("gain_margin", plot_gain_margin(results)))
+        figs = () if args.no_plot else (("stability_map", plot_stability_map(results, [c for _, c in pairs])),
+                                        ("gain_margin", plot_gain_margin(results)))
         for name, fig in figs:
             for ext in ("png", "pdf"):
                 files.append(atomic_savefig(fig, out / f"{name}.{ext}", dpi=200, bbox_inches="tight"))

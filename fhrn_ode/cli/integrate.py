@@ -31,6 +31,9 @@ def register(sub) -> None:
     g.add_argument("--method", choices=SOLVERS, default="dopri5", help="torchdiffeq method (default %(default)s)")
     g.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default %(default)s)")
     g.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default %(default)s)")
+    g.add_argument("--max-nfe", type=int, default=None,
+                   help="budget of vector-field evaluations for the whole run (default 20000; 100000 with --grid); "
+                        "a long t1 may need more")
     add_seed_arg(p)
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="where to integrate (default %(default)s; auto: cuda when a GPU is present)")
@@ -174,8 +177,9 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     from ..integration import _pick_device
 
+    nfe = {} if args.max_nfe is None else {"max_nfe": args.max_nfe}
     res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points, rtol=args.rtol,
-                          atol=args.atol, device=_pick_device(args.device, None, None), **per_set)
+                          atol=args.atol, device=_pick_device(args.device, None, None), **nfe, **per_set)
     res.y, res.t = res.y.cpu(), res.t.cpu()
     summary = res.summary()
     summary.update(param_sources=param_sources(args, op), wr_source=op.to_dict(),
@@ -211,6 +215,8 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.max_nfe is not None and getattr(args, "memory", None) == "slots":
+        raise FHRNInputError("`--max-nfe` is not supported with --memory slots (its run has no evaluation budget)")
     if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
         from ._slots_run import run_slots
 
@@ -230,8 +236,10 @@ def run(args: argparse.Namespace) -> int:
 
     with flag_names(n="--n-init", radius="--init-radius"):
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
-    res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
-                    rtol=args.rtol, atol=args.atol, device=args.device)
+    nfe = {} if args.max_nfe is None else {"max_nfe": args.max_nfe}
+    with flag_names(max_nfe="--max-nfe"):
+        res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
+                        rtol=args.rtol, atol=args.atol, device=args.device, **nfe)
     res = _to_cpu(res)
     summary = summarize(res, name, W)
     summary["param_sources"] = param_sources(args, op)
