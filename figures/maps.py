@@ -31,7 +31,7 @@ def plot_spectral_map(m, *, title: str = ""):
         cs = ax.contour(m.y1, m.y2, rho, levels=[0.0], colors="k", linewidths=1.2)
         ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=7, inline=True)
         ax.plot([], [], "k-", lw=1.2, label="rho(J) = 0")
-        ax.legend(loc="lower right", fontsize=7, frameon=True)
+        ax.legend(loc="lower right", fontsize=8, frameon=True)
     frac = float((finite < 0).mean()) if finite.size else float("nan")
     ax.set(xlabel="y1 (basis[:, 0])", ylabel="y2 (basis[:, 1])", aspect="equal")
     ax.set_title((title + "\n" if title else "") + f"rho in [{lo:.3g}, {hi:.3g}], {100 * frac:.0f}% of the plane "
@@ -59,7 +59,7 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     if ring_radius is not None and ring_radius > 0:
         axs[0].axhline(ring_radius, color="C3", ls=":", lw=1.4, label=f"ring r* = {ring_radius:.4g}")
     axs[0].set(xlabel="t", ylabel="|y(t)|", title="radius")
-    axs[0].legend(fontsize=6, loc="best")
+    axs[0].legend(fontsize=8, loc="best")
     axs[1].set(xlabel="t", ylabel="V(y(t))", title="V = (|y|^2 - theta^2)^2 / 4 along the trajectories")
     V = np.asarray(L.V)
     if np.nanmax(V) > 0 and np.nanmax(V) / max(np.nanmin(V[V > 0]) if np.any(V > 0) else 1.0, 1e-300) > 1e3:
@@ -80,6 +80,6 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     dec = 10.0 ** np.arange(np.ceil(np.log10(lin)) + 1, np.floor(top) + 1, 3)  # every 3rd decade above lin
     axs[2].set_yticks(np.concatenate([-dec[::-1], [0.0], dec]))
     axs[2].set(xlabel="t", ylabel="dV/dt (symlog)", title="dV/dt (> 0: V increases)")
-    axs[2].legend(fontsize=7, loc="lower right")
+    axs[2].legend(fontsize=8, loc="lower right")
     fig.set_layout_engine("constrained")
     return fig

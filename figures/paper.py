@@ -57,7 +57,7 @@ def fig2_portrait(d: data.Fig2Data, title: str = ""):
         _circle(ax, P.ring_radius, color="C3", lw=2.0, zorder=6, label=f"ring r* = {P.ring_radius:.3f}")
     ax.set(xlim=(P.y1[0], P.y1[-1]), ylim=(P.y2[0], P.y2[-1]), xlabel="y1", ylabel="y2", aspect="equal",
            title=title or f"W* {d.operator}")
-    ax.legend(loc="upper right", fontsize=6, frameon=True, framealpha=0.85)
+    ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.85)
     return fig
 
 
@@ -73,15 +73,15 @@ def fig2b(d: data.Fig2bData):
     fig.colorbar(im, ax=ax, label="rho(J(y)) = max Re lambda")
     cs = ax.contour(m.y1, m.y2, m.spectral_abscissa, levels=[0.0], colors="k", linewidths=1.2)
     if cs.allsegs and any(len(seg) for seg in cs.allsegs):
-        ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=6, inline=True)
+        ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=7, inline=True)
     _circle(ax, d.ring_radius, color="C2", ls="--", lw=1.2)
     ins = ax.inset_axes([0.66, 0.68, 0.32, 0.28])
     ins.plot(d.profile_r, d.profile_rho, color="k", lw=1.0)
     ins.axhline(0.0, color="0.5", lw=0.6)
     ins.axvline(d.ring_radius, color="C2", ls="--", lw=1.0)
     ins.axvline(d.zero_contour_radius, color="k", ls=":", lw=1.0)
-    ins.set_xlabel("|y|", fontsize=6, labelpad=0)
-    ins.set_ylabel("rho", fontsize=6, labelpad=0)
+    ins.set_xlabel("|y|", fontsize=7, labelpad=0)
+    ins.set_ylabel("rho", fontsize=7, labelpad=0)
     ins.tick_params(labelsize=5)
     ax.set(xlabel="y1", ylabel="y2", aspect="equal",
            title=f"rho(J): zero contour r = {d.zero_contour_radius:.3f}, ring r* = {d.ring_radius:.3f}")
@@ -98,7 +98,7 @@ def fig3a(d: data.Fig3aData):
     ax.plot(d.trajectory[:, 0], d.trajectory[:, 1], color="C3", lw=1.2, label="trajectory")
     ax.plot(*d.trajectory[0], "o", color="C3", ms=4)
     ax.set(xlabel="y1", ylabel="y2", aspect="equal", title="Lyapunov landscape V (C 13)")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=8)
     return fig
 
 
@@ -114,7 +114,7 @@ def fig3b(d: data.Fig3bData):
     ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9, label="theta")
     ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.6, zorder=5, label=f"ring r* = {d.ring_radius:.3f}")
     ax.set(xlabel="t", ylabel="|y(t)|", title="Radial evolution")
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=8, ncol=2)
     return fig
 
 
@@ -147,7 +147,7 @@ def fig4b(d: data.Fig4bData):
                 label=f"exact, {name}")
     ax.set(xlabel="beta", ylabel="|W_r|_2", ylim=(m.wr_norm[0], m.wr_norm[-1]),
            title=f"|y| = {m.radius:g}, gamma = {m.gamma:g}")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 

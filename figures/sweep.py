@@ -25,7 +25,7 @@ def plot_sweep(rows: list[dict]):
     if rows and rows[0].get("unigram_nats") is not None:
         axes[1, 2].axhline(rows[0]["unigram_nats"], ls=":", c="C3", label="unigram baseline")
     for ax in axes.flat:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.suptitle("FH-RL Tiny-GPT gain sweep vs the paper's claims")
     return fig
 
@@ -82,7 +82,7 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None, paire
     lim = axes[0].get_xlim()
     for ax in axes[:len(panels)]:
         ax.set_xlim(lim)  # the paired panel has no gamma = 0 point: same gamma axis as the others
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
     n = sorted({r["n"] for r in rows})
     fig.suptitle(f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]}-{n[-1]} seeds per gain (grey: each seed)"
                  if len(n) > 1 else (f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]} seeds per gain (grey: each seed)"

@@ -69,7 +69,7 @@ def plot_stability_map(results: list, contexts: list):
     ax.plot([], [], "o", mfc="none", color="0.4", ms=3, label="stable context")
     ax.plot([], [], "x", color="C3", label="unstable context")
     ax.plot([], [], "-", color="k", lw=1.2, label="median over contexts")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     _symlog(ax, "y", re_all)
     ax.set_ylim(bottom=0.0, top=max(10.0, float(np.nanmax(re_all)) * 30))
     ax.set_xticks(ticks, labels, fontsize=8)
@@ -92,7 +92,7 @@ def plot_stability_map(results: list, contexts: list):
     bx.set_xlabel("r_e (small gain; symlog, linear below 1)")
     bx.set_ylabel("rho(-I + gamma g W*) (exact; symlog)")
     bx.set_title("exact spectral abscissa vs r_e")
-    bx.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    bx.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
@@ -134,6 +134,6 @@ def plot_gain_margin(results: list):
         a.set_title(title)
         a.text(0.99, 0.02, "below 0: unstable / not certified", transform=a.transAxes, ha="right", fontsize=7,
                color="0.3")
-        a.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+        a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     ax.set_ylabel(f"margin ({'symlog; ' if ax.get_yscale() == 'symlog' else ''}> 0 is stable)")
     return fig

@@ -39,7 +39,7 @@ def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
         th = np.linspace(0, 2 * np.pi, 400)
         ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0, zorder=3,
                 label=f"ring r* = {ring_radius:.3f}")
-    ax.legend(loc="upper right", fontsize=7, frameon=True, framealpha=0.8)
+    ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.8)
     if proj.kind == "pca":
         ev = proj.explained
         ax.set_xlabel(f"PC 1 ({100 * ev[0]:.0f}% var.)")
