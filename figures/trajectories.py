@@ -20,7 +20,7 @@ def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
     y = np.asarray(y)
     proj = project(y)
     xy = proj.coords  # (T, N, 2)
-    fig, ax = new_figure(4.4, 4.2)
+    fig, ax = new_figure(4.4, 4.6)
     colors = __import__("matplotlib").colormaps["viridis"](np.linspace(0.05, 0.9, xy.shape[1]))
     for k in range(xy.shape[1]):
         ax.plot(xy[:, k, 0], xy[:, k, 1], lw=1.1, color=colors[k])
@@ -39,7 +39,7 @@ def plot_trajectories(y, *, ring_radius: float | None = None, title: str = ""):
         th = np.linspace(0, 2 * np.pi, 400)
         ax.plot(ring_radius * np.cos(th), ring_radius * np.sin(th), "k--", lw=1.0, zorder=3,
                 label=f"ring r* = {ring_radius:.3f}")
-    ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8)  # below: never on the data
     if proj.kind == "pca":
         ev = proj.explained
         ax.set_xlabel(f"PC 1 ({100 * ev[0]:.0f}% var.)")
