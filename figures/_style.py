@@ -69,7 +69,10 @@ def zero_centred_ticks(cbar, lo: float, hi: float, n: int = 3) -> None:
     for end in (lo, hi):
         if end != 0 and np.isfinite(end):
             ticks += list(np.linspace(0, end, n + 1)[1:])
-    cbar.set_ticks(sorted(set(float(f"{t:.2g}") for t in ticks)))
+    from matplotlib.ticker import FixedLocator
+
+    cbar.locator = FixedLocator(sorted(set(float(f"{t:.2g}") for t in ticks)))
+    cbar.update_ticks()
 
 
 def verdict_title(ax, text: str, verdict: str, *, ok: bool | None = None) -> None:

@@ -170,6 +170,7 @@ FIGURE_COMMANDS = {
     "check": ["check", "{sweep}", "--contexts", "4"],
     "check_one": ["check", "{sweep}/gamma_0.2", "--contexts", "4"],
     "sweep-report": ["sweep-report", "--bundled", "quick"],
+    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b", "--resolution", "8", "--no-progress"],
 }
 
 
@@ -186,6 +187,9 @@ def test_saved_figures_are_legible_and_unclipped(name, tmp_path, monkeypatch, ca
         return real(fig, path, **kw)
 
     monkeypatch.setattr(io, "atomic_savefig", checking_savefig)
+    import fhrn_ode.figures.paper as paper_figs
+
+    monkeypatch.setattr(paper_figs, "atomic_savefig", checking_savefig)  # imported at its module's top
     argv = [a.replace("{sweep}", str(tmp_path / "sw")) for a in FIGURE_COMMANDS[name]]
     if "{sweep}" in " ".join(FIGURE_COMMANDS[name]):
         _tiny_sweep(tmp_path / "sw")
