@@ -47,7 +47,7 @@ def plot_fixed_points(result, field=None, *, lim: float = 1.6, title: str = ""):
     for k, s in enumerate(result.slow_points):
         ax.plot(s.x[0], s.x[1], "+", ms=10, color="k", label="slow point" if k == 0 else None, zorder=3)
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="y1", ylabel="y2", aspect="equal",
-           title=title or f"{len(result.points)} fixed points, {len(result.slow_points)} slow points")
+           title=title or f"{_count(len(result.points), 'fixed point')}, {_count(len(result.slow_points), 'slow point')}")
     ax.legend(loc="upper right", fontsize=8)
     return fig
 
@@ -149,3 +149,8 @@ CAPTIONS = {
     "dyn_bifurcation": "|y| of the equilibria and of the limit cycle against kappa (antisymmetric W*): the origin "
                        "loses stability in a Hopf point at kappa = leak/theta^2, located by brentq (dashed).",
 }
+
+
+def _count(k: int, noun: str) -> str:
+    """``"1 fixed point"``, ``"2 fixed points"``."""
+    return f"{k} {noun}{'' if k == 1 else 's'}"
