@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
 
         r = ring_radius(params.kappa, params.theta, params.leak) if d == 2 else None
         fig = plot_trajectories(res.y.detach().numpy(), ring_radius=r or None,
-                                title=f"W* = {Path(name).name}, d = {d} ({res.status})")
+                                title=f"W* = {Path(name).name}, d = {d} ({res.status})", t=res.t.detach().numpy())
         files.append(atomic_savefig(fig, out / "phase.png"))
         import matplotlib.pyplot as plt
 
