@@ -321,7 +321,8 @@ def halting_model(model, *, gammas=None, contexts: int = 32, layers=None, seq_le
     ``gammas``: gains at which to loop (default: the model's own ``gamma``); ``W*`` and ``J_H`` at
     ``x = h`` do not depend on ``gamma`` (``x^(ex) = h``), so other gains re-use the same operators with
     the trained weights (a what-if, not a re-trained model). ODE verdict at gain ``gamma``:
-    :func:`analysis.trained.check_contexts` (``rho(-I + gamma g(|y|) W*) < 0``).
+    the paper's criterion of :func:`analysis.trained.check_contexts` (``rho(-I + gamma g(|y|) W*) < 0``,
+    ``paper_stable``; ``check``'s primary verdict drops the factor ``g``).
     """
     from fhrn_ode.linearize import linearize_model
 
@@ -366,7 +367,7 @@ def halting_model(model, *, gammas=None, contexts: int = 32, layers=None, seq_le
                                      position=lin.position, iterations=res["iterations"], converged=res["converged"],
                                      diverged=res["diverged"], rate=res["rate"], multiplier_max_abs=mabs,
                                      multiplier_max_real=mre, multiplier_ex_max_abs=np.max(np.abs(mu_ex), axis=-1),
-                                     predicted_rate=pred, ode_abscissa=cc.spectral_abscissa, ode_stable=cc.stable,
+                                     predicted_rate=pred, ode_abscissa=cc.paper_spectral_abscissa, ode_stable=cc.paper_stable,
                                      fixed_point_found=res["found"], fixed_point_shift=res["shift"], verdict=verdict,
                                      verdict_ex=verdict_class(mu_ex * g[:, None]),
                                      multipliers=mus))

@@ -77,6 +77,8 @@ _EXPORTS: dict[str, str] = {
     "linearize_model": ".linearize",
     "mean_w_star": ".linearize",
     "resolve_wr_spec": "._wr",
+    "nested_contexts": ".linearize",
+    "CONTEXT_BLOCK_SEQS": ".linearize",
     "DiscreteMap": ".maps",
     "DifferenceField": ".maps",
     "SaliencyMap": ".maps",

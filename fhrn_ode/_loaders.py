@@ -12,6 +12,12 @@ through :func:`load_arrays`, so every source gets the same checks, in this order
    the expected rank, and finite where asked.
 
 Messages are ours: no library advice (``usecols``, ``allow_pickle``) reaches the user.
+
+User fields (``--field module:Class`` / ``--field path.py:Class`` with ``--param NAME=VALUE``):
+:func:`load_field_class` imports the user's module (this RUNS the user's own code, at their request) and
+checks that the attribute is an ``nn.Module`` subclass; :func:`parse_field_params` turns ``NAME=VALUE``
+strings into constructor keywords (Python literals: numbers, booleans, strings, tuples);
+:func:`build_user_field` instantiates it. Every failure is one :class:`FHRNInputError` naming the flag.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Any
 from ._errors import FHRNInputError
 from ._limits import format_bytes, memory_limit
 
-__all__ = ["MATRIX_SUFFIXES", "load_arrays", "load_matrix", "array_keys"]
+__all__ = ["MATRIX_SUFFIXES", "load_arrays", "load_matrix", "array_keys", "load_field_class", "parse_field_params",
+           "build_user_field"]
 
 MATRIX_SUFFIXES = (".npy", ".npz", ".safetensors", ".csv", ".txt")
 #: A text table needs this many bytes of memory per byte of file while it is parsed (rough bound).
@@ -248,3 +255,107 @@ def load_matrix(path: str | os.PathLike, *, key: str = "W", name: str = "path"):
         FHRNInputError: see :func:`load_arrays`.
     """
     return load_arrays(path, {key: None}, name=name, finite=False)[key]
+
+
+def _import_target(target: str, spec: str, flag: str):
+    """The module named by ``target``: a ``.py`` path (loaded from the file) or a dotted module name."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if target.endswith(".py") or os.sep in target or "/" in target:
+        p = Path(target)
+        if not p.is_file():
+            raise FHRNInputError(f"`{flag}` {spec!r}: file {target!r} does not exist")
+        name = f"fhrn_ode_user_field_{abs(hash(str(p.resolve())))}"
+        mspec = importlib.util.spec_from_file_location(name, p)
+        if mspec is None or mspec.loader is None:
+            raise FHRNInputError(f"`{flag}` {spec!r}: {target!r} cannot be imported as a Python file")
+        module = importlib.util.module_from_spec(mspec)
+        sys.modules[name] = module  # dataclasses and pickling look their module up here
+        mspec.loader.exec_module(module)
+        return module
+    return importlib.import_module(target)
+
+
+def load_field_class(spec: str, *, flag: str = "--field") -> type:
+    """The ``nn.Module`` class named by ``"module:Class"`` or ``"path/to/file.py:Class"``.
+
+    Importing runs the module's top-level code (the user's own code, by their request).
+
+    Args:
+        spec: ``TARGET:CLASS``; ``TARGET`` is a dotted module name (importable from ``sys.path``) or a
+            ``.py`` file path; ``CLASS`` may be dotted (``Outer.Inner``).
+        flag: the user's flag, for messages.
+
+    Returns:
+        The class (a subclass of ``torch.nn.Module``).
+
+    Raises:
+        FHRNInputError: a malformed spec, a missing file, an import that fails (its exception named), a
+            missing attribute, or an attribute that is not an ``nn.Module`` class.
+    """
+    text = str(spec)
+    target, sep, attr = text.rpartition(":")
+    if not sep or not target or not attr:
+        raise FHRNInputError(f"`{flag}` must be MODULE:CLASS or FILE.py:CLASS, got {text!r}")
+    try:
+        obj = _import_target(target, text, flag)
+    except FHRNInputError:
+        raise
+    except (Exception, SystemExit) as exc:  # the user's module failed to import: say how, in one line
+        raise FHRNInputError(f"`{flag}` {text!r}: importing {target!r} failed: {type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise FHRNInputError(f"`{flag}` {text!r}: {target!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    from torch import nn
+
+    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        kind = ("an instance, not a class" if isinstance(obj, nn.Module) else
+                "a class that is not an nn.Module" if isinstance(obj, type) else f"a {type(obj).__name__}")
+        raise FHRNInputError(f"`{flag}` {text!r} is {kind}; it must name a torch.nn.Module subclass with "
+                             f"forward(t, y)")
+    return obj
+
+
+def parse_field_params(items, *, flag: str = "--param") -> dict[str, Any]:
+    """``["mu=1.5", "name='a'"]`` -> ``{"mu": 1.5, "name": "a"}``.
+
+    A value is read as a Python literal (``ast.literal_eval``: numbers, ``True``/``False``/``None``,
+    quoted strings, tuples, lists); anything else is kept as a string.
+
+    Raises:
+        FHRNInputError: an item without ``=``, an empty or non-identifier name, or a name given twice.
+    """
+    import ast
+
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, value = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise FHRNInputError(f"`{flag}` must be NAME=VALUE with NAME a Python identifier, got {item!r}")
+        if name in out:
+            raise FHRNInputError(f"`{flag}` {name} is given twice")
+        try:
+            out[name] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            out[name] = value.strip()
+    return out
+
+
+def build_user_field(spec: str, params: dict[str, Any] | None = None, *, flag: str = "--field"):
+    """Instantiate the class of :func:`load_field_class` with the keyword arguments ``params``.
+
+    Raises:
+        FHRNInputError: as :func:`load_field_class`, or when the constructor refuses the arguments
+            (its exception named).
+    """
+    cls = load_field_class(spec, flag=flag)
+    params = dict(params or {})
+    try:
+        return cls(**params)
+    except (Exception, SystemExit) as exc:
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no arguments"
+        raise FHRNInputError(f"`{flag}` {spec!r}: {cls.__name__}({given}) failed: {type(exc).__name__}: {exc}") from None

@@ -146,7 +146,11 @@ def resolve_wr(spec, dim: int | None = None, *, seed: int = 0, scale: float | No
     p = Path(head)
     if not p.exists():
         if p.suffix == "" and "/" not in head and "\\" not in head:
-            raise _forms_error(spec, "is not a built-in kind, and no file or folder of that name exists")
+            import difflib
+
+            close = difflib.get_close_matches(head, [*OPERATOR_KINDS, "reference"], n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _forms_error(spec, f"is not a built-in kind{hint}, and no file or folder of that name exists")
         raise _forms_error(spec, f"names {head!r}, which does not exist")
     if p.is_dir():
         if (p / "config.json").is_file():

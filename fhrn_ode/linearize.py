@@ -30,7 +30,7 @@ from .homeostasis import gain
 
 __all__ = ["JAC_METHODS", "SCOPES", "Linearization", "finite_difference_jacobian", "fixed_context", "layer_map",
            "reference_layer_map", "resolve_checkpoint", "linearize_checkpoint",
-           "linearize_map", "linearize_model", "mean_w_star"]
+           "linearize_map", "linearize_model", "mean_w_star", "nested_contexts", "CONTEXT_BLOCK_SEQS"]
 
 JAC_METHODS = ("jacfwd", "jacrev")
 SCOPES = ("layer", "block")
@@ -158,14 +158,68 @@ def reference_layer_map(params: dict) -> Callable:
     return fn
 
 
+#: Sequences per block of :func:`nested_contexts` (each block offers ``T - 1`` contexts per layer).
+CONTEXT_BLOCK_SEQS = 4
+
+
+def nested_contexts(contexts: int, T: int, n_layers: int, seed: int) -> tuple[torch.Tensor, list]:
+    """Byte sequences and per-layer (sequence, position) picks whose prefixes do not depend on ``contexts``.
+
+    Block ``k`` holds :data:`CONTEXT_BLOCK_SEQS` sequences (tokens drawn from one generator, block after
+    block) and gives each layer the first ``T - 1`` pairs of a permutation of its
+    ``CONTEXT_BLOCK_SEQS * (T - 1)`` (sequence, position >= 1) pairs (a second generator, block after
+    block, layer after layer); context ``j`` comes from block ``j // (T - 1)``. Hence the picks for
+    ``contexts = n`` are the first ``n`` of those for any larger count.
+
+    Args:
+        contexts: contexts per layer (>= 1).
+        T: sequence length (>= 2).
+        n_layers: layers of the model (every layer draws its permutation, used or not).
+        seed: seed of both generators.
+
+    Returns:
+        ``(tokens, picks)``: ``tokens`` ``(n_blocks * CONTEXT_BLOCK_SEQS, T)`` int64; ``picks[L] = (b, t)``,
+        two ``(contexts,)`` int64 tensors (sequence index, position).
+    """
+    per = T - 1
+    n_blocks = -(-contexts // per)
+    g_tok = torch.Generator().manual_seed(seed)
+    g_perm = torch.Generator().manual_seed(seed + 1_000_003)
+    tokens, perms = [], [[] for _ in range(n_layers)]
+    for k in range(n_blocks):
+        tokens.append(torch.randint(0, 256, (CONTEXT_BLOCK_SEQS, T), generator=g_tok))
+        for L in range(n_layers):
+            flat = torch.randperm(CONTEXT_BLOCK_SEQS * per, generator=g_perm)[:per]
+            perms[L].append(flat + k * CONTEXT_BLOCK_SEQS * per)
+    picks = []
+    for L in range(n_layers):
+        flat = torch.cat(perms[L])[:contexts]
+        picks.append((flat // per, flat % per + 1))
+    return torch.cat(tokens), picks
+
+
+@torch.no_grad()
+def _internals_by_block(m64, tokens: torch.Tensor) -> list[dict]:
+    """The model's internals, run one :data:`CONTEXT_BLOCK_SEQS` block at a time (the eval noise is drawn
+    per call with the batch's shape, so a block's internals do not depend on how many blocks follow)."""
+    runs = [m64(chunk, return_internals=True)[2] for chunk in torch.split(tokens, CONTEXT_BLOCK_SEQS)]
+    if len(runs) == 1:
+        return runs[0]
+    return [{k: torch.cat([r[L][k] for r in runs]) if isinstance(v, torch.Tensor) and v.dim() > 0 else v
+             for k, v in runs[0][L].items()} for L in range(len(runs[0]))]
+
+
 def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | None = None, seed: int = 0,
                     scope: str = "layer", method: str = "jacrev", chunk_size: int | None = 64) -> Linearization:
     """Linearize the FH-RL layers of a trained Tiny-GPT over ``contexts`` contexts per layer (docs/model.md §5).
 
-    Contexts: ``n_seq`` random byte sequences (``torch.Generator`` seeded with ``seed``) of length
-    ``seq_len`` (default: the model's context length) run through the model in eval mode and float64
-    (its fixed eval noise); per layer ``contexts`` distinct (sequence, position) pairs with position
-    ``t >= 1`` (0-based, so the fast-weight state ``U_{t-1}, V_{t-1}`` is non-zero) are drawn. At each,
+    Contexts: random byte sequences of length ``seq_len`` (default: the model's context length) run
+    through the model in eval mode and float64 (its fixed eval noise), drawn in blocks of
+    :data:`CONTEXT_BLOCK_SEQS` sequences; each block offers ``seq_len - 1`` contexts per layer, the first of
+    a fixed permutation of its (sequence, position) pairs with position ``t >= 1`` (0-based, so the
+    fast-weight state ``U_{t-1}, V_{t-1}`` is non-zero). Tokens and permutations come from two
+    ``torch.Generator`` streams seeded with ``seed`` and are drawn block by block, so the contexts are
+    **nested**: the first 32 of ``contexts=128`` are the 32 of ``contexts=32`` (same seed). At each,
     ``J_H = dy_t/dx_t`` at ``x_t = h_t`` (the layer input without reentry, C 4) with
     ``U_{t-1}, V_{t-1}, eps_U, eps_V`` held fixed, and ``W* = J_H W_r`` (C 5).
 
@@ -192,22 +246,13 @@ def linearize_model(model, *, layers=None, contexts: int = 64, seq_len: int | No
     T = ctx_len if seq_len is None else check_int("seq_len", seq_len, low=2, high=ctx_len)
     if T < 2:
         raise FHRNInputError(f"the model's context ({ctx_len}) must be >= 2 to have a fast-weight state")
-    gen = torch.Generator().manual_seed(seed)
-    n_seq = max(1, min(contexts, -(-contexts // (T - 1)) * 4))
-    tokens = torch.randint(0, 256, (n_seq, T), generator=gen)
+    tokens, picks = nested_contexts(contexts, T, n_layers, seed)
     m64 = copy.deepcopy(model).double().eval()
-    with torch.no_grad():
-        _, _, internals = m64(tokens, return_internals=True)
+    internals = _internals_by_block(m64, tokens)
     Js, Ws, rad, rad_run, lay, seq, pos = [], [], [], [], [], [], []
-    n_avail = n_seq * (T - 1)
     for L in layers:
         it = internals[L]
-        flat = torch.randperm(n_avail, generator=gen)[:contexts]
-        if contexts > n_avail:  # more contexts than pairs: repeat (never happens with the n_seq above)
-            flat = torch.arange(contexts) % n_avail
-        b, t = flat // (T - 1), flat % (T - 1) + 1
-        order = torch.argsort(b * T + t)
-        b, t = b[order], t[order]
+        b, t = picks[L]
         params = {k: (v.detach() if isinstance(v, torch.Tensor) else v)
                   for k, v in layer_mods[L].step_params().items()}
         params64 = {k: (v.double() if isinstance(v, torch.Tensor) else v) for k, v in params.items()}

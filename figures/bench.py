@@ -78,7 +78,7 @@ def plot_bench_scaling(rows: list[dict], *, note: str = ""):
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         if handles:
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=8, loc="upper left")
     title = "FHRN ring field, dopri5 rtol 1e-7 / atol 1e-9, t1 = 20, 401 saved times"
     fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=9)
     if not any(math.isfinite(v) for s in series.values() for v in s.values()):

@@ -27,13 +27,13 @@ def plot_claims(report: ClaimsReport):
     ax.axvline(p["r_zero"], color="C2", ls=":", label=f"rho = 0 at {p['r_zero']:.3f}")
     ax.axvline(1.0, color="0.5", ls="-.", lw=0.8, label="|y| = 1")
     ax.set(xlabel="|y|", ylabel="spectral abscissa", title="Fig. 2(b): zero contour vs ring", ylim=(-3, 10))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axs[0, 1]
     p = c["V-monotone"].panel
     for V, lab in zip(p["V"], p["labels"]):
         ax.semilogy(p["t"], np.maximum(V, 1e-12), label=lab)
     ax.set(xlabel="t", ylabel="V(y(t))", title="Fig. 3(a): V is not monotone")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axs[0, 2]
     p = c["radius-monotone"].panel
     for r in p["r"]:
@@ -41,7 +41,7 @@ def plot_claims(report: ClaimsReport):
     ax.axhline(p["r_star"], color="C3", ls="--", label="r*")
     ax.axhline(1.0, color="0.5", ls="-.", label="|y| = 1")
     ax.set(xlabel="t", ylabel="|y(t)|", title="Fig. 3(b): radius settles at r*, not 1", xlim=(0, 2))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axs[1, 0]
     p = c["ring-radius"].panel
     ax.semilogx(p["kappa"], p["final_radius"], "o", label="integrated")
@@ -49,7 +49,7 @@ def plot_claims(report: ClaimsReport):
     ax.semilogx(k, np.sqrt(np.clip(1 - 1 / k, 0, None)), "-", label=r"$\sqrt{\theta^2 - leak/\kappa}$")
     ax.axhline(1.0, color="0.5", ls="-.", label="paper: |y| = 1")
     ax.set(xlabel=r"$\kappa$ (leak = 1)", ylabel="ring radius", title="ring radius vs homeostasis")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axs[1, 1]
     p = c["fig4-beta-tradeoff"].panel
     ax.plot(p["beta"], p["wr_crit"], "o-")
@@ -59,6 +59,6 @@ def plot_claims(report: ClaimsReport):
     for lab, run in p.items():
         ax.semilogy(run["t"], run["r"], label=lab)
     ax.set(xlabel="t", ylabel="max |y(t)|", title="Hebbian memory vs homeostasis (kappa = 1)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -111,7 +111,7 @@ def plot_saliency(report, bif: dict, scan):
         ax.set_ylabel(r"$Z_{t+1}$")
         esc = "escapes (Z<=0) at t=%g" % rep.escape_time if np.isfinite(rep.escape_time) else "no escape"
         ax.set_title(rf"cobweb, $\kappa$={rep.kappa:g} ({rep.regime}; {esc})", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     figs.append(fig)
 
@@ -126,7 +126,7 @@ def plot_saliency(report, bif: dict, scan):
     a.set_xlabel(r"gain $\kappa$")
     a.set_ylabel(r"$Z$")
     a.set_title(rf"bifurcation (orbit tails from $Z_0$={bif['z0']:g} in red)", fontsize=9)
-    a.legend(fontsize=7)
+    a.legend(fontsize=8)
     eps = 4.0 - scan.kappa
     b.loglog(eps, scan.escape_time, "o", ms=3, label="iterated")
     b.loglog(eps, scan.closed_form, "-", lw=1, label="closed form (rotation number)")
@@ -134,7 +134,7 @@ def plot_saliency(report, bif: dict, scan):
     b.set_xlabel(r"$4-\kappa$")
     b.set_ylabel(rf"escape time from $Z_0$={scan.z0:g}")
     b.set_title("collapse below the critical gain", fontsize=9)
-    b.legend(fontsize=7)
+    b.legend(fontsize=8)
     fig.tight_layout()
     figs.append(fig)
     return figs
@@ -159,14 +159,14 @@ def plot_slots(reg):
     a2.set_ylabel(r"$|m_k|$")
     a.set_xlabel("t")
     a.set_title(r"(a) $s_k$ (solid), $|m_k|$ (dashed), $e^{-\lambda t}$ (dotted)", fontsize=9)
-    a.legend(fontsize=7, ncol=2, loc="center right")
+    a.legend(fontsize=8, ncol=2, loc="center right")
     ks = reg.ks
     b.plot(ks, reg.radius_vs_k, "o", label="integrated")
     b.plot(ks, reg.radius_vs_k_closed_form, "-", lw=1, label="closed form")
     b.set_xlabel("aligned slots K")
     b.set_ylabel(r"$|y|$ at equilibrium")
     b.set_title("(b) slots raise the set-point radius", fontsize=9)
-    b.legend(fontsize=7)
+    b.legend(fontsize=8)
     c.plot(ks, reg.abscissa_vs_k, "o", color="C0", label=r"spectral abscissa, $\kappa>0$ (Newton+autograd)")
     c.plot(ks, reg.abscissa_vs_k_closed_form, "-", color="C0", lw=1, label="closed form")
     c.plot(ks, reg.growth_no_homeostasis, "s", color="C3", label=r"growth rate of $|y|$, $\kappa=0$")
@@ -175,11 +175,11 @@ def plot_slots(reg):
     c.axvline(reg.k_critical, color="C3", lw=0.8, ls=":", label=r"$K_{crit}$ ($\kappa=0$)")
     c.set_xlabel("slots K")
     c.set_title("(c) too many slots", fontsize=9)
-    c.legend(fontsize=7, loc="center right")
+    c.legend(fontsize=8, loc="center right")
     e.loglog(reg.lams, reg.deviation_vs_lam, "o-", label="max |y_slots - y_memory-free|")
     e.loglog(reg.lams, reg.deviation_vs_lam[-1] * reg.lams[-1] / reg.lams, "k--", lw=0.8, label=r"$\propto 1/\lambda$")
     e.set_xlabel(r"slot decay $\lambda$")
     e.set_title("(d) heavy decay: stateless", fontsize=9)
-    e.legend(fontsize=7)
+    e.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -47,8 +47,8 @@ def plot_fixed_points(result, field=None, *, lim: float = 1.6, title: str = ""):
     for k, s in enumerate(result.slow_points):
         ax.plot(s.x[0], s.x[1], "+", ms=10, color="k", label="slow point" if k == 0 else None, zorder=3)
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="y1", ylabel="y2", aspect="equal",
-           title=title or f"{len(result.points)} fixed points, {len(result.slow_points)} slow points")
-    ax.legend(loc="upper right", fontsize=7)
+           title=title or f"{_count(len(result.points), 'fixed point')}, {_count(len(result.slow_points), 'slow point')}")
+    ax.legend(loc="upper right", fontsize=8)
     return fig
 
 
@@ -62,7 +62,7 @@ def plot_exponents(spec, *, title: str = ""):
     ax.set(xlabel="averaging time", ylabel="running estimate",
            title=title or f"Lyapunov spectrum, sum {spec.sum:.4g}, spread {spec.spread:.2g}")
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -90,9 +90,9 @@ def plot_bifurcation(diag, *, title: str = ""):
     top = ax.get_ylim()[1]
     for v, lab in zip(diag.values, diag.label):
         if lab in ("chaos", "divergence", "quasi-periodic"):
-            ax.text(v, top, lab[:5], rotation=90, fontsize=6, va="top", ha="center")
+            ax.text(v, top, lab[:5], rotation=90, fontsize=7, va="top", ha="center")
     ax.set(xlabel=diag.param, ylabel="|y|", title=title or f"bifurcation diagram in {diag.param}")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=8, loc="best")
     return fig
 
 
@@ -149,3 +149,8 @@ CAPTIONS = {
     "dyn_bifurcation": "|y| of the equilibria and of the limit cycle against kappa (antisymmetric W*): the origin "
                        "loses stability in a Hopf point at kappa = leak/theta^2, located by brentq (dashed).",
 }
+
+
+def _count(k: int, noun: str) -> str:
+    """``"1 fixed point"``, ``"2 fixed points"``."""
+    return f"{k} {noun}{'' if k == 1 else 's'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import apply_style, new_figure
+from ._style import apply_style, new_figure, panel_letters
 
 __all__ = ["plot_spectral_map", "plot_lyapunov_traces"]
 
@@ -31,7 +31,7 @@ def plot_spectral_map(m, *, title: str = ""):
         cs = ax.contour(m.y1, m.y2, rho, levels=[0.0], colors="k", linewidths=1.2)
         ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=7, inline=True)
         ax.plot([], [], "k-", lw=1.2, label="rho(J) = 0")
-        ax.legend(loc="lower right", fontsize=7, frameon=True)
+        ax.legend(loc="lower right", fontsize=8, frameon=True)
     frac = float((finite < 0).mean()) if finite.size else float("nan")
     ax.set(xlabel="y1 (basis[:, 0])", ylabel="y2 (basis[:, 1])", aspect="equal")
     ax.set_title((title + "\n" if title else "") + f"rho in [{lo:.3g}, {hi:.3g}], {100 * frac:.0f}% of the plane "
@@ -54,13 +54,13 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     for k in range(n):
         axs[0].plot(L.t, L.radius[:, k], lw=1.1, color=cols[k], label=f"|y0| = {L.init_radii[k]:g}")
         axs[1].plot(L.t, L.V[:, k], lw=1.1, color=cols[k])
-        axs[2].plot(L.t, L.dVdt[:, k], lw=1.1, color=cols[k])
+        axs[2].plot(L.t, L.dVdt[:, k], lw=1.1, color=cols[k], zorder=3)
     axs[0].axhline(theta, color="k", ls="--", lw=0.9, label=f"theta = {theta:g}")
     if ring_radius is not None and ring_radius > 0:
         axs[0].axhline(ring_radius, color="C3", ls=":", lw=1.4, label=f"ring r* = {ring_radius:.4g}")
     axs[0].set(xlabel="t", ylabel="|y(t)|", title="radius")
-    axs[0].legend(fontsize=6, loc="best")
-    axs[1].set(xlabel="t", ylabel="V(y(t))", title="V = (|y|^2 - theta^2)^2 / 4 along the trajectories")
+    axs[0].legend(fontsize=8, loc="best")
+    axs[1].set(xlabel="t", ylabel="V(y(t))", title="V = (|y|^2 - theta^2)^2 / 4")
     V = np.asarray(L.V)
     if np.nanmax(V) > 0 and np.nanmax(V) / max(np.nanmin(V[V > 0]) if np.any(V > 0) else 1.0, 1e-300) > 1e3:
         axs[1].set_yscale("symlog", linthresh=max(1e-12, float(np.nanmin(V[V > 0]))))
@@ -68,11 +68,14 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     bad = np.isfinite(dV) & (dV > tol)
     tt = np.broadcast_to(np.asarray(L.t)[:, None], dV.shape)
     axs[2].axhline(0.0, color="k", lw=0.6)
-    if bad.any():
-        axs[2].plot(tt[bad], dV[bad], "o", color="C3", ms=3.5, zorder=5,
+    if bad.any():  # small open circles under the curves, and a rug of the times on top: the curves stay visible
+        axs[2].plot(tt[bad], dV[bad], "o", mfc="none", mec="C3", mew=0.6, ms=2.5, zorder=1, alpha=0.6,
                     label=f"dV/dt > {tol:g}: {int(bad.sum())} samples")
+        t_bad = np.unique(tt[bad])
+        axs[2].plot(t_bad, np.full(t_bad.shape, 0.985), "|", color="C3", ms=6, mew=0.8,
+                    transform=axs[2].get_xaxis_transform(), clip_on=False, label="times with dV/dt > tol")
     else:
-        axs[2].plot([], [], "o", color="C3", ms=3.5, label=f"dV/dt > {tol:g}: none")
+        axs[2].plot([], [], "o", mfc="none", mec="C3", ms=3.5, label=f"dV/dt > {tol:g}: none")
     fin = np.abs(dV[np.isfinite(dV) & (dV != 0)])
     lin = max(1e-12, float(np.percentile(fin, 5))) if fin.size else 1e-6
     axs[2].set_yscale("symlog", linthresh=lin)
@@ -80,6 +83,11 @@ def plot_lyapunov_traces(L, *, theta: float, ring_radius: float | None = None, t
     dec = 10.0 ** np.arange(np.ceil(np.log10(lin)) + 1, np.floor(top) + 1, 3)  # every 3rd decade above lin
     axs[2].set_yticks(np.concatenate([-dec[::-1], [0.0], dec]))
     axs[2].set(xlabel="t", ylabel="dV/dt (symlog)", title="dV/dt (> 0: V increases)")
-    axs[2].legend(fontsize=7, loc="lower right")
+    axs[2].legend(fontsize=8, loc="lower right")
+    n_bad = int(bad.sum())
+    fig.suptitle(f"V decreases along every trajectory (dV/dt <= {tol:g})" if n_bad == 0 else
+                 f"V increases at {n_bad} of {int(np.isfinite(dV).sum())} samples (dV/dt > {tol:g}): "
+                 f"not a Lyapunov function on this run", color="tab:green" if n_bad == 0 else "tab:red")
+    panel_letters(axs)
     fig.set_layout_engine("constrained")
     return fig

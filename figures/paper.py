@@ -13,7 +13,7 @@ from fhrn_ode._errors import FHRNInputError
 from fhrn_ode._io import atomic_savefig, atomic_write_json
 from fhrn_ode.analysis import paper as data
 
-from ._style import apply_style, new_figure
+from ._style import apply_style, new_figure, zero_centred_ticks
 
 __all__ = ["FIGURES", "CAPTIONS", "make_figures", "fig2_portrait", "fig2b", "fig3a", "fig3b", "fig4a", "fig4b"]
 
@@ -57,48 +57,59 @@ def fig2_portrait(d: data.Fig2Data, title: str = ""):
         _circle(ax, P.ring_radius, color="C3", lw=2.0, zorder=6, label=f"ring r* = {P.ring_radius:.3f}")
     ax.set(xlim=(P.y1[0], P.y1[-1]), ylim=(P.y2[0], P.y2[-1]), xlabel="y1", ylabel="y2", aspect="equal",
            title=title or f"W* {d.operator}")
-    ax.legend(loc="upper right", fontsize=6, frameon=True, framealpha=0.85)
+    ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.85)
     return fig
 
 
 def fig2b(d: data.Fig2bData):
+    """Left: rho(J(y)) over the plane (diverging colours centred at 0, ticks on both sides), the zero contour
+    and the ring; right: rho along |y| with both radii marked and a legend (no inset over the data)."""
     apply_style()
     m = d.map
-    fig, ax = new_figure(4.8, 4.2)
+    fig, (ax, bx) = new_figure(8.6, 4.0, ncols=2, gridspec_kw={"width_ratios": [1.25, 1.0]})
     from matplotlib.colors import TwoSlopeNorm
 
     lo, hi = float(np.nanmin(m.spectral_abscissa)), float(np.nanmax(m.spectral_abscissa))
     norm = TwoSlopeNorm(0.0, min(lo, -1e-9), max(hi, 1e-9))  # both signs get the full half of the map
     im = ax.pcolormesh(m.y1, m.y2, m.spectral_abscissa, cmap="RdBu_r", shading="auto", norm=norm)
-    fig.colorbar(im, ax=ax, label="rho(J(y)) = max Re lambda")
+    cb = fig.colorbar(im, ax=ax, label="rho(J(y)) = max Re lambda")
+    zero_centred_ticks(cb, lo, hi)
     cs = ax.contour(m.y1, m.y2, m.spectral_abscissa, levels=[0.0], colors="k", linewidths=1.2)
-    if cs.allsegs and any(len(seg) for seg in cs.allsegs):
-        ax.clabel(cs, fmt={0.0: "rho = 0"}, fontsize=6, inline=True)
-    _circle(ax, d.ring_radius, color="C2", ls="--", lw=1.2)
-    ins = ax.inset_axes([0.66, 0.68, 0.32, 0.28])
-    ins.plot(d.profile_r, d.profile_rho, color="k", lw=1.0)
-    ins.axhline(0.0, color="0.5", lw=0.6)
-    ins.axvline(d.ring_radius, color="C2", ls="--", lw=1.0)
-    ins.axvline(d.zero_contour_radius, color="k", ls=":", lw=1.0)
-    ins.set_xlabel("|y|", fontsize=6, labelpad=0)
-    ins.set_ylabel("rho", fontsize=6, labelpad=0)
-    ins.tick_params(labelsize=5)
-    ax.set(xlabel="y1", ylabel="y2", aspect="equal",
-           title=f"rho(J): zero contour r = {d.zero_contour_radius:.3f}, ring r* = {d.ring_radius:.3f}")
-    ax.title.set_fontsize(8)
+    ax.plot([], [], color="k", lw=1.2, label=f"rho = 0 (r = {d.zero_contour_radius:.3f})")
+    _circle(ax, d.ring_radius, color="C2", ls="--", lw=1.4, label=f"ring r* = {d.ring_radius:.3f}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    ax.set(xlabel="y1", ylabel="y2", aspect="equal", title="(b) rho(J) of the 2a system")
+    bx.plot(d.profile_r, d.profile_rho, color="k", lw=1.2, label="rho along |y|")
+    bx.axhline(0.0, color="0.5", lw=0.7)
+    bx.axvline(d.ring_radius, color="C2", ls="--", lw=1.2, label=f"ring r* = {d.ring_radius:.3f}")
+    bx.axvline(d.zero_contour_radius, color="k", ls=":", lw=1.2, label=f"rho = 0 at r = {d.zero_contour_radius:.3f}")
+    bx.set(xlabel="|y|", ylabel="rho(J)", title="rho along a ray")
+    bx.legend(loc="best")
+    del cs
     return fig
 
 
 def fig3a(d: data.Fig3aData):
+    """V(y) on a power-law colour scale (V^0.3: the hump at the origin and the zero on |y| = theta both
+    visible), with |y| = theta, the ring r* and a trajectory marked."""
+    from matplotlib.colors import PowerNorm
+
+    from fhrn_ode.params import ring_radius
+
     apply_style()
-    fig, ax = new_figure(4.8, 4.2)
-    im = ax.pcolormesh(d.y1, d.y2, d.V, shading="auto", cmap="viridis")
-    fig.colorbar(im, ax=ax, label="V(y)")
-    ax.contour(d.y1, d.y2, d.V, levels=8, colors="w", linewidths=0.4)
-    ax.plot(d.trajectory[:, 0], d.trajectory[:, 1], color="C3", lw=1.2, label="trajectory")
+    fig, ax = new_figure(4.8, 4.6)
+    im = ax.pcolormesh(d.y1, d.y2, d.V, shading="auto", cmap="viridis", norm=PowerNorm(0.3, vmin=0.0))
+    fig.colorbar(im, ax=ax, label="V(y) (colour scale V^0.3)")
+    ax.contour(d.y1, d.y2, d.V, levels=np.geomspace(1e-3, float(np.nanmax(d.V)), 8), colors="w", linewidths=0.4)
+    theta = float(d.params.get("theta", 1.0))
+    r_star = ring_radius(d.params.get("kappa", 10.0), theta, d.params.get("leak", 1.0))
+    _circle(ax, theta, color="w", ls="--", lw=1.3, label=f"|y| = theta = {theta:g} (V = 0)")
+    if r_star > 0:
+        _circle(ax, r_star, color="C1", lw=1.3, label=f"ring r* = {r_star:.3f}")
+    ax.plot(d.trajectory[:, 0], d.trajectory[:, 1], color="C3", lw=1.2, label="trajectory (o: start)")
     ax.plot(*d.trajectory[0], "o", color="C3", ms=4)
-    ax.set(xlabel="y1", ylabel="y2", aspect="equal", title="Lyapunov landscape V (C 13)")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.set(xlabel="y1", ylabel="y2", aspect="equal", title="(a) Lyapunov landscape V (C 13)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=True, facecolor="0.6")
     return fig
 
 
@@ -113,8 +124,8 @@ def fig3b(d: data.Fig3bData):
         ax.plot(L.t, L.radius[:, k], color=cols[k], lw=1.2, label=f"|y0| = {L.init_radii[k]:g}")
     ax.axhline(d.params.get("theta", 1.0), color="k", ls="--", lw=0.9, label="theta")
     ax.axhline(d.ring_radius, color="C3", ls=":", lw=1.6, zorder=5, label=f"ring r* = {d.ring_radius:.3f}")
-    ax.set(xlabel="t", ylabel="|y(t)|", title="Radial evolution")
-    ax.legend(fontsize=6, ncol=2)
+    ax.set(xlabel="t", ylabel="|y(t)|", title="(b) Radial evolution")
+    ax.legend(fontsize=8, ncol=2)
     return fig
 
 
@@ -126,14 +137,14 @@ def fig4a(d: data.Fig4aData):
     fig.colorbar(im, ax=ax, label="log10 |W_r|_crit")
     cs = ax.contour(s.gamma, s.beta, s.wr_crit, levels=[1, 1.5, 2, 3, 5], colors="w", linewidths=0.7)
     ax.clabel(cs, fontsize=7)
-    ax.set(xlabel="gamma", ylabel="beta", title=f"|W_r|_crit = 1/(gamma g), |y| = {s.radius:g}")
+    ax.set(xlabel="gamma", ylabel="beta", title=f"(a) |W_r|_crit = 1/(gamma g), |y| = {s.radius:g}")
     return fig
 
 
 def fig4b(d: data.Fig4bData):
     apply_style()
     m = d.map
-    fig, ax = new_figure(5.0, 4.0)
+    fig, ax = new_figure(5.0, 5.4)
     im = ax.pcolormesh(m.beta, m.wr_norm, m.r_e, shading="auto", cmap="cividis")
     fig.colorbar(im, ax=ax, label="r_e = gamma g(|y|) |W_r|_2")
     ax.contour(m.beta, m.wr_norm, m.r_e, levels=[1.0], colors="C1", linewidths=1.8)
@@ -146,8 +157,8 @@ def fig4b(d: data.Fig4bData):
         ax.plot(m.beta, np.where(crit <= m.wr_norm[-1], crit, np.nan), lw=1.4, ls="--", color=f"C{k + 2}",
                 label=f"exact, {name}")
     ax.set(xlabel="beta", ylabel="|W_r|_2", ylim=(m.wr_norm[0], m.wr_norm[-1]),
-           title=f"|y| = {m.radius:g}, gamma = {m.gamma:g}")
-    ax.legend(fontsize=7, loc="upper left")
+           title=f"(b) |y| = {m.radius:g}, gamma = {m.gamma:g}")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1)  # off the boundary lines
     return fig
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._style import new_figure
+from ._style import new_figure, panel_letters
 
 __all__ = ["plot_sweep", "plot_seed_sweep"]
 
@@ -25,7 +25,7 @@ def plot_sweep(rows: list[dict]):
     if rows and rows[0].get("unigram_nats") is not None:
         axes[1, 2].axhline(rows[0]["unigram_nats"], ls=":", c="C3", label="unigram baseline")
     for ax in axes.flat:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.suptitle("FH-RL Tiny-GPT gain sweep vs the paper's claims")
     return fig
 
@@ -48,8 +48,9 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None, paire
     if gain_rows:
         panels.insert(1, ("paired", "Δ val loss vs γ=0, same seed"))
     if stability:
-        panels.append(("fraction_stable", "fraction of contexts stable"))
-    ncols = 4
+        op = stability[0].get("operator", "-I + gamma g(|y|) W*")
+        panels.append(("fraction_stable", f"fraction stable under\n{op}"))
+    ncols = min((4, 3, 5), key=lambda c: (-(-len(panels) // c) * c - len(panels), -c))  # fewest empty slots
     nrows = -(-len(panels) // ncols)
     fig, axes = new_figure(3.2 * ncols, 3.0 * nrows, nrows=nrows, ncols=ncols, constrained_layout=True)
     axes = np.atleast_1d(axes).ravel()
@@ -82,7 +83,8 @@ def plot_seed_sweep(rows: list[dict], stability: list[dict] | None = None, paire
     lim = axes[0].get_xlim()
     for ax in axes[:len(panels)]:
         ax.set_xlim(lim)  # the paired panel has no gamma = 0 point: same gamma axis as the others
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
+    panel_letters(axes[:len(panels)])
     n = sorted({r["n"] for r in rows})
     fig.suptitle(f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]}-{n[-1]} seeds per gain (grey: each seed)"
                  if len(n) > 1 else (f"FH-RL Tiny-GPT gain sweep: mean ± SE over {n[0]} seeds per gain (grey: each seed)"

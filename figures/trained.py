@@ -2,15 +2,17 @@
 
 Every number plotted comes from :func:`fhrn_ode.analysis.trained.check_trained` (its per-context
 ``ContextChecks`` and per-layer summaries): the same ``g``, ``|W*|_2`` and radius as the verdict, so
-no marker can contradict it. By the small-gain theorem ``rho(-I + c W*) <= -1 + c |W*|_2 = r_e - 1``,
-so a context with ``r_e < 1`` is stable; an "x" (unstable context) can only sit above ``r_e = 1``.
+no marker can contradict it. The operator is the primary verdict's, ``-I + gamma W*`` (the loop's own
+linearization; the paper's ``-I + gamma g W*`` is in the JSON as ``paper_criterion``). By the small-gain
+theorem ``rho(-I + c W*) <= -1 + c |W*|_2 = r_e - 1``, so a context with ``r_e < 1`` is stable; an "x"
+(unstable context) can only sit above ``r_e = 1``. The figure's verdict is its title.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._style import apply_style, new_figure
+from ._style import apply_style, new_figure, panel_letters
 
 __all__ = ["plot_stability_map", "plot_gain_margin"]
 
@@ -30,17 +32,26 @@ def _symlog(ax, axis: str, values) -> None:
     (ax.set_yscale if axis == "y" else ax.set_xscale)("symlog", linthresh=lin)
 
 
+def _verdict(results: list) -> tuple[str, bool]:
+    n = sum(r["n_contexts"] for r in results)
+    frac = sum(r["fraction_stable"] * r["n_contexts"] for r in results) / max(n, 1)
+    ok = all(r["stable"] for r in results)
+    word = "STABLE" if ok else "NOT stable"
+    return f"{word} at {100 * frac:.1f}% of {n} contexts (-I + gamma W*)", ok
+
+
 def plot_stability_map(results: list, contexts: list):
-    """Left: ``r_e = gamma g(|y|) |W*|_2`` of every context, per model (gain) and layer, against the
-    small-gain bound ``r_e = 1``; right: the exact spectral abscissa ``rho(-I + gamma g W*)`` against
+    """Left: ``r_e = gamma |W*|_2`` of every context, per model (gain) and layer, against the
+    small-gain bound ``r_e = 1``; right: the exact spectral abscissa ``rho(-I + gamma W*)`` against
     ``r_e`` with the bound ``rho <= r_e - 1``. Marker: o = stable context (rho < 0), x = unstable.
+    The verdict (all contexts) is the figure's title; axes are linear unless a value exceeds 10 in size.
 
     Args:
         results: per model the dict of ``check_trained(...).to_dict()`` (``gamma``, ``beta``, ``per_layer``).
         contexts: per model its ``ContextChecks`` (or a dict of the same arrays), same order.
     """
     apply_style()
-    fig, (ax, bx) = new_figure(10.0, 4.2, ncols=2)
+    fig, (ax, bx) = new_figure(10.0, 4.8, ncols=2)
     labels, ticks = [], []
     all_re = []
     n_layers = max(len(r["per_layer"]) for r in results)
@@ -69,12 +80,12 @@ def plot_stability_map(results: list, contexts: list):
     ax.plot([], [], "o", mfc="none", color="0.4", ms=3, label="stable context")
     ax.plot([], [], "x", color="C3", label="unstable context")
     ax.plot([], [], "-", color="k", lw=1.2, label="median over contexts")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     _symlog(ax, "y", re_all)
     ax.set_ylim(bottom=0.0, top=max(10.0, float(np.nanmax(re_all)) * 30))
     ax.set_xticks(ticks, labels, fontsize=8)
     ax.set_xlim(-0.6, len(results) - 0.4)
-    ax.set_ylabel("r_e = gamma g(|y|) |W*|_2 per context")
+    ax.set_ylabel("r_e = gamma |W*|_2 per context")
     betas = sorted({r["beta"] for r in results})
     ax.set_title(f"small-gain ratio per context (beta = {', '.join(f'{b:g}' for b in betas)})", pad=18)
     # right: exact vs small gain; every point lies on or below rho = r_e - 1
@@ -83,23 +94,38 @@ def plot_stability_map(results: list, contexts: list):
     bx.plot(xs, xs - 1.0, "k--", lw=1.0, label="rho = r_e - 1 (bound)")
     bx.axhline(0.0, color="C3", lw=0.8, label="rho = 0 (stability boundary)")
     bx.axvline(1.0, color="0.5", lw=0.8, ls=":", label="r_e = 1")
-    bx.set_xscale("symlog", linthresh=1.0)
-    bx.set_yscale("symlog", linthresh=1.0)
-    bx.set_xlim(left=0.0)
+    rho_all = np.concatenate([_ctx(c)["spectral_abscissa"] for c in contexts])
+    if float(np.nanmax(re_all)) > 10.0 or float(np.nanmax(np.abs(rho_all))) > 10.0:
+        bx.set_xscale("symlog", linthresh=1.0)
+        bx.set_yscale("symlog", linthresh=1.0)
+        bx.set_xlim(left=0.0)
+        scale = "symlog, linear below 1"
+    else:  # linear: the points near rho = -1 stay apart
+        x_hi = max(1.1, float(np.nanmax(re_all)) * 1.1)
+        bx.set_xlim(0.0, x_hi)
+        lo = float(np.nanmin(rho_all))
+        bx.set_ylim(lo - 0.05 * (x_hi - lo), max(0.15, x_hi - 1.0))
+        scale = "linear"
     for j in range(n_layers):
         bx.plot([], [], "o", mfc="none", color=_LAYER_COLORS[j % len(_LAYER_COLORS)], label=f"layer {j}, stable")
     bx.plot([], [], "x", color="C3", label="unstable context")
-    bx.set_xlabel("r_e (small gain; symlog, linear below 1)")
-    bx.set_ylabel("rho(-I + gamma g W*) (exact; symlog)")
+    bx.set_xlabel(f"r_e (small gain; {scale})")
+    bx.set_ylabel(f"rho(-I + gamma W*) (exact; {scale.split(',')[0]})")
     bx.set_title("exact spectral abscissa vs r_e")
-    bx.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    bx.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    text, ok = _verdict(results)
+    fig.suptitle(f"check: {text}", color="tab:green" if ok else "tab:red")
+    panel_letters((ax, bx))
     return fig
 
 
 def plot_gain_margin(results: list):
-    """Per layer vs the gain gamma: exact margin ``-rho(-I + gamma g W*)`` (worst and median context)
+    """Per layer vs the gain gamma: exact margin ``-rho(-I + gamma W*)`` (worst and median context)
     and small-gain margin ``1 - max r_e``; symlog axes (linear in [-1, 1]) when a margin is below -1 or above 10,
-    so a margin of -120 and one of 0.99 are both readable; linear otherwise."""
+    so a margin of -120 and one of 0.99 are both readable; linear otherwise. One model: the layers are
+    the x axis (a gain axis with one point says nothing). The verdict is the title."""
+    if len(results) == 1:
+        return _layer_margin(results[0])
     apply_style()
     fig, (ax, bx) = new_figure(10.0, 3.8, ncols=2)
     n_layers = max(len(r["per_layer"]) for r in results)
@@ -118,7 +144,7 @@ def plot_gain_margin(results: list):
         bx.plot(x, sg, "^--", color=col, label=f"layer {L}: 1 - max r_e")
         vals_a += worst + med
         vals_b += sg
-    for a, vals, title in ((ax, vals_a, "exact margin -rho(-I + gamma g W*)"),
+    for a, vals, title in ((ax, vals_a, "exact margin -rho(-I + gamma W*)"),
                            (bx, vals_b, "small-gain margin 1 - max r_e")):
         a.axhline(0.0, color="k", lw=0.8)
         v = np.asarray(vals, dtype=float)
@@ -134,6 +160,33 @@ def plot_gain_margin(results: list):
         a.set_title(title)
         a.text(0.99, 0.02, "below 0: unstable / not certified", transform=a.transAxes, ha="right", fontsize=7,
                color="0.3")
-        a.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+        a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     ax.set_ylabel(f"margin ({'symlog; ' if ax.get_yscale() == 'symlog' else ''}> 0 is stable)")
+    text, ok = _verdict(results)
+    fig.suptitle(f"check: {text}", color="tab:green" if ok else "tab:red")
+    panel_letters((ax, bx))
+    return fig
+
+
+def _layer_margin(r: dict):
+    """One model: per layer, the worst and median exact margin and the small-gain margin, side by side."""
+    fig, ax = new_figure(6.0, 3.8)
+    layers = [lc["layer"] for lc in r["per_layer"]]
+    x = np.arange(len(layers))
+    series = (("worst_margin", "exact margin, worst context", "o", "C0"),
+              ("median_margin", "exact margin, median context", "s", "C1"))
+    for k, (key, lab, m, col) in enumerate(series):
+        ax.plot(x - 0.15 + 0.15 * k, [lc[key] for lc in r["per_layer"]], m, color=col, ms=7, label=lab)
+    ax.plot(x + 0.15, [1.0 - lc["r_e"] for lc in r["per_layer"]], "^", color="C2", ms=7,
+            label="small-gain margin 1 - max r_e")
+    ax.axhline(0.0, color="k", lw=0.8)
+    vals = [v for lc in r["per_layer"] for v in (lc["worst_margin"], lc["median_margin"], 1.0 - lc["r_e"])]
+    if min(vals) < -1.0:
+        ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_xticks(x, [f"layer {L}" for L in layers])
+    ax.set_xlim(-0.6, len(layers) - 0.4)
+    ax.set_ylabel("margin (> 0 is stable / certified)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    text, ok = _verdict([r])
+    ax.set_title(f"gamma = {r['gamma']:g}: {text}", color="tab:green" if ok else "tab:red", fontsize=10)
     return fig

@@ -22,7 +22,7 @@ def _run(monkeypatch, capsys, name: str, *args: str) -> str:
 
 def test_every_example_is_tested():
     assert {p.name for p in EXAMPLES.glob("*.py")} == {
-        "own_field_gradients.py", "matrix_stability.py", "trained_model_verdict.py"}
+        "own_field_gradients.py", "matrix_stability.py", "trained_model_verdict.py", "van_der_pol.py"}
 
 
 def test_own_field_gradients(monkeypatch, capsys):
@@ -49,3 +49,15 @@ def test_trained_model_verdict(monkeypatch, capsys):
     out = _run(monkeypatch, capsys, "trained_model_verdict.py")
     assert "reference_model" in out and "layer 0:" in out and "integrate: success" in out
     assert "exact critical |W|_2" in out
+
+
+def test_van_der_pol_field_keeps_the_shape_and_is_exact():
+    """(2,) -> (2,) and (N, 2) -> (N, 2); f(x, y) = (y, mu (1 - x^2) y - x) at hand-computed points."""
+    import torch
+
+    ns = runpy.run_path(str(EXAMPLES / "van_der_pol.py"))
+    f = ns["VanDerPol"](mu=2.0)
+    y = torch.tensor([2.0, 3.0], dtype=torch.float64)
+    assert f(0.0, y).shape == (2,) and f(0.0, y).tolist() == [3.0, 2.0 * (1 - 4.0) * 3.0 - 2.0]
+    Y = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 3.0]], dtype=torch.float64)
+    assert f(0.0, Y).tolist() == [[1.0, 2.0], [0.0, -1.0], [3.0, -20.0]] and f.dim == 2

@@ -188,6 +188,11 @@ def _threads_scope(threads):
 def main(argv: list[str] | None = None) -> int:
     """Run one ``fhrn-ode`` command; return its exit code (table in the module docstring)."""
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        sys.stderr.write(parser.format_usage())
+        print("fhrn-ode: error: a COMMAND is required; `fhrn-ode --help` lists them, `fhrn-ode COMMAND --help` "
+              "explains one (start with `fhrn-ode integrate --help`)", file=sys.stderr)
+        return 2
     args, extras = parser.parse_known_args(argv)
     if extras:
         print(_unknown_message(parser, args.command, extras), file=sys.stderr)

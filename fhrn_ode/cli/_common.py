@@ -182,6 +182,34 @@ def flag_names(**flags: str):
         raise FHRNInputError(msg) from None
 
 
+class ListArg(argparse.Action):
+    """One list syntax for every list option: values separated by spaces, commas or both
+    (``--gammas 0 .05``, ``--gammas 0,.05``, ``--gammas 0, .05`` -> ``[0.0, 0.05]``).
+
+    ``add_argument(..., action=ListArg, item=float)`` stores a list of ``item(value)``;
+    ``join=True`` stores the comma-joined string instead (for options parsed later from ``"a,b"``).
+    """
+
+    def __init__(self, option_strings, dest, item=float, join: bool = False, **kwargs) -> None:
+        kwargs.setdefault("nargs", "+")
+        super().__init__(option_strings, dest, **kwargs)
+        self.item, self.join = item, join
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parts = [p.strip() for v in values for p in str(v).split(",") if p.strip()]
+        if not parts:
+            parser.error(f"argument {option_string}: expected at least one value")
+        if self.join:
+            setattr(namespace, self.dest, ",".join(parts))
+            return
+        try:
+            setattr(namespace, self.dest, [self.item(p) for p in parts])
+        except ValueError:
+            kind = "integers" if self.item is int else "numbers"
+            parser.error(f"argument {option_string}: expected {kind} separated by spaces or commas, got "
+                         f"{' '.join(map(str, values))!r}")
+
+
 def add_seed_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw (default %(default)s)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_field_args, add_output_args
 
 _PARAMS = ("gamma", "kappa", "beta", "leak", "theta", "wr_scale")
 
@@ -13,9 +13,12 @@ def register(sub) -> None:
     p = sub.add_parser("bifurcation", help="bifurcation sweep over gamma, kappa, beta, leak, theta or the W* scale",
                        description="Attractor type per value, continued fixed points, Hopf and fold points refined "
                                    "by brentq or bisection, and a bifurcation diagram (docs/dynamics.md).")
-    p.add_argument("--param", required=True, choices=_PARAMS, help="the swept parameter")
+    p.add_argument("--param", required=True, action="append", metavar="NAME[=VALUE]",
+                   help=f"the swept parameter ({', '.join(_PARAMS)}; with --field: a keyword of its constructor); "
+                        f"with --field, repeated NAME=VALUE set the constructor's other arguments")
     p.add_argument("--range", required=True, metavar="A:B:N", help="N values evenly spaced in [A, B] (N >= 2)")
     add_fhrn_args(p)
+    add_field_args(p, param=False)
     g = p.add_argument_group("sweep")
     g.add_argument("--n-init", type=int, default=4, help="trajectories per value (default %(default)s)")
     g.add_argument("--n-starts", type=int, default=64, help="fixed-point starts per value (default %(default)s)")
@@ -54,30 +57,22 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from .._io import atomic_write_json
-    from ..dynamics.bifurcation import bifurcation_sweep, fhrn_family
+    from ..dynamics.bifurcation import bifurcation_sweep
     from ._common import check_out_dir, emit_json
-    from ._dynamics import fhrn_field, header, save_figure
+    from ._dynamics import save_figure, sweep_family
 
     from ._gates import gate_dynamics
 
     values = parse_range(args.range)
     gate_dynamics(args, "bifurcation", n_values=len(values))
     out = check_out_dir(args.out)
-    name, W, params, _ = fhrn_field(args, slots=False)
-    gate_dynamics(args, "bifurcation", d=W.shape[0], n_values=len(values))
-    if args.param != "wr_scale":
-        from .._errors import FHRNInputError
-
-        for v in (values[0], values[-1]):  # the range's ends must be allowed values (e.g. kappa >= 0)
-            try:
-                params.replace(**{args.param: v})
-            except FHRNInputError as exc:  # the user typed --range, not --<param>: name it
-                raise FHRNInputError(f"`--range` {args.range!r} reaches {args.param} = {v:g}, which is not allowed "
-                                     f"({str(exc).replace('`', '')})") from None
-    d = bifurcation_sweep(fhrn_family(W, params, args.param), values, param=args.param, n_init=args.n_init,
+    args.param, family, head, dim = sweep_family(args, _PARAMS, values)
+    gate_dynamics(args, "bifurcation", d=head.get("dim"), n_values=len(values))
+    d = bifurcation_sweep(family, values, param=args.param, dim=dim, n_init=args.n_init,
                           radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
-                          exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())
-    result = {**d.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
+                          exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed,
+                          progress=not args.json and sys.stderr.isatty())
+    result = {**d.to_dict(), **head}
     files = [atomic_write_json(out / "bifurcation.json", result)]
     if not args.no_plot:
         from ..figures.dynamics import plot_bifurcation

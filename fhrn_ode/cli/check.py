@@ -15,9 +15,12 @@ from .._threads import add_threads_arg
 
 def register(sub) -> None:
     p = sub.add_parser("check", help="is the trained W* inside the stable region? (exact and small gain)",
-                       description="At each context's operating point: rho(-I + gamma g(|y|) W*) (exact), "
-                                   "r_e = gamma g |W*|_2 (small gain), log-norm, non-normality; per layer and "
-                                   "per gain for a sweep folder (one checkpoint per sub-folder).")
+                       description="At each context's operating point the loop's own linearization: "
+                                   "rho(-I + gamma W*) (exact; J_H already holds the normalisation), r_e = gamma "
+                                   "|W*|_2 (small gain), log-norm, non-normality; the paper's criterion "
+                                   "rho(-I + gamma g(|y|) W*) alongside as paper_criterion; per layer and per gain "
+                                   "for a sweep folder (one checkpoint per sub-folder). Contexts are nested: the "
+                                   "first 32 of --contexts 128 are those of --contexts 32 (same --seed).")
     p.add_argument("ckpt", nargs="?", default=None,
                    help="checkpoint folder, a sweep folder of checkpoint folders, or `reference` (default: the bundled "
                         "reference model)")
@@ -26,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="folder for check.json and the figures (default: none written)")
     add_threads_arg(p, default="1")  # many small eigen-problems: 1 thread is faster even on an idle machine
     p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
+    p.add_argument("--no-plot", action="store_true", help="with --out: write check.json only, no figures")
     p.set_defaults(func=run)
 
 
@@ -48,14 +52,34 @@ def check_one(ckpt: Path, contexts: int, seq_len, seed: int, scope: str = "layer
     return res, chk.contexts
 
 
+def _display_name(ckpt: Path) -> str:
+    """``"reference"`` for the bundled model (not its site-packages path), else the path as given."""
+    from ..discrete.checkpoint import reference_model_path
+
+    try:
+        if Path(ckpt).resolve() == reference_model_path().resolve():
+            return "reference"
+    except OSError:  # pragma: no cover - an unreadable path: say it as given
+        pass
+    return str(ckpt)
+
+
+def _paper_text(pc: dict) -> str:
+    return (f"paper criterion {pc['operator']} (counts g twice): stable at {100 * pc['fraction_stable']:.1f}%, "
+            f"max spectral abscissa {pc['spectral_abscissa']:.4g}, max r_e {pc['r_e']:.4g}")
+
+
 def _text(r: dict) -> str:
-    lines = [f"{r['checkpoint']}: gamma={r['gamma']:g} beta={r['beta']:g}  {'STABLE' if r['stable'] else 'NOT stable'}: "
+    lines = [f"fhrn-ode check {_display_name(Path(r['checkpoint']))}: gamma={r['gamma']:g} beta={r['beta']:g}  "
+             f"{'STABLE' if r['stable'] else 'NOT stable'} ({r['operator']}, the loop's linearization at h): "
              f"stable at {100 * r['fraction_stable']:.1f}% of {r['n_contexts']} contexts; max spectral abscissa "
              f"{r['spectral_abscissa']:.4g} (median {r['spectral_abscissa_median']:.4g}), max r_e {r['r_e']:.4g}"]
     for lc in r["per_layer"]:
         lines.append(f"  {lc['verdict']}  [median r_e {lc['r_e_median']:.3g}, median |y| {lc['radius_median']:.3g}, "
                      f"mean W*: antisym {100 * lc['antisym_fraction']:.1f}% / sym {100 * lc['sym_fraction']:.1f}% "
                      f"of |W*|_F^2, henrici {lc['henrici_median']:.3f}]")
+        lines.append(f"    {_paper_text(lc['paper_criterion'])}")
+    lines.append(f"  all layers, {_paper_text(r['paper_criterion'])}")
     return "\n".join(lines)
 
 
@@ -116,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
         files.append(atomic_write_json(out / "check.json", obj))
         import matplotlib.pyplot as plt
 
-        figs = (("stability_map", plot_stability_map(results, [c for _, c in pairs])),
-                ("gain_margin", plot_gain_margin(results)))
+        figs = () if args.no_plot else (("stability_map", plot_stability_map(results, [c for _, c in pairs])),
+                                        ("gain_margin", plot_gain_margin(results)))
         for name, fig in figs:
             for ext in ("png", "pdf"):
                 files.append(atomic_savefig(fig, out / f"{name}.{ext}", dpi=200, bbox_inches="tight"))
@@ -126,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(obj)
     else:
-        print("fhrn-ode check:\n" + "\n".join(_text(r) for r in results))
+        print("\n".join(_text(r) for r in results))
         for g in obj.get("per_gain", []) if isinstance(obj, dict) else []:
             sem = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
             print(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{sem}% of contexts stable over "

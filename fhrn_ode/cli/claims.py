@@ -14,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/claims", help="output folder (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="coarser grids (seconds faster; same verdicts)")
     p.add_argument("--json", action="store_true", help="print claims.json on stdout (and nothing else)")
+    p.add_argument("--no-plot", action="store_true", help="do not draw or write claims.png/.pdf")
     p.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     p.add_argument("--seed", type=int, default=0, help="torch/numpy seed (the checks use fixed operator seeds) (default %(default)s)")
     p.set_defaults(func=run)
@@ -35,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
         report = check_claims(quick=args.quick, progress=bar.update)
     files = [atomic_write_text(out / "claims.md", report.to_markdown()),
              atomic_write_json(out / "claims.json", report.to_dict())]
-    fig = plot_claims(report)
-    files += [atomic_savefig(fig, out / "claims.png"), atomic_savefig(fig, out / "claims.pdf")]
-    import matplotlib.pyplot as plt
+    if not args.no_plot:
+        import matplotlib.pyplot as plt
 
-    plt.close(fig)
+        fig = plot_claims(report)
+        files += [atomic_savefig(fig, out / "claims.png"), atomic_savefig(fig, out / "claims.pdf")]
+        plt.close(fig)
     if args.json:
         emit_json(report.to_dict())
         return 0

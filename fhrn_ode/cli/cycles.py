@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_field_args, add_output_args
 
 
 def register(sub) -> None:
@@ -12,6 +12,7 @@ def register(sub) -> None:
                        description="Detect cycles from trajectories on a Poincare section, refine by shooting and "
                                    "compute the Floquet multipliers (docs/dynamics.md).")
     add_fhrn_args(p)
+    add_field_args(p)
     g = p.add_argument_group("trajectories")
     g.add_argument("--n-init", type=int, default=8, help="initial states (default %(default)s)")
     g.add_argument("--radius", type=float, default=2.0, help="initial states in the ball |y| <= R (default %(default)s)")
@@ -27,23 +28,23 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
     from ..dynamics.cycles import find_cycles
     from ._common import check_out_dir, emit_json
-    from ._dynamics import fhrn_field, header
+    from ._dynamics import field_and_header
 
     from ._gates import gate_dynamics
 
     gate_dynamics(args, "cycles")
     out = check_out_dir(args.out)
-    name, W, params, field = fhrn_field(args)
-    gate_dynamics(args, "cycles", d=W.shape[0])
-    res = find_cycles(field, n_init=args.n_init, radius=args.radius, t_transient=args.t_transient,
+    field, head, dim = field_and_header(args)
+    gate_dynamics(args, "cycles", d=head.get("dim"))
+    res = find_cycles(field, dim=dim, n_init=args.n_init, radius=args.radius, t_transient=args.t_transient,
                       t_record=args.t_record, t_max=args.t_max, max_nfe=args.max_nfe, seed=args.seed)
-    result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
+    result = {**res.to_dict(), **head}
     f = atomic_write_json(out / "cycles.json", result)
     if args.json:
         emit_json(result)
         return 0 if res.status == "success" else 1
     counts = {o: res.outcomes.count(o) for o in dict.fromkeys(res.outcomes)}
-    print(f"fhrn-ode cycles: {len(res.cycles)} cycles; trajectories: "
+    print(f"fhrn-ode cycles: {len(res.cycles)} cycle{'' if len(res.cycles) == 1 else 's'}; trajectories: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for c in res.cycles:
         mu = ", ".join(f"{abs(m):.4g}" for m in c.floquet_multipliers)

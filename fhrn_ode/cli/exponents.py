@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_field_args, add_output_args
 
 _GRID = {"lorenz": ("sigma", "rho", "b"), "fhrn": ("gamma", "kappa", "beta", "leak", "theta")}
 
@@ -14,6 +14,7 @@ def register(sub) -> None:
                        description="All Lyapunov exponents (largest first) with a convergence estimate (docs/dynamics.md).")
     p.add_argument("--system", choices=("fhrn", "lorenz"), default="fhrn", help="the field (default %(default)s)")
     add_fhrn_args(p)
+    add_field_args(p)
     lz = p.add_argument_group("lorenz (with --system lorenz)")
     lz.add_argument("--sigma", type=float, default=10.0, help="(default %(default)s)")
     lz.add_argument("--rho", type=float, default=28.0, help="(default %(default)s)")
@@ -64,14 +65,25 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
     from ..dynamics.exponents import lyapunov_spectrum
     from ._common import check_out_dir, emit_json
-    from ._dynamics import fhrn_field, header, save_figure
+    from ._dynamics import fhrn_field, header, save_figure, user_field
 
     from ._gates import gate_dynamics
 
     gate_dynamics(args, "exponents", d=3 if args.system == "lorenz" else None)
     out = check_out_dir(args.out)
     W = params = None
-    if args.system == "lorenz":
+    dim = None
+    uf = user_field(args)
+    if uf is not None:
+        if args.grid is not None:
+            from .._errors import FHRNInputError
+
+            raise FHRNInputError("`--grid` sweeps the FHRN field's or Lorenz's parameters; with --field run one "
+                                 "value at a time (--param NAME=VALUE)")
+        field, head, dim = uf[0], {"system": "field", **uf[1]}, uf[1]["dim"]
+        gate_dynamics(args, "exponents", d=dim)
+        radius = 2.0 if args.radius is None else args.radius
+    elif args.system == "lorenz":
         from ..dynamics.systems import LorenzField
 
         field = LorenzField(args.sigma, args.rho, args.b)
@@ -87,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
               atol=args.atol, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     if args.grid is not None:
         return _run_grid(args, out, field, W, params, head, kw)
-    spec = lyapunov_spectrum(field, **kw)
+    spec = lyapunov_spectrum(field, **kw, **({} if dim is None else {"dim": dim}))
     result = {**spec.to_dict(), **head}
     files = [atomic_write_json(out / "exponents.json", result)]
     if not args.no_plot:
@@ -98,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         emit_json(result)
         return 0 if spec.status == "success" else 1
     ex = ", ".join(f"{v:+.5g}" for v in spec.exponents)
-    print(f"fhrn-ode exponents ({args.system}): [{ex}]  sum {spec.sum:+.6g}  spread {spec.spread:.2g} "
+    print(f"fhrn-ode exponents ({head['system'] if uf is None else args.field}): [{ex}]  sum {spec.sum:+.6g}  spread {spec.spread:.2g} "
           f"over the last {spec.n_windows} windows; {spec.per_init.shape[0]} initial states, t1 = {spec.t1:g}")
     if args.system == "lorenz":
         print(f"  exact sum -(sigma + 1 + b) = {field.trace:.6g}")

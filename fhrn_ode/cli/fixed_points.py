@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_budget_arg, add_fhrn_args, add_output_args
+from ._dynamics import add_budget_arg, add_fhrn_args, add_field_args, add_output_args
 
 
 def register(sub) -> None:
@@ -12,6 +12,7 @@ def register(sub) -> None:
                        description="Minimise q = |f|^2/2 from many starts, Newton-polish with the autograd Jacobian, "
                                    "de-duplicate and classify by eigenvalues (docs/dynamics.md).")
     add_fhrn_args(p)
+    add_field_args(p)
     g = p.add_argument_group("search")
     g.add_argument("--n-starts", type=int, default=64, help="starting states (default %(default)s)")
     g.add_argument("--radius", type=float, default=2.0, help="starts lie in the ball |y| <= R (default %(default)s)")
@@ -26,28 +27,28 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_json
     from ..dynamics.fixed_points import find_fixed_points
     from ._common import check_out_dir, emit_json
-    from ._dynamics import fhrn_field, header, save_figure
+    from ._dynamics import field_and_header, save_figure
 
     from ._gates import gate_dynamics
 
     gate_dynamics(args, "fixed-points")
     out = check_out_dir(args.out)
-    name, W, params, field = fhrn_field(args)
-    gate_dynamics(args, "fixed-points", d=W.shape[0])
-    res = find_fixed_points(field, n_starts=args.n_starts, radius=args.radius, tol=args.tol, slow_q=args.slow_q,
-                            max_nfe=args.max_nfe, seed=args.seed)
-    result = {**res.to_dict(), **header(name, W, params, getattr(args, "_param_sources", None))}
+    field, head, dim = field_and_header(args)
+    gate_dynamics(args, "fixed-points", d=head.get("dim"))
+    res = find_fixed_points(field, dim=dim, n_starts=args.n_starts, radius=args.radius, tol=args.tol,
+                            slow_q=args.slow_q, max_nfe=args.max_nfe, seed=args.seed)
+    result = {**res.to_dict(), **head}
     files = [atomic_write_json(out / "fixed_points.json", result)]
     if not args.no_plot:
         from ..figures.dynamics import plot_fixed_points
 
         lim = max([1.6] + [1.2 * abs(v) for q in res.points for v in q.x[:2]])
-        files.append(save_figure(plot_fixed_points(res, field if W.shape[0] == 2 and not field.has_memory else None,
-                                                   lim=lim), out / "fixed_points.png"))
+        flat2 = res.dim == 2 and not getattr(field, "has_memory", False)
+        files.append(save_figure(plot_fixed_points(res, field if flat2 else None, lim=lim), out / "fixed_points.png"))
     if args.json:
         emit_json(result)
         return 0
-    print(f"fhrn-ode fixed-points: {len(res.points)} fixed points, {len(res.slow_points)} slow points "
+    print(f"fhrn-ode fixed-points: {_n(len(res.points), 'fixed point')}, {_n(len(res.slow_points), 'slow point')} "
           f"from {res.n_starts} starts (state dimension {res.dim})")
     for q in res.points:
         x = ", ".join(f"{v:.5g}" for v in q.x[:4]) + (", ..." if q.x.size > 4 else "")
@@ -57,3 +58,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  slow point      q {s.q:.3g}  x = [{', '.join(f'{v:.5g}' for v in s.x[:4])}]")
     print(f"  wrote {', '.join(str(f) for f in files)}")
     return 0
+
+
+def _n(k: int, noun: str) -> str:
+    """``"1 fixed point"``, ``"2 fixed points"``."""
+    return f"{k} {noun}{'' if k == 1 else 's'}"

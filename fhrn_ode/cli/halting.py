@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import check_out_dir, emit_json
+from ._common import ListArg, check_out_dir, emit_json
 from .linearize import add_context_args
 
 
@@ -20,7 +20,7 @@ def register(sub) -> None:
                    help="checkpoint folder, 'reference' (the bundled model), or a sweep folder of checkpoints "
                         "(what `fhrn-ode train --sweep` writes) (default %(default)s)")
     add_context_args(p, 32)
-    p.add_argument("--gammas", type=float, nargs="+", default=None,
+    p.add_argument("--gammas", action=ListArg, item=float, default=None,
                    help="loop (and judge the ODE) at these gains with the trained weights (a what-if; default: "
                         "each model's own gamma)")
     p.add_argument("--layer", type=int, default=None, help="only this FH-RL layer (default: all)")
@@ -28,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--max-iter", type=int, default=500, help="most loop iterations per context (default %(default)s)")
     p.add_argument("--out", default=None, help="folder for halting.json and halting.png (default: none written)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
+    p.add_argument("--no-plot", action="store_true", help="with --out: do not draw or write halting.png")
     p.set_defaults(func=run)
 
 
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         from ._dynamics import save_figure
 
         files.append(atomic_write_json(out / "halting.json", obj))
-        files.append(save_figure(plot_halting(results), out / "halting.png"))
+        if not args.no_plot:
+            files.append(save_figure(plot_halting(results), out / "halting.png"))
     if args.json:
         emit_json(obj)
         return 0

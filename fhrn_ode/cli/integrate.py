@@ -35,6 +35,9 @@ def register(sub) -> None:
                    help="relative tolerance of an adaptive method (default 1e-7; refused for fixed-step methods)")
     g.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance of an adaptive method (default 1e-9; refused for fixed-step methods)")
+    g.add_argument("--max-nfe", type=int, default=None,
+                   help="budget of vector-field evaluations for the whole run (default 20000; 100000 with --grid); "
+                        "a long t1 may need more")
     add_seed_arg(p)
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="where to integrate (default %(default)s; auto: cuda when a GPU is present)")
@@ -180,10 +183,11 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
 
     from .._errors import Interrupted
 
+    nfe = {} if args.max_nfe is None else {"max_nfe": args.max_nfe}
     try:
         res = integrate_sweep(W, y0, params=params, t1=args.t1, n_points=args.n_points,
                               rtol=1e-7 if args.rtol is None else args.rtol, atol=1e-9 if args.atol is None else args.atol,
-                              device=_pick_device(args.device, None, None), **per_set)
+                              device=_pick_device(args.device, None, None), **nfe, **per_set)
         stop = None
     except Interrupted as exc:  # write the computed prefix (atomically), then exit 130/143
         caught()
@@ -248,6 +252,8 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_sizes(args)  # every form, --memory slots and --grid included, before anything is built
+    if args.max_nfe is not None and getattr(args, "memory", None) == "slots":
+        raise FHRNInputError("`--max-nfe` is not supported with --memory slots (its run has no evaluation budget)")
     if getattr(args, "memory", None) == "slots":  # attractor-slot field (docs/companions.md)
         from ._slots_run import run_slots
 
@@ -265,9 +271,11 @@ def run(args: argparse.Namespace) -> int:
 
     with flag_names(n="--n-init", radius="--init-radius"):
         y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    nfe = {} if args.max_nfe is None else {"max_nfe": args.max_nfe}
     try:
-        res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
-                        rtol=args.rtol, atol=args.atol, device=args.device)
+        with flag_names(max_nfe="--max-nfe"):
+            res = integrate(W, y0, params=params, t1=args.t1, n_points=args.n_points, method=args.method,
+                            rtol=args.rtol, atol=args.atol, device=args.device, **nfe)
         stop = None
     except IntegrationInterrupted as exc:  # write the computed prefix (atomically), then exit 130/143
         caught()
@@ -284,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
 
         r = ring_radius(params.kappa, params.theta, params.leak) if d == 2 else None
         fig = plot_trajectories(res.y.detach().numpy(), ring_radius=r or None,
-                                title=f"W* = {Path(name).name}, d = {d} ({res.status})")
+                                title=f"W* = {Path(name).name}, d = {d} ({res.status})", t=res.t.detach().numpy())
         files.append(atomic_savefig(fig, out / "phase.png"))
         import matplotlib.pyplot as plt
 

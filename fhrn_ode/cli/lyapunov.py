@@ -23,6 +23,7 @@ def register(sub) -> None:
     add_seed_arg(p)
     p.add_argument("--out", default="runs/lyapunov", help="output folder (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout only")
+    p.add_argument("--no-plot", action="store_true", help="do not draw or write the figure(s)")
     p.set_defaults(func=run)
 
 
@@ -54,14 +55,15 @@ def run(args: argparse.Namespace) -> int:
     L = lyapunov_traces(W, radii, params=params, t1=args.t1, n_points=args.n_points, seed=args.seed, tol=tol)
     files = [atomic_save_npz(out / "lyapunov.npz", t=L.t, y=L.y, radius=L.radius, V=L.V, dVdt=L.dVdt,
                              dVdt_exact=L.dVdt_exact, init_radii=L.init_radii, W=W)]
-    from ..figures.maps import plot_lyapunov_traces
-
     r_star = ring_radius(params.kappa, params.theta, params.leak)
-    fig = plot_lyapunov_traces(L, theta=params.theta, ring_radius=r_star if r_star > 0 else None, tol=tol)
-    files.append(atomic_savefig(fig, out / "lyapunov.png"))
-    import matplotlib.pyplot as plt
+    if not args.no_plot:
+        import matplotlib.pyplot as plt
 
-    plt.close(fig)
+        from ..figures.maps import plot_lyapunov_traces
+
+        fig = plot_lyapunov_traces(L, theta=params.theta, ring_radius=r_star if r_star > 0 else None, tol=tol)
+        files.append(atomic_savefig(fig, out / "lyapunov.png"))
+        plt.close(fig)
     rep = dict(wr=name, dim=int(W.shape[0]), params=params.to_dict(),
                param_sources=param_sources(args, op), wr_source=op.to_dict(), status=L.status, init_radii=L.init_radii,
                final_radius=L.radius[-1], ring_radius=ring_radius(params.kappa, params.theta, params.leak),

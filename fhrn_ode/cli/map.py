@@ -22,6 +22,7 @@ def register(sub) -> None:
     add_seed_arg(p)
     p.add_argument("--out", default="runs/map", help="output folder (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    p.add_argument("--no-plot", action="store_true", help="do not draw or write the figure(s)")
     p.set_defaults(func=run)
 
 
@@ -75,13 +76,14 @@ def run(args: argparse.Namespace) -> int:
     rho = m.spectral_abscissa
     files = [atomic_save_npz(out / "map.npz", y1=m.y1, y2=m.y2, spectral_abscissa=rho, origin=m.origin,
                              basis=m.basis, W=W)]
-    from ..figures.maps import plot_spectral_map
+    if not args.no_plot:
+        import matplotlib.pyplot as plt
 
-    fig = plot_spectral_map(m, title=f"W* = {name}, plane {plane}")
-    files.append(atomic_savefig(fig, out / "map.png"))
-    import matplotlib.pyplot as plt
+        from ..figures.maps import plot_spectral_map
 
-    plt.close(fig)
+        fig = plot_spectral_map(m, title=f"W* = {name}, plane {plane}")
+        files.append(atomic_savefig(fig, out / "map.png"))
+        plt.close(fig)
     finite = rho[np.isfinite(rho)]
     summary = dict(wr=name, dim=int(W.shape[0]), plane=plane, grid=n, extent=L, method=m.method, params=params.to_dict(),
                    param_sources=param_sources(args, op), wr_source=op.to_dict(), n_nan=m.n_nan, rho_min=float(finite.min()) if finite.size else None,

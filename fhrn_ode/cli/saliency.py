@@ -19,6 +19,7 @@ def register(sub) -> None:
                    help="folder for saliency.json, cobweb.png and bifurcation.png (default: none written)")
     add_seed_arg(p)  # the map is deterministic; accepted for a uniform interface
     p.add_argument("--json", action="store_true", help="print the result as JSON (and nothing else)")
+    p.add_argument("--no-plot", action="store_true", help="with --out: do not draw or write the figures")
     p.set_defaults(func=run)
 
 
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         from ..figures.companions import plot_saliency
 
         files.append(atomic_write_json(out / "saliency.json", obj))
-        figs = plot_saliency(rep, bifurcation_data(np.linspace(0.5, 10.0, 400), z0=10.0),
-                             escape_scan(4.0 - np.logspace(-4, np.log10(3.5), 60), z0=10.0))
+        figs = () if args.no_plot else plot_saliency(rep, bifurcation_data(np.linspace(0.5, 10.0, 400), z0=10.0),
+                                                     escape_scan(4.0 - np.logspace(-4, np.log10(3.5), 60), z0=10.0))
         for name, fig in zip(("cobweb.png", "bifurcation.png"), figs):
             files.append(atomic_savefig(fig, out / name))
             plt.close(fig)

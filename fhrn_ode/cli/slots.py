@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_seed_arg, check_out_dir, emit_json
+from ._common import ListArg, add_seed_arg, check_out_dir, emit_json
 
 
 def register(sub) -> None:
@@ -18,9 +18,9 @@ def register(sub) -> None:
     p.add_argument("--kappa", type=float, default=2.0, help="homeostatic strength (default %(default)s)")
     p.add_argument("--lam", type=float, default=1.0, help="slot decay rate (default %(default)s)")
     p.add_argument("--eta", type=float, default=0.3, help="slot plasticity rate (default %(default)s)")
-    p.add_argument("--ks", type=int, nargs="+", default=[0, 1, 2, 4, 6, 8],
+    p.add_argument("--ks", action=ListArg, item=int, default=[0, 1, 2, 4, 6, 8],
                    help="slot counts of the too-many-slots sweep (default %(default)s)")
-    p.add_argument("--lams", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0, 100.0],
+    p.add_argument("--lams", action=ListArg, item=float, default=[1.0, 3.0, 10.0, 30.0, 100.0],
                    help="decay rates of the heavy-decay sweep (default %(default)s)")
     p.add_argument("--t1", type=float, default=40.0, help="integration time (default %(default)s)")
     p.add_argument("--out", default=None, help="folder for slots.json and slots.png (default: none written)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import emit_json
+from ._common import ListArg, emit_json
 from .._errors import FHRNInputError
 
 
@@ -69,9 +69,9 @@ def register(sub) -> None:
     p.add_argument("--task", choices=("train", "ode"), default="train",
                    help="train: one Tiny-GPT per (gamma, seed, preset); ode: integrate the continuous FHRN per "
                         "(gamma, seed, kappa, theta, leak, beta) (default %(default)s)")
-    p.add_argument("--gamma", required=True, help="comma-separated gains, e.g. 0,0.05,0.1")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default %(default)s)")
-    p.add_argument("--preset", default="quick",
+    p.add_argument("--gamma", required=True, action=ListArg, join=True, help="gains, e.g. 0,0.05,0.1 or 0 0.05 0.1")
+    p.add_argument("--seeds", default="0", action=ListArg, join=True, help="seeds, commas or spaces (default %(default)s)")
+    p.add_argument("--preset", default="quick", action=ListArg, join=True,
                    help="train: comma-separated presets among tiny, quick, paper (default %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="train: override the preset's optimizer steps")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -84,10 +84,10 @@ def register(sub) -> None:
                    help="extra tries of a task that raised, then it is reported failed (default %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per task (default %(default)s)")
     o = p.add_argument_group("ode tasks (--task ode; docs/model.md §1)")
-    o.add_argument("--kappa", default="10", help="comma-separated kappa values (default %(default)s)")
-    o.add_argument("--theta", default="1", help="comma-separated theta values (default %(default)s)")
-    o.add_argument("--leak", default="1", help="comma-separated leak rates (default %(default)s)")
-    o.add_argument("--beta", default="0", help="comma-separated beta values (default %(default)s)")
+    o.add_argument("--kappa", default="10", action=ListArg, join=True, help="comma-separated kappa values (default %(default)s)")
+    o.add_argument("--theta", default="1", action=ListArg, join=True, help="comma-separated theta values (default %(default)s)")
+    o.add_argument("--leak", default="1", action=ListArg, join=True, help="comma-separated leak rates (default %(default)s)")
+    o.add_argument("--beta", default="0", action=ListArg, join=True, help="comma-separated beta values (default %(default)s)")
     o.add_argument("--wr", default="antisym", help="built-in operator kind W* (default %(default)s)")
     o.add_argument("--dim", type=int, default=2, help="state dimension (default %(default)s)")
     o.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
@@ -223,6 +223,8 @@ def run_seed_report(args: argparse.Namespace) -> int:
     delta = check_real("--delta", args.delta, low=1e-9, high=1e3)
     out = check_out_dir(args.out) if args.out is not None else None
     bundle = check_out_dir(args.bundle) if args.bundle is not None else None
+    if _ode_only(folder):
+        return _ode_report(args, folder)
     stability = _load_stability(args, folder)
     rep = seed_sweep_report(load_seed_results(folder), delta=delta, preset=args.preset)
     obj = {**rep.to_dict(), "stability": stability, "source": str(folder)}
@@ -242,6 +244,53 @@ def run_seed_report(args: argparse.Namespace) -> int:
         emit_json(obj)
         return 0
     print(seed_report_text(obj))
+    if written:
+        print("wrote " + ", ".join(str(w) for w in written))
+    return 0
+
+
+def _ode_only(folder) -> bool:
+    """An ODE sweep: finished ODE tasks and no train task nor bundle file."""
+    from pathlib import Path
+
+    from ..analysis.ode_sweeps import load_ode_results
+
+    root = Path(folder)
+    if not root.is_dir() or any(root.glob("gamma_*.json")):
+        return False
+    return bool(load_ode_results(root)) and not any(
+        '"kind": "train"' in p.read_text(errors="replace")[:400] for p in root.glob("tasks/*/result.json"))
+
+
+def _ode_report(args: argparse.Namespace, folder) -> int:
+    """``sweep-report`` of an ODE sweep: the per-parameter-set table (``analysis.ode_sweeps``)."""
+    from .._io import atomic_write_json
+    from ..analysis.ode_sweeps import load_ode_results, ode_sweep_table
+    from ._common import check_out_dir
+
+    for flag, v in (("--check", args.check), ("--bundle", args.bundle)):
+        if v is not None:
+            raise FHRNInputError(f"`{flag}` applies to a sweep of train tasks; {str(folder)!r} is an ODE sweep")
+    rows = ode_sweep_table(load_ode_results(folder))
+    obj = {"kind": "ode", "source": str(folder), "rows": rows}
+    written = []
+    if args.out is not None:
+        written.append(atomic_write_json(check_out_dir(args.out) / "sweep_report.json", obj))
+    if args.json:
+        emit_json(obj)
+        return 0
+    lines = [f"ODE sweep {folder}: {len(rows)} parameter set(s), mean ± SE over seeds",
+             "| operator | d | gamma | kappa | theta | leak | beta | t1 | seeds | status | final |y| | "
+             "max abscissa at the end | mean nfe |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        sem = "" if r["final_radius_mean_sem"] is None else f" ± {r['final_radius_mean_sem']:.2g}"
+        rad = "n/a" if r["final_radius_mean_mean"] is None else f"{r['final_radius_mean_mean']:.4g}{sem}"
+        rho = "n/a" if r["spectral_abscissa_final_max"] is None else f"{r['spectral_abscissa_final_max']:.3g}"
+        st = ", ".join(f"{k} {v}" for k, v in r["statuses"].items())
+        lines.append(f"| {r['operator']} | {r['dim']} | {r['gamma']:g} | {r['kappa']:g} | {r['theta']:g} | "
+                     f"{r['leak']:g} | {r['beta']:g} | {r['t1']:g} | {r['n']} | {st} | {rad} | {rho} | "
+                     f"{r['nfe_mean']:.0f} |")
+    print("\n".join(lines))
     if written:
         print("wrote " + ", ".join(str(w) for w in written))
     return 0
@@ -291,7 +340,8 @@ def seed_report_text(obj: dict) -> str:
                      f"chi2 = {f['statistic']:.3g}, p = {f['p']:.3g}; mean rank (1 = lowest loss) "
                      + ", ".join(f"{g:g}: {r:.2f}" for g, r in zip(f["gammas"], f["mean_rank"])))
     if obj.get("stability"):
-        lines.append("\nstability (fraction of contexts stable, mean ± SE over seeds):")
+        op = obj["stability"][0].get("operator", "-I + gamma g(|y|) W*")  # rows before the operator key: the paper's
+        lines.append(f"\nstability under {op} (fraction of contexts stable, mean ± SE over seeds):")
         for g in obj["stability"]:
             s = "" if g["fraction_stable_sem"] is None else f" ± {100 * g['fraction_stable_sem']:.1f}"
             lines.append(f"  gamma={g['gamma']:g}: {100 * g['fraction_stable_mean']:.1f}{s}% over {g['n']} seeds; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import emit_json
+from ._common import ListArg, emit_json
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--gamma", type=float, help="reentry gain gamma >= 0 of one run")
     mode.add_argument("--sweep", action="store_true", help="train every gain of --gammas, one folder each")
-    p.add_argument("--gammas", type=float, nargs="+", default=None,
+    p.add_argument("--gammas", action=ListArg, item=float, default=None,
                    help="gains of --sweep (default 0 .05 .10 .15 .20 .25 .30)")
     p.add_argument("--preset", default=None, choices=("tiny", "quick", "paper"),
                    help="model size + schedule (default quick; on --resume: the stored run's)")

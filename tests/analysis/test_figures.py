@@ -146,3 +146,75 @@ def test_integrate_cli_plots_trajectories_stopped_at_the_pole(tmp_path, capsys):
     s = json.loads(capsys.readouterr().out)
     assert s["status"] == "diverged" and all(s["diverged"]) and (out / "phase.png").stat().st_size > 0
     assert all(0 < t <= 10 for t in s["t_diverged"])
+
+
+# --- every figure the commands write: legends >= 8 pt, nothing outside the canvas (figures/_style.py) ---
+
+def _tiny_sweep(root):
+    from fhrn_ode.discrete.checkpoint import save_checkpoint
+    from fhrn_ode.discrete.model import GPTConfig, TinyGPT
+
+    for g in (0.0, 0.2):
+        save_checkpoint(TinyGPT(GPTConfig(d=16, n_layer=2, n_head=2, context=10, rank=3, gamma=g, seed=1)),
+                        root / f"gamma_{g}")
+    return root
+
+
+FIGURE_COMMANDS = {
+    "integrate": ["integrate", "--t1", "2", "--n-init", "3", "--n-points", "50"],
+    "integrate_d8": ["integrate", "--wr", "random", "--dim", "8", "--t1", "5", "--n-init", "3", "--n-points", "200"],
+    "map": ["map", "--grid", "12"],
+    "lyapunov": ["lyapunov", "--t1", "2", "--n-points", "60"],
+    "fixed-points": ["fixed-points", "--wr", "mixed", "--n-starts", "8"],
+    "exponents": ["exponents", "--t1", "4", "--n-init", "2", "--dt", "0.5", "--t-transient", "1"],
+    "check": ["check", "{sweep}", "--contexts", "4"],
+    "check_one": ["check", "{sweep}/gamma_0.2", "--contexts", "4"],
+    "sweep-report": ["sweep-report", "--bundled", "quick"],
+    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b", "--resolution", "8", "--no-progress"],
+}
+
+
+@pytest.mark.parametrize("name", list(FIGURE_COMMANDS))
+def test_saved_figures_are_legible_and_unclipped(name, tmp_path, monkeypatch, capsys):
+    import fhrn_ode._io as io
+    from fhrn_ode.figures._style import figure_problems
+
+    seen = {}
+    real = io.atomic_savefig
+
+    def checking_savefig(fig, path, **kw):
+        seen[str(path)] = figure_problems(fig)
+        return real(fig, path, **kw)
+
+    monkeypatch.setattr(io, "atomic_savefig", checking_savefig)
+    import fhrn_ode.figures.paper as paper_figs
+
+    monkeypatch.setattr(paper_figs, "atomic_savefig", checking_savefig)  # imported at its module's top
+    argv = [a.replace("{sweep}", str(tmp_path / "sw")) for a in FIGURE_COMMANDS[name]]
+    if "{sweep}" in " ".join(FIGURE_COMMANDS[name]):
+        _tiny_sweep(tmp_path / "sw")
+    assert main([*argv, "--out", str(tmp_path / "out")]) in (0, 1)
+    capsys.readouterr()
+    assert seen, f"{name} saved no figure"
+    bad = {p: v for p, v in seen.items() if v}
+    assert not bad, bad
+
+
+def test_figure_problems_catches_small_legends_and_clipped_text():
+    import matplotlib.pyplot as plt
+
+    from fhrn_ode.figures._style import figure_problems, new_figure
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], label="tiny")
+    ax.legend(fontsize=6)
+    ax.set_ylabel("a label pushed out", labelpad=200)
+    probs = figure_problems(fig)
+    assert any("6 pt < 8" in p for p in probs) and any("outside the canvas" in p for p in probs)
+    plt.close(fig)
+    fig, ax = new_figure(3, 2)
+    ax.plot([0, 1], label="fine")
+    ax.legend()
+    ax.set_ylabel("a label")
+    assert figure_problems(fig) == []
+    plt.close(fig)

@@ -28,16 +28,33 @@ def test_contracting_operator_is_stable_expanding_is_not():
     assert "UNSTABLE" in bad.per_layer[0].verdict
 
 
-def test_matches_check_operator_with_gain_and_radius():
+def test_primary_is_gamma_w_star_and_paper_criterion_has_the_gain():
+    """Primary: -I + gamma W* (check_operator with beta = 0, g = 1); paper: -I + gamma g(|y|) W*."""
     rng = np.random.default_rng(0)
     W = rng.normal(size=(3, 8, 8)) / 2
     radius = np.array([0.8, 1.1, 1.4])
     cc = check_contexts(W, 0.7, 0.4, radius)
     for i in range(3):
+        prim = check_operator(W[i], 0.7, 0.0, radius[i])
+        assert cc.spectral_abscissa[i] == pytest.approx(prim.spectral_abscissa, abs=1e-10)
+        assert cc.r_e[i] == pytest.approx(prim.r_e, rel=1e-12)
         ref = check_operator(W[i], 0.7, 0.4, radius[i])
-        assert cc.spectral_abscissa[i] == pytest.approx(ref.spectral_abscissa, abs=1e-10)
-        assert cc.r_e[i] == pytest.approx(ref.r_e, rel=1e-12)
+        assert cc.paper_spectral_abscissa[i] == pytest.approx(ref.spectral_abscissa, abs=1e-10)
+        assert cc.paper_r_e[i] == pytest.approx(ref.r_e, rel=1e-12)
         assert cc.gain[i] == pytest.approx(1 / (1 + 0.4 * (radius[i] ** 2 - 1)))
+
+
+def test_gain_above_one_makes_the_paper_criterion_stricter_not_the_verdict():
+    """rho(W) = 2, gamma = 0.4: -I + 0.4 W has abscissa -0.2 (stable); at |y| = 0.2, beta = 0.5 the
+    paper's g = 1/(1 + 0.5 (0.04 - 1)) = 1/0.52 gives -1 + 0.8/0.52 = +0.538 (unstable)."""
+    W = np.diag([2.0, -1.0, 0.5])[None]
+    res = check_trained(W, gamma=0.4, beta=0.5, radius=0.2)
+    assert res.stable and res.spectral_abscissa == pytest.approx(-0.2, abs=1e-12)
+    assert res.operator == "-I + gamma W*"
+    pc = res.paper_criterion
+    assert not pc["stable"] and pc["spectral_abscissa"] == pytest.approx(-1 + 0.8 / 0.52, abs=1e-12)
+    assert pc["operator"] == "-I + gamma g(|y|) W*" and res.per_layer[0].paper_criterion == pc
+    assert res.r_e == pytest.approx(0.8) and pc["r_e"] == pytest.approx(0.8 / 0.52)
 
 
 def test_non_normal_operator_stable_but_small_gain_fails():

@@ -89,6 +89,21 @@ def test_w_star_is_jh_times_wr_and_deterministic(small_model):
     np.testing.assert_array_equal(lin.sequence, lin2.sequence)
 
 
+def test_contexts_are_nested_across_counts(small_model):
+    """The first n contexts of a larger count are the n contexts (same seed), layer by layer, W* included."""
+    small, big = linearize_model(small_model, contexts=5, seed=3), linearize_model(small_model, contexts=23, seed=3)
+    for L in (0, 1):
+        s, b = small.layer == L, big.layer == L
+        np.testing.assert_array_equal(small.sequence[s], big.sequence[b][:5])
+        np.testing.assert_array_equal(small.position[s], big.position[b][:5])
+        np.testing.assert_allclose(small.W_star[s], big.W_star[b][:5], rtol=0, atol=1e-12)
+        pairs = set(zip(big.sequence[b].tolist(), big.position[b].tolist()))
+        assert len(pairs) == 23  # distinct (sequence, position) pairs
+    np.testing.assert_array_equal(small.tokens, big.tokens[: small.tokens.shape[0]])
+    other = linearize_model(small_model, contexts=5, seed=4)
+    assert not np.array_equal(other.tokens, small.tokens)
+
+
 def test_linear_by_construction_layer_has_known_jacobian():
     """W_q = W_k = 0 and beta = 0 make H linear: y = P^T Q W_v x / r, so J_H = P^T Q W_v / r exactly."""
     m = TinyGPT(GPTConfig(**SMALL, gamma=0.1, beta=0.0, seed=2)).double()
@@ -173,6 +188,12 @@ def test_bundled_model_linearize_check_integrate(tmp_path, capsys):
     assert main(["check", "--contexts", "4", "--seq-len", "16", "--json"]) == 0
     c = json.loads(capsys.readouterr().out)
     assert {"stable", "spectral_abscissa", "spectral_abscissa_median", "r_e", "fraction_stable", "per_layer"} <= set(c)
+    assert c["operator"] == "-I + gamma W*"
+    assert c["paper_criterion"]["operator"] == "-I + gamma g(|y|) W*"
+    assert main(["check", "--contexts", "4", "--seq-len", "16"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("fhrn-ode check reference: gamma=") and "paper criterion -I + gamma g(|y|) W*" in text
+    assert str(_REF) not in text
     assert main(["integrate", "--wr", f"{tmp_path / 'w.npz'}:0", "--t1", "1", "--n-points", "5", "--n-init", "2",
                  "--no-plot", "--out", str(tmp_path / "int"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
