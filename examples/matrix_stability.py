@@ -22,6 +22,9 @@ import numpy as np
 import fhrn_ode as F
 from fhrn_ode import analysis as A
 
+#: The arguments the docs gallery runs this script with (tools/docs/gallery.py): draw the map.
+GALLERY_ARGV = ["--plot", "matrix_stability_map.png"]
+
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
