@@ -19,8 +19,9 @@ __all__ = ["ROOT", "packages", "public_names", "home_package", "constant_docstri
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Installed packages without an API page: the CLI has its generated reference, bench its cases.
-SKIPPED = ("fhrn_ode.cli", "fhrn_ode.bench")
+#: Installed packages without an API page: the CLI has its generated reference,
+#: bench its cases, examples the gallery.
+SKIPPED = ("fhrn_ode.cli", "fhrn_ode.bench", "fhrn_ode.examples")
 
 
 def packages() -> list[str]:
