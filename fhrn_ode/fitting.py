@@ -30,6 +30,7 @@ from .integration import integrate
 
 __all__ = ["FitResult", "OPTIMIZERS", "fit"]
 
+#: The optimizers :func:`fit` accepts (``torch.optim.LBFGS`` or ``torch.optim.Adam``).
 OPTIMIZERS = ("lbfgs", "adam")
 
 

@@ -18,7 +18,9 @@ from ._tasks import read_result
 
 __all__ = ["BUNDLED_SWEEPS", "bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
 
+#: The file of a bundle that holds the per-gain stability rows of ``check``.
 STABILITY_NAME = "stability.json"
+#: The manifest file of a bundled sweep.
 BUNDLED_MANIFEST = "sweep_manifest.json"  # not manifest.json: a bundle is no sweep folder to resume
 
 

@@ -25,8 +25,11 @@ from ._tasks import Task, task_from_dict
 
 __all__ = ["TaskRecord", "SweepManifest", "load_manifest", "MANIFEST_NAME", "TASKS_DIR", "STATUSES"]
 
+#: The sweep folder's manifest file (the grid, each task's status; what a resumed sweep reads).
 MANIFEST_NAME = "manifest.json"
+#: The sub-folder holding one folder per task, ``DIR/tasks/<key>/``.
 TASKS_DIR = "tasks"
+#: The states of a task in the manifest.
 STATUSES = ("pending", "running", "done", "failed")
 
 
