@@ -316,3 +316,16 @@ def test_links_into_generated_pages_are_checked(tmp_path):
     assert "fhrn_ode.dynamics.find_fixed_points" in pages["docs/reference/fhrn_ode.dynamics.md"]
     assert "docs/examples/matrix_stability.md" in pages
     assert "fhrn-ode-no-such-command" not in pages["docs/reference/cli.md"]
+
+
+def test_the_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
+    from fhrn_ode.cli import build_parser
+
+    ref = _tool("cli_reference")
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = ref.markdown(build_parser())
+    monkeypatch.setenv("COLUMNS", "250")
+    assert ref.markdown(build_parser()) == narrow
+    import os
+
+    assert os.environ["COLUMNS"] == "250"

@@ -10,6 +10,7 @@ tests/test_docs.py compares this page with the parser.
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["markdown", "commands", "anchor"]
 
@@ -109,7 +110,23 @@ def _summaries(parser: argparse.ArgumentParser, prefix: str) -> dict[str, str]:
 
 
 def markdown(parser: argparse.ArgumentParser) -> str:
-    """The CLI reference page for ``parser`` (the ``fhrn-ode`` parser), as Markdown."""
+    """The CLI reference page for ``parser`` (the ``fhrn-ode`` parser), as Markdown.
+
+    Usage lines are wrapped at 100 columns whatever the terminal (argparse reads ``COLUMNS``), so the page
+    is the same on every build.
+    """
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        return _markdown(parser)
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+
+
+def _markdown(parser: argparse.ArgumentParser) -> str:
     prog = parser.prog
     cmds = commands(parser, prog)
     summaries = _summaries(parser, prog)

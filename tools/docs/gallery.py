@@ -4,7 +4,7 @@ script, what it printed and the figures it drew.
 Each script runs in a fresh Python process in an empty folder, with ``FHRN_EXAMPLE_QUICK=1`` (the scripts'
 small sizes, so the build stays short), the Agg backend and one torch thread, and with the arguments of
 its module-level ``GALLERY_ARGV`` list when it has one (e.g. ``--plot map.png``). The figures are every
-PNG it wrote there plus every pyplot figure it left open. A script that fails fails the build.
+PNG it wrote there plus every pyplot figure it left open without saving it. A script that fails fails the build.
 """
 
 from __future__ import annotations
@@ -24,12 +24,19 @@ _WRAPPER = """
 import runpy, sys
 import matplotlib
 matplotlib.use("Agg")
+from matplotlib.figure import Figure
+_savefig = Figure.savefig
+def _marking_savefig(self, *args, **kwargs):  # a figure the script saved itself is not saved twice
+    self._gallery_saved = True
+    return _savefig(self, *args, **kwargs)
+Figure.savefig = _marking_savefig
 script, argv = sys.argv[1], sys.argv[2:]
 sys.argv = [script, *argv]
 runpy.run_path(script, run_name="__main__")
 import matplotlib.pyplot as plt
 for n in plt.get_fignums():
-    plt.figure(n).savefig(f"figure_{n}.png", dpi=110, bbox_inches="tight")
+    if not getattr(plt.figure(n), "_gallery_saved", False):
+        _savefig(plt.figure(n), f"figure_{n}.png", dpi=110, bbox_inches="tight")
 """
 
 
