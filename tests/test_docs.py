@@ -45,8 +45,9 @@ MODEL_SECTION = re.compile(r"^#{1,6}\s*§(\d+(?:\.\d+)*)\b")
 def generated_pages() -> dict[str, frozenset | None]:
     """The pages tools/docs/gen_pages.py writes when the site is built: {docs-relative path: anchors or None}.
 
-    CLI reference anchors are its command headings; an API page's anchors are the documented paths of its
-    names (mkdocstrings' ids, e.g. ``fhrn_ode.dynamics.find_fixed_points``).
+    CLI reference anchors are its command headings; an API page's anchors are the documented paths of the
+    names it renders (mkdocstrings' ids, e.g. ``fhrn_ode.dynamics.find_fixed_points``; a name re-exported
+    from another package is rendered on that package's page only).
     """
     from fhrn_ode.cli import build_parser
 
@@ -54,8 +55,9 @@ def generated_pages() -> dict[str, frozenset | None]:
     pages: dict[str, frozenset | None] = {
         "docs/reference/cli.md": frozenset(ref.anchor(c) for c in ref.commands(build_parser())),
         "docs/reference/index.md": None, "docs/examples/index.md": None, "docs/readme.md": None}
+    homes = api.rendered_homes()
     for pkg in api.packages():
-        pages[f"docs/reference/{pkg}.md"] = frozenset([pkg, *(path for path, _, _ in api.public_names(pkg))])
+        pages[f"docs/reference/{pkg}.md"] = frozenset([pkg, *api.rendered_paths(pkg, homes)])
     for script in gallery.scripts():
         pages[f"docs/examples/{script.stem}.md"] = None
     return pages
@@ -316,6 +318,8 @@ def test_links_into_generated_pages_are_checked(tmp_path):
     assert "fhrn_ode.dynamics.find_fixed_points" in pages["docs/reference/fhrn_ode.dynamics.md"]
     assert "docs/examples/matrix_stability.md" in pages
     assert "fhrn-ode-no-such-command" not in pages["docs/reference/cli.md"]
+    # analysis re-exports the dynamics tools for one release: they are rendered (and linkable) on the dynamics page
+    assert "fhrn_ode.analysis.find_fixed_points" not in pages["docs/reference/fhrn_ode.analysis.md"]
 
 
 def test_the_cli_reference_does_not_depend_on_the_terminal(monkeypatch):

@@ -33,24 +33,6 @@ def _write(path: str, content: str | bytes) -> None:
         fh.write(content)
 
 
-def _home_of_objects() -> dict[int, tuple[str, str]]:
-    """id(object) -> (package page, documented path) where it is rendered: functions and classes are
-    rendered once, on the page of the package that is the longest prefix of their module among those listing them."""
-    listed: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    objects = {}
-    for pkg in public_api.packages():
-        for path, module, name in public_api.public_names(pkg):
-            obj = getattr(importlib.import_module(module), name)
-            if inspect.isclass(obj) or inspect.isroutine(obj):
-                listed[id(obj)].append((pkg, path))
-                objects[id(obj)] = obj
-    homes = {}
-    for k, entries in listed.items():
-        home = public_api.home_package(objects[k], [p for p, _ in entries])
-        homes[k] = next((p, path) for p, path in entries if p == home)
-    return homes
-
-
 def page_name(package: str) -> str:
     """The file of a package's API page under ``reference/``."""
     return f"reference/{package}.md"
@@ -89,7 +71,7 @@ def readme_page() -> str:
 
 def main() -> None:
     _write("reference/cli.md", cli_reference.markdown(build_parser()))
-    homes = _home_of_objects()
+    homes = public_api.rendered_homes()
     index = ["# API reference", "", "Generated from the docstrings when the documentation is built: every name in "
              "the `__all__` of each installed package (a package without one: each public module's `__all__`). "
              "The guide to the library is [api.md](../api.md); the command line is in [cli.md](cli.md).", "",

@@ -13,9 +13,10 @@ import importlib
 import inspect
 import pkgutil
 import re
+from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["ROOT", "packages", "public_names", "home_package", "constant_docstring", "docstring"]
+__all__ = ["ROOT", "packages", "public_names", "home_package", "rendered_homes", "rendered_paths", "constant_docstring", "docstring"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,36 @@ def home_package(obj, listed_in: list[str]) -> str:
     module = getattr(obj, "__module__", None) or ""
     best = [p for p in listed_in if module == p or module.startswith(p + ".")]
     return max(best, key=len) if best else listed_in[0]
+
+
+def rendered_homes() -> dict[int, tuple[str, str]]:
+    """id(object) -> (package page, documented path) where it is rendered: functions and classes are
+    rendered once, on the page of the package that is the longest prefix of their module among those listing them."""
+    listed: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    objects = {}
+    for pkg in packages():
+        for path, module, name in public_names(pkg):
+            obj = getattr(importlib.import_module(module), name)
+            if inspect.isclass(obj) or inspect.isroutine(obj):
+                listed[id(obj)].append((pkg, path))
+                objects[id(obj)] = obj
+    homes = {}
+    for k, entries in listed.items():
+        home = home_package(objects[k], [p for p, _ in entries])
+        homes[k] = next((p, path) for p, path in entries if p == home)
+    return homes
+
+
+def rendered_paths(package: str, homes: dict | None = None) -> list[str]:
+    """The documented paths that ``package``'s API page renders (its anchors): its constants, and the functions
+    and classes whose home it is (:func:`rendered_homes`); the others it only links to."""
+    homes = rendered_homes() if homes is None else homes
+    out = []
+    for path, module, name in public_names(package):
+        obj = getattr(importlib.import_module(module), name)
+        if homes.get(id(obj), (package, path)) == (package, path):
+            out.append(path)
+    return out
 
 
 def _source_files(package: str) -> list[Path]:
