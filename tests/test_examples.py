@@ -25,9 +25,11 @@ def test_every_example_is_tested():
         "own_field_gradients.py", "matrix_stability.py", "trained_model_verdict.py"}
 
 
-def test_own_field_gradients(monkeypatch, capsys):
-    out = _run(monkeypatch, capsys, "own_field_gradients.py")
+def test_own_field_gradients(monkeypatch, capsys, tmp_path):
+    png = tmp_path / "traj.png"
+    out = _run(monkeypatch, capsys, "own_field_gradients.py", "--plot", str(png))
     assert out.count("step ") == 3 and "success" in out
+    assert png.stat().st_size > 1000 and f"wrote {png}" in out
     direct, adjoint = map(float, re.search(r"direct (\S+), adjoint (\S+)", out).groups())
     assert direct == pytest.approx(adjoint, rel=1e-6) and direct != 0.0
 
