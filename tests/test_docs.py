@@ -333,3 +333,14 @@ def test_the_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
     import os
 
     assert os.environ["COLUMNS"] == "250"
+
+
+def test_readme_is_a_front_page_with_the_cpu_note_before_the_first_install():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    commands = ["pip install -e . && fhrn-ode integrate --wr antisym", 'pip install -e ".[test]" && pytest',
+                'pip install -e ".[docs]" && mkdocs build --strict']
+    assert all(f"\n{c}\n" in text for c in commands)  # each on its own line, exactly
+    cpu = text.index("--index-url https://download.pytorch.org/whl/cpu")
+    first_install = min(text.index(f"\n{c}\n") for c in commands)
+    assert cpu < first_install and "CPU build" in text[:cpu]
