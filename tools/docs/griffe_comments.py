@@ -2,28 +2,37 @@
 
 * ``#:`` comment lines above a module attribute are its docstring (the Sphinx convention, e.g.
   ``#: The adaptive-step methods ...`` above ``ADAPTIVE_SOLVERS``).
-* Lazy re-exports (PEP 562): a package's ``_EXPORTS = {"name": ".module", ...}`` with a ``__getattr__``
-  that imports on first use (fhrn_ode/__init__.py). griffe sees no import statements there, so each
-  entry becomes an alias ``package.name -> package.module.name`` and ``__all__`` is the dict's keys.
+* Lazy re-exports (PEP 562): a package's ``_EXPORTS`` mapping (public name -> module) with a ``__getattr__``
+  that imports on first use (fhrn_ode/__init__.py, analysis/__init__.py). griffe sees no import statements
+  there, so each entry becomes an alias ``package.name -> module.name`` and the package's exports are the
+  mapping's keys. The mapping is read from the imported package, so it may be built in any way.
 """
 
 from __future__ import annotations
 
-import ast
+import importlib
+import importlib.util
 
 import griffe
 
 
 def _lazy_exports(module: griffe.Module) -> dict[str, str]:
-    """``{name: relative module}`` of the module's ``_EXPORTS`` dict literal (empty when it has none)."""
-    if "_EXPORTS" not in module.members or module.filepath is None or isinstance(module.filepath, list):
+    """``{public name: absolute module}`` of a package that re-exports lazily, read from the imported package.
+
+    The package's own ``_EXPORTS`` mapping (name -> module, relative or absolute), however the package builds
+    it (a literal, or from a ``_MODULES`` table). Empty for a module without one.
+    """
+    if "_EXPORTS" not in module.members:
         return {}
-    for node in ast.parse(module.filepath.read_text(encoding="utf-8")).body:
-        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-        if isinstance(target, ast.Name) and target.id == "_EXPORTS" and isinstance(node.value, ast.Dict):
-            return {k.value: v.value for k, v in zip(node.value.keys, node.value.values)
-                    if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)}
-    return {}
+    try:
+        runtime = importlib.import_module(module.path)
+    except ImportError:
+        return {}
+    exports = getattr(runtime, "_EXPORTS", None)
+    if not isinstance(exports, dict):
+        return {}
+    return {name: importlib.util.resolve_name(mod, module.path) for name, mod in exports.items()
+            if isinstance(name, str) and isinstance(mod, str)}
 
 
 def _modules(module: griffe.Module):
@@ -51,13 +60,8 @@ class CodeBaseConventions(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, loader, **kwargs) -> None:  # noqa: D102
         for module in list(_modules(pkg)):
             exports = _lazy_exports(module)
-            for name, relative in exports.items():
-                if name in module.members:
-                    continue
-                base = module.path
-                for _ in range(len(relative) - len(relative.lstrip(".")) - 1):
-                    base = base.rpartition(".")[0]
-                target = f"{base}.{relative.lstrip('.')}" if relative.strip(".") else base
-                module.set_member(name, griffe.Alias(name, f"{target}.{name}", parent=module))
+            for name, target in exports.items():
+                if name not in module.members:
+                    module.set_member(name, griffe.Alias(name, f"{target}.{name}", parent=module))
             if exports:
                 module.exports = list(exports)
