@@ -53,6 +53,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimsReport:
+    """Every computed claim, the symbolic checks of :func:`fhrn_ode.analysis.verify_all` and the settings used.
+
+    Attributes:
+        claims: the :class:`Claim` of each check, in order.
+        symbolic: the ``verify`` report as a dict.
+        settings: ``quick`` and the default parameters.
+    """
+
     claims: tuple[Claim, ...]
     symbolic: dict
     settings: dict = field(default_factory=dict)

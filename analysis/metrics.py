@@ -51,6 +51,8 @@ class RDPResult:
 
 @dataclass(frozen=True)
 class LayerMetrics:
+    """The reentry metrics of one FH-RL layer (docs/model.md §4): IRR, ESRI, the drift spectrum (RDP) and W_r statistics."""
+
     irr: float
     esri: float
     rdp: RDPResult

@@ -35,6 +35,7 @@ __all__ = ["KAPPA_CRITICAL", "MapFixedPoint", "SaliencyReport", "EscapeScan", "s
            "saliency_multipliers", "saliency_regime", "escape_time", "escape_time_closed_form", "asymptotic_period",
            "map_fixed_points", "saliency_report", "escape_scan", "bifurcation_data"]
 
+#: The saliency map's fixed points Z± are real iff kappa >= 4 (docs/model.md (M43)).
 KAPPA_CRITICAL = 4.0
 
 

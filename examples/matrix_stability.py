@@ -22,6 +22,9 @@ import numpy as np
 import fhrn_ode as F
 from fhrn_ode import analysis as A
 
+#: The arguments the docs gallery runs this script with (tools/docs/gallery.py): draw the map.
+GALLERY_ARGV = ["--plot", "matrix_stability_map.png"]
+
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,15 +65,21 @@ def main(argv=None) -> None:
         import matplotlib.pyplot as plt
         from matplotlib.colors import TwoSlopeNorm
 
-        fig, ax = plt.subplots(figsize=(4.6, 4.0))
-        norm = TwoSlopeNorm(0.0, min(float(np.nanmin(rho)), -1e-9), max(float(np.nanmax(rho)), 1e-9))
+        fig, ax = plt.subplots(figsize=(4.8, 4.2))
+        lo, hi = min(float(np.nanmin(rho)), -1e-9), max(float(np.nanmax(rho)), 1e-9)
+        norm = TwoSlopeNorm(0.0, lo, hi)
         im = ax.pcolormesh(m.y1, m.y2, rho, cmap="RdBu_r", shading="auto", norm=norm)  # red: unstable
         ax.contour(m.y1, m.y2, rho, levels=[0.0], colors="k", linewidths=1.0)
-        fig.colorbar(im, ax=ax, label="rho(J(y))")
+        cb = fig.colorbar(im, ax=ax, label="rho(J(y))  (red: unstable)")
+        cb.set_ticks([lo, lo / 2, 0.0, hi / 2, hi])  # ticks on both sides of zero
+        cb.ax.set_yticklabels([f"{v:.3g}" for v in (lo, lo / 2, 0.0, hi / 2, hi)])
         ax.set_xlabel("y1")
         ax.set_ylabel("y2")
         ax.set_aspect("equal")
+        ax.set_title(f"linear check at |y| = {c.radius:g}: {verdict}\nrho(J(y)) of the nonlinear field; black: rho = 0",
+                     fontsize=9)
         fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        plt.close(fig)
         print(f"wrote {args.plot}")
 
 

@@ -3,7 +3,8 @@
 The field is any ``nn.Module`` with ``forward(t, y)`` (torchdiffeq's convention). Here: a small MLP plus
 the FHRN homeostatic term ``-kappa (|y|^2 - theta^2) y`` (docs/model.md §1), fitted for a few Adam steps
 so that its trajectories end on the unit circle. Run ``python examples/own_field_gradients.py``; add
-``--quick`` (or set ``FHRN_EXAMPLE_QUICK=1``) for a seconds-long run.
+``--quick`` (or set ``FHRN_EXAMPLE_QUICK=1``) for a seconds-long run and ``--plot FILE`` for a figure of the
+fitted field's trajectories.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from torch import nn
 import fhrn_ode as F
 
 QUICK = "--quick" in sys.argv or os.environ.get("FHRN_EXAMPLE_QUICK") == "1"
+#: ``--plot FILE``: also draw the fitted field's trajectories into FILE (PNG).
+PLOT = sys.argv[sys.argv.index("--plot") + 1] if "--plot" in sys.argv[:-1] else None
+#: The arguments the docs gallery runs this script with (tools/docs/gallery.py).
+GALLERY_ARGV = ["--plot", "own_field_gradients.png"]
 
 
 class MLPField(nn.Module):
@@ -58,9 +63,39 @@ def main() -> None:
     print(f"d/dkappa sum|y(1)|^2: direct {float(grads[0]):.8g}, adjoint {float(grads[1]):.8g}")
     # Without gradients (torch.no_grad) integrate uses its fast stage-major dopri5.
     with torch.no_grad():
-        res = F.integrate(field, y0, t1=10.0, n_points=11)
+        res = F.integrate(field, y0, t1=10.0, n_points=201)
     print(f"{res.status}: {res.message}; final |y| in [{float(res.y_final.norm(dim=-1).min()):.3f}, "
           f"{float(res.y_final.norm(dim=-1).max()):.3f}]")
+    if PLOT:
+        plot(res, PLOT, steps)
+
+
+def plot(res, path: str, steps: int) -> None:
+    """The fitted field's trajectories (dots: starts, squares: ends) and the unit circle they were fitted to."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    y = res.y.numpy()  # (T, N, 2)
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    th = np.linspace(0, 2 * np.pi, 300)
+    ax.plot(np.cos(th), np.sin(th), "k--", lw=1.0, label="target |y| = 1")
+    for k in range(y.shape[1]):
+        line, = ax.plot(y[:, k, 0], y[:, k, 1], lw=1.0)
+        ax.plot(*y[0, k], "o", c=line.get_color(), ms=4)
+        ax.plot(*y[-1, k], "s", c="k", ms=3)
+    ax.set_aspect("equal")
+    ax.set_xlabel("y1")
+    ax.set_ylabel("y2")
+    r = np.linalg.norm(y[-1], axis=-1)
+    ax.set_title(f"MLP + homeostasis after {steps} Adam steps\n|y(t = {res.t_final:g})| in [{r.min():.3f}, {r.max():.3f}]",
+                 fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from .solver import FIXED_SOLVERS
 
 __all__ = ["FitResult", "OPTIMIZERS", "fit"]
 
+#: The optimizers :func:`fit` accepts (``torch.optim.LBFGS`` or ``torch.optim.Adam``).
 OPTIMIZERS = ("lbfgs", "adam")
 
 

@@ -19,6 +19,7 @@ from ._errors import FHRNInputError, check_choice, check_real
 
 __all__ = ["FHRNParams", "MEMORY_KINDS", "ring_radius"]
 
+#: The values of ``FHRNParams.memory``: no fast weights, Hebbian ``Phi = eta y y^T``, input ``Phi = eta y x^T`` (docs/model.md §1).
 MEMORY_KINDS = ("none", "hebbian", "input")
 
 

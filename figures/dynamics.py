@@ -136,11 +136,13 @@ def _bif_data(resolution: int = 60, seed: int = 0):
                    **{k: v for k, v in p.to_dict().items() if k != "kappa"})
 
 
+#: The ``dyn_*`` panels of ``fhrn-ode figures``: name -> (data function, plot function).
 PANELS = {
     "dyn_fixed_points": (_fp_data, lambda d: plot_fixed_points(d[0], d[1], title="fixed points, symmetric W*")),
     "dyn_exponents": (_ex_data, lambda d: plot_exponents(d, title="Lorenz: Lyapunov exponents (Benettin, QR)")),
     "dyn_bifurcation": (_bif_data, lambda d: plot_bifurcation(d, title="antisymmetric W*: Hopf of the origin in kappa")),
 }
+#: One caption per ``dyn_*`` panel (written into the figures manifest).
 CAPTIONS = {
     "dyn_fixed_points": "Fixed points of the 2-D FHRN field with symmetric W* (marker by kind: stable nodes filled, "
                         "saddles X, the unstable origin open) over the streamlines.",

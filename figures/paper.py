@@ -18,6 +18,7 @@ from ._style import apply_style, new_figure, zero_centred_ticks
 __all__ = ["FIGURES", "CAPTIONS", "make_figures", "fig2_portrait", "fig2b", "fig3a", "fig3b", "fig4a", "fig4b"]
 
 NOTE = "Parameter values are our choice (the paper gives none); see 'params'."
+#: One caption per panel of Figs. 2-4 (written into the figures manifest).
 CAPTIONS = {
     "fig2a": "Phase portrait, antisymmetric W*: streamlines, |y| = theta (dashed), ring r* (solid), trajectories.",
     "fig2b": "rho(J(y)) of the 2a system; black: rho = 0 contour, dashed green: ring r*; inset: rho along |y|. The zero contour lies "
@@ -38,6 +39,7 @@ def _circle(ax, r, **kw):
 
 
 def fig2_portrait(d: data.Fig2Data, title: str = ""):
+    """Figs. 2(a), 2(c), 2(d): streamlines, nullclines, the circles |y| = theta and r*, trajectories."""
     apply_style()
     P = d.portrait
     fig, ax = new_figure(4.6, 4.2)
@@ -62,8 +64,8 @@ def fig2_portrait(d: data.Fig2Data, title: str = ""):
 
 
 def fig2b(d: data.Fig2bData):
-    """Left: rho(J(y)) over the plane (diverging colours centred at 0, ticks on both sides), the zero contour
-    and the ring; right: rho along |y| with both radii marked and a legend (no inset over the data)."""
+    """Fig. 2(b). Left: rho(J(y)) over the plane (diverging colours centred at 0, ticks on both sides), the zero
+    contour and the ring; right: rho along |y| with both radii marked and a legend (no inset over the data)."""
     apply_style()
     m = d.map
     fig, (ax, bx) = new_figure(8.6, 4.0, ncols=2, gridspec_kw={"width_ratios": [1.25, 1.0]})
@@ -90,7 +92,7 @@ def fig2b(d: data.Fig2bData):
 
 
 def fig3a(d: data.Fig3aData):
-    """V(y) on a power-law colour scale (V^0.3: the hump at the origin and the zero on |y| = theta both
+    """Fig. 3(a): V(y) = (|y|^2 - theta^2)^2/4 (C 13) on a power-law colour scale (V^0.3: the hump at the origin and the zero on |y| = theta both
     visible), with |y| = theta, the ring r* and a trajectory marked."""
     from matplotlib.colors import PowerNorm
 
@@ -114,6 +116,7 @@ def fig3a(d: data.Fig3aData):
 
 
 def fig3b(d: data.Fig3bData):
+    """Fig. 3(b): |y(t)| from initial radii inside and outside the shell, with theta and r*."""
     apply_style()
     L = d.traces
     fig, ax = new_figure(4.8, 3.6)
@@ -130,6 +133,7 @@ def fig3b(d: data.Fig3bData):
 
 
 def fig4a(d: data.Fig4aData):
+    """Fig. 4(a): the small-gain boundary |W_r|_crit = 1/(gamma g(|y|)) over (gamma, beta)."""
     apply_style()
     s = d.surface
     fig, ax = new_figure(4.8, 4.0)
@@ -142,6 +146,7 @@ def fig4a(d: data.Fig4aData):
 
 
 def fig4b(d: data.Fig4bData):
+    """Fig. 4(b): r_e over (beta, |W_r|) with r_e = 1 and the exact boundaries of three operator directions."""
     apply_style()
     m = d.map
     fig, ax = new_figure(5.0, 5.4)
@@ -162,6 +167,7 @@ def fig4b(d: data.Fig4bData):
     return fig
 
 
+#: Panel name -> the function that draws it from its ``fhrn_ode.analysis.paper`` data.
 FIGURES = {
     "fig2a": lambda d: fig2_portrait(d, "(a) antisymmetric W*"),
     "fig2b": fig2b,

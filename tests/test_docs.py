@@ -5,12 +5,15 @@
 (b) every relative link in README.md and docs/*.md points to a file that exists, and an anchor into a
     Markdown page names one of its headings;
 (c) every ``docs/model.md §N`` cited anywhere in the repository is a section of docs/model.md;
-(d) every ``fhrn-ode`` command has a heading in a docs page, and each of its options is named on a docs page
-    that mentions the command.
+(d) every ``fhrn-ode`` command has a heading in a docs page; the generated CLI reference (tools/docs/) lists
+    every command, flag, choice and default of the parser; every public name of the API reference has a
+    docstring; links into the generated pages (docs/reference/, docs/examples/) name pages and anchors that
+    the generators produce.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -36,6 +39,28 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 MODEL_CITATION = re.compile(r"model\.md\)?,?\s*\(?§\s*(\d+(?:\.\d+)*)")
 MODEL_SECTION = re.compile(r"^#{1,6}\s*§(\d+(?:\.\d+)*)\b")
+
+
+@functools.lru_cache(maxsize=1)
+def generated_pages() -> dict[str, frozenset | None]:
+    """The pages tools/docs/gen_pages.py writes when the site is built: {docs-relative path: anchors or None}.
+
+    CLI reference anchors are its command headings; an API page's anchors are the documented paths of the
+    names it renders (mkdocstrings' ids, e.g. ``fhrn_ode.dynamics.find_fixed_points``; a name re-exported
+    from another package is rendered on that package's page only).
+    """
+    from fhrn_ode.cli import build_parser
+
+    ref, api, gallery = _tool("cli_reference"), _tool("public_api"), _tool("gallery")
+    pages: dict[str, frozenset | None] = {
+        "docs/reference/cli.md": frozenset(ref.anchor(c) for c in ref.commands(build_parser())),
+        "docs/reference/index.md": None, "docs/examples/index.md": None, "docs/readme.md": None}
+    homes = api.rendered_homes()
+    for pkg in api.packages():
+        pages[f"docs/reference/{pkg}.md"] = frozenset([pkg, *api.rendered_paths(pkg, homes)])
+    for script in gallery.scripts():
+        pages[f"docs/examples/{script.stem}.md"] = None
+    return pages
 
 
 def tracked_text_files() -> list[Path]:
@@ -131,7 +156,11 @@ def test_relative_links_resolve(page):
             dest = (page.parent / file_part).resolve() if file_part else page
             rel = dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else str(dest)
             if not dest.exists():
-                if rel not in PAGES_FROM_OTHER_BRANCHES:
+                generated = generated_pages()
+                if rel in generated:
+                    if anchor and generated[rel] is not None and anchor not in generated[rel]:
+                        bad.append(f"line {n}: {target}: the generated page {rel} has no anchor #{anchor}")
+                elif rel not in PAGES_FROM_OTHER_BRANCHES:
                     bad.append(f"line {n}: {target} -> {rel} does not exist")
                 continue
             if not dest.is_relative_to(ROOT):
@@ -167,21 +196,151 @@ def _subcommands():
     return action.choices
 
 
-def test_every_command_and_option_is_documented():
-    """Each ``fhrn-ode`` command has a ``fhrn-ode CMD`` heading in a docs page; its options are named on a page about it."""
+def test_every_command_has_a_guide_section():
+    """Each ``fhrn-ode`` command has a ``fhrn-ode CMD`` heading in a hand-written page (what it writes, what its
+    results mean). Its flags are listed by the generated CLI reference, checked below against the parser."""
     pages = {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
     missing = []
-    for name, sub in _subcommands().items():
+    for name in _subcommands():
         heading = re.compile(rf"^#{{1,6}} .*`fhrn-ode {re.escape(name)}(?:`| )", re.M)
-        homes = [p for p, text in pages.items() if heading.search(text)]
-        if not homes:
+        if not any(heading.search(text) for text in pages.values()):
             missing.append(f"`fhrn-ode {name}`: no heading in docs/*.md")
+    assert not missing, "give these a section (docs/cli.md or the page of their area):\n" + "\n".join(missing)
+
+
+# --- The generated references (issue 21, item 1): tools/docs/ builds them when the site is built ---------------
+
+def _tool(name: str):
+    """A module of tools/docs/ (not installed: the docs are built from the repository)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"_docs_tool_{name}", ROOT / "tools" / "docs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    """The generated CLI page cut at its ``## `fhrn-ode ...` `` headings: {command: its section}."""
+    parts = re.split(r"^## `([^`]+)`\s*$", markdown, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def missing_from_cli_reference(parser, markdown: str) -> list[str]:
+    """Commands without a section, and flags or choices of a command missing from its section's table."""
+    import argparse
+
+    ref = _tool("cli_reference")
+    sections = _sections(markdown)
+    missing = []
+    for name, sub in ref.commands(parser).items():
+        if name not in sections:
+            missing.append(f"{name}: no section")
             continue
-        # an option may be documented on any page that talks about the command (e.g. a feature's own page)
-        about = [p for p, text in pages.items() if re.search(rf"fhrn-ode {re.escape(name)}(?![\w-])", text)]
-        text = "".join(pages[p] for p in about)
+        rows = [line for line in sections[name].splitlines() if line.startswith("| `")]
         for action in sub._actions:
-            for flag in action.option_strings:
-                if flag.startswith("--") and flag != "--help" and not re.search(rf"{re.escape(flag)}(?![\w-])", text):
-                    missing.append(f"`fhrn-ode {name} {flag}`: not on any docs page about `fhrn-ode {name}`")
-    assert not missing, "document these (docs/cli.md or the page of their area):\n" + "\n".join(missing)
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            row = next((r for r in rows if any(r.startswith(f"| `{s}`") for s in action.option_strings)
+                        or r.startswith(f"| `{action.dest}` (positional)")), None)
+            label = "/".join(action.option_strings) or action.dest
+            if row is None:
+                missing.append(f"{name} {label}: no row")
+            elif action.choices is not None and not all(str(c) in row for c in action.choices):
+                missing.append(f"{name} {label}: choices not all listed")
+            elif (action.nargs != 0 and action.default not in (None, argparse.SUPPRESS) and not action.required
+                  and not isinstance(action.default, (list, tuple)) and f"`{action.default}`" not in row):
+                missing.append(f"{name} {label}: default {action.default!r} not shown")
+    return missing
+
+
+def test_the_cli_reference_lists_every_command_flag_choice_and_default():
+    from fhrn_ode.cli import build_parser
+
+    parser = build_parser()
+    ref = _tool("cli_reference")
+    text = ref.markdown(parser)
+    assert missing_from_cli_reference(parser, text) == []
+    assert len(ref.commands(parser)) >= 20 and "fhrn-ode integrate" in ref.commands(parser)
+    # the comparison can fail: drop the --t1 row of integrate, and the --copy section, and it says so
+    cut = text.replace(next(line for line in _sections(text)["fhrn-ode integrate"].splitlines()
+                            if line.startswith("| `--t1`")), "", 1)  # integrate's section comes first
+    cut = re.sub(r"^## `fhrn-ode examples`$", "## `gone`", cut, flags=re.M)
+    assert missing_from_cli_reference(parser, cut) == ["fhrn-ode integrate --t1: no row", "fhrn-ode examples: no section"]
+    # every command of the table at the top links to its own section
+    for name in ref.commands(parser):
+        assert f"[`{name}`](#{ref.anchor(name)})" in text and slug(f"`{name}`") == ref.anchor(name)
+
+
+def test_every_public_name_has_a_docstring():
+    """Each name of the API reference (every __all__ entry of the documented packages) documents itself."""
+    api = _tool("public_api")
+    pkgs = api.packages()
+    assert {"fhrn_ode", "fhrn_ode.dynamics", "fhrn_ode.analysis", "fhrn_ode.figures"} <= set(pkgs)
+    names = [(path, module, name) for p in pkgs for path, module, name in api.public_names(p)]
+    assert len(names) > 150
+    missing = [path for path, module, name in names if not api.docstring(module, name)]
+    assert not missing, "write a docstring (constants: a `#:` comment above the assignment) for:\n" + "\n".join(missing)
+
+
+def test_the_docstring_finder_can_fail():
+    api = _tool("public_api")
+    assert api.docstring("fhrn_ode", "integrate").startswith("Integrate")
+    assert api.constant_docstring("fhrn_ode", "POLE_THRESHOLD").startswith("A state with")
+    assert api.constant_docstring("fhrn_ode", "NO_SUCH_CONSTANT") is None
+
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Bare:
+        x: int
+
+    import types
+
+    mod = types.ModuleType("_fake_docs_module")
+    mod.Bare, mod.f = Bare, lambda: None
+    import sys
+
+    sys.modules["_fake_docs_module"] = mod
+    try:
+        assert api.docstring("_fake_docs_module", "Bare") is None  # the @dataclass signature is no docstring
+        assert api.docstring("_fake_docs_module", "f") is None
+    finally:
+        del sys.modules["_fake_docs_module"]
+
+
+def test_links_into_generated_pages_are_checked(tmp_path):
+    """A link to a generated page resolves only to a page and an anchor the generators produce."""
+    pages = generated_pages()
+    assert "fhrn-ode-integrate" in pages["docs/reference/cli.md"]
+    assert "fhrn_ode.dynamics.find_fixed_points" in pages["docs/reference/fhrn_ode.dynamics.md"]
+    assert "docs/examples/matrix_stability.md" in pages
+    assert "fhrn-ode-no-such-command" not in pages["docs/reference/cli.md"]
+    # analysis re-exports the dynamics tools for one release: they are rendered (and linkable) on the dynamics page
+    assert "fhrn_ode.analysis.find_fixed_points" not in pages["docs/reference/fhrn_ode.analysis.md"]
+
+
+def test_the_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
+    from fhrn_ode.cli import build_parser
+
+    ref = _tool("cli_reference")
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = ref.markdown(build_parser())
+    monkeypatch.setenv("COLUMNS", "250")
+    assert ref.markdown(build_parser()) == narrow
+    import os
+
+    assert os.environ["COLUMNS"] == "250"
+
+
+def test_readme_is_a_front_page_with_the_cpu_note_before_the_first_install():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    commands = ["pip install -e . && fhrn-ode integrate --wr antisym", 'pip install -e ".[test]" && pytest',
+                'pip install -e ".[docs]" && mkdocs build --strict']
+    assert all(f"\n{c}\n" in text for c in commands)  # each on its own line, exactly
+    cpu = text.index("--index-url https://download.pytorch.org/whl/cpu")
+    first_install = min(text.index(f"\n{c}\n") for c in commands)
+    assert cpu < first_install and "CPU build" in text[:cpu]

@@ -21,13 +21,15 @@ def _run(monkeypatch, capsys, name: str, *args: str) -> str:
 
 
 def test_every_example_is_tested():
-    assert {p.name for p in EXAMPLES.glob("*.py")} == {
+    assert {p.name for p in EXAMPLES.glob("*.py") if p.name != "__init__.py"} == {
         "own_field_gradients.py", "matrix_stability.py", "trained_model_verdict.py", "van_der_pol.py"}
 
 
-def test_own_field_gradients(monkeypatch, capsys):
-    out = _run(monkeypatch, capsys, "own_field_gradients.py")
+def test_own_field_gradients(monkeypatch, capsys, tmp_path):
+    png = tmp_path / "traj.png"
+    out = _run(monkeypatch, capsys, "own_field_gradients.py", "--plot", str(png))
     assert out.count("step ") == 3 and "success" in out
+    assert png.stat().st_size > 1000 and f"wrote {png}" in out
     direct, adjoint = map(float, re.search(r"direct (\S+), adjoint (\S+)", out).groups())
     assert direct == pytest.approx(adjoint, rel=1e-6) and direct != 0.0
 

@@ -26,6 +26,7 @@ from .layer import FHRL, FHRLConfig
 
 __all__ = ["GPTConfig", "TinyGPT", "VOCAB_SIZE"]
 
+#: The byte vocabulary of the Tiny-GPT (one token per byte value).
 VOCAB_SIZE = 256  # bytes
 
 

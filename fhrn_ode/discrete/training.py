@@ -30,6 +30,7 @@ from .model import GPTConfig, TinyGPT
 __all__ = ["TrainOptions", "PRESETS", "SWEEP_GAMMAS", "TrainingInterrupted", "preset", "run_progress", "stored_run",
            "sweep", "train", "TrainResult"]
 
+#: The reentry gains of the discrete paper's sweep (``fhrn-ode train --sweep`` without ``--gammas``).
 SWEEP_GAMMAS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30)
 
 

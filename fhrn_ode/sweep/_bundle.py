@@ -17,7 +17,9 @@ from ._manifest import finished_results, load_manifest
 
 __all__ = ["BUNDLED_SWEEPS", "bundled_sweep_path", "write_bundle", "STABILITY_NAME", "BUNDLED_MANIFEST"]
 
+#: The file of a bundle that holds the per-gain stability rows of ``check``.
 STABILITY_NAME = "stability.json"
+#: The manifest file of a bundled sweep.
 BUNDLED_MANIFEST = "sweep_manifest.json"  # not manifest.json: a bundle is no sweep folder to resume
 
 

@@ -26,6 +26,7 @@ from .._errors import FHRNInputError
 
 __all__ = ["execute_task", "LocalEngine", "RayEngine", "make_engine", "ENGINES", "check_address", "RAY_HINT"]
 
+#: The sweep engines: ``local`` (a process pool) and ``ray`` (a Ray cluster).
 ENGINES = ("local", "ray")
 
 

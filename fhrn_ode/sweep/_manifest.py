@@ -34,9 +34,13 @@ from ._tasks import Task, task_from_dict
 __all__ = ["TaskRecord", "SweepManifest", "load_manifest", "parse_records", "finished_results", "MANIFEST_NAME", "LOG_NAME",
            "TASKS_DIR", "STATUSES"]
 
+#: The sweep folder's manifest file (the grid, each task's status; what a resumed sweep reads).
 MANIFEST_NAME = "manifest.json"
+#: The append-only per-task state log, ``DIR/tasks.jsonl`` (one JSON record per status change).
 LOG_NAME = "tasks.jsonl"
+#: The sub-folder holding one folder per task, ``DIR/tasks/<key>/``.
 TASKS_DIR = "tasks"
+#: The states of a task in the manifest.
 STATUSES = ("pending", "running", "done", "failed")
 
 #: Shape of one task record as read back (fhrn_ode._io.check_fields).

@@ -32,6 +32,7 @@ from .._io import atomic_write_json, atomic_write_text, check_fields, read_typed
 
 __all__ = ["Task", "TrainTask", "OdeTask", "FailTask", "task_from_dict", "RESULT_NAME", "read_result"]
 
+#: The file each finished task writes into its folder (atomically): its result.
 RESULT_NAME = "result.json"
 #: Optional file a task appends one line to per execution (tests count executions with it).
 COUNTER_ENV = "FHRN_SWEEP_COUNTER"
