@@ -57,6 +57,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.saliency",
     "fhrn_ode.cli.slots",
     "fhrn_ode.cli.sweep",
+    "fhrn_ode.cli.explore",
 )
 
 #: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``.
