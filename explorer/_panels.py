@@ -18,13 +18,16 @@ from fhrn_ode._errors import FHRNInputError, check_choice
 from ._spec import ViewSpec
 from ._views import jsonable, resolve, view_plane
 
-__all__ = ["equilibria", "point_stability", "stability_test", "bifurcation", "SLIDERS"]
+__all__ = ["N_BIF", "SLIDERS", "bifurcation", "equilibria", "point_stability", "stability_test"]
 
 #: The sliders a bifurcation diagram can follow (names of :data:`fhrn_ode.dynamics.BIFURCATION_PARAMS`).
 SLIDERS = ("gamma", "kappa", "theta", "leak", "beta", "wr_scale")
 #: Starts per side of the plane grid for the fixed-point finder (Newton from each, and from -z); odd, so the
 #: plane's origin is one of them.
 _STARTS = 5
+#: Values of a bifurcation diagram. bifurcation_sweep runs find_cycles per value (~5-20 s each on a shared
+#: 2-core machine), so the diagram is computed on request (a button), not on every slider move.
+N_BIF = 5
 
 
 def equilibria(spec: ViewSpec) -> list[dict]:
@@ -136,8 +139,8 @@ def stability_test(spec: ViewSpec) -> dict:
 
 
 def bifurcation(spec: ViewSpec, param: str) -> dict:
-    """Bifurcation diagram of ``param`` over a window around its current value (9 values; memory-free
-    field): equilibrium branches ``|x*|`` with their unstable dimension, cycles' radii, located bifurcations.
+    """Bifurcation diagram of ``param`` over a window around its current value (:data:`N_BIF` values;
+    memory-free field): equilibrium branches ``|x*|`` with their unstable dimension, cycles' radii, located bifurcations.
 
     Raises:
         FHRNInputError: an unknown ``param``, or ``wr_scale`` for a non-built-in operator.
@@ -154,7 +157,7 @@ def bifurcation(spec: ViewSpec, param: str) -> dict:
         cur = float(getattr(params, param))
     half = max(0.5 * abs(cur), 0.25)
     lo = max(0.0, cur - half)
-    values = np.linspace(lo, lo + 2 * half, 9)
+    values = np.linspace(lo, lo + 2 * half, N_BIF)
     diag = bifurcation_sweep(fhrn_family(op.W, params.replace(memory="none"), param), values, param=param,
                              n_init=4, radius=spec.init_radius, t_transient=10.0, n_starts=8, exponents=False,
                              seed=spec.seed)
@@ -162,4 +165,4 @@ def bifurcation(spec: ViewSpec, param: str) -> dict:
            for cs in diag.cycles]
     return dict(param=param, current=cur, values=diag.values.tolist(), label=diag.label, branches=diag.branches,
                 cycles=cyc, bifurcations=[b.to_dict() for b in diag.bifurcations],
-                note="bifurcation_sweep over 9 values (continuation, issue of helper h22, can replace it)")
+                note=f"bifurcation_sweep over {N_BIF} values (continuation, helper h22's issue, can replace it)")

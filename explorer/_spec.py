@@ -15,7 +15,7 @@ from typing import Any
 
 from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
 
-__all__ = ["MODEL_KEYS", "ViewSpec", "parse_view", "DEFAULTS"]
+__all__ = ["DEFAULTS", "MODEL_KEYS", "MAX_DIM", "MAX_INIT", "MAX_POINTS", "ViewSpec", "parse_view", "point_of"]
 
 #: The slider parameters of the model (docs/model.md §1; C 2, C 7-8).
 MODEL_KEYS = ("gamma", "kappa", "theta", "leak", "beta")
@@ -89,9 +89,9 @@ class ViewSpec:
 
 def _number(name: str, value: Any, *, low=None, high=None, low_open=False, allow_none=False):
     """A control's value (a number or the text typed into a field) as a float."""
+    if value is None and allow_none:  # null: the trained model's value or the default (never an empty field)
+        return None
     if value is None or (isinstance(value, str) and value.strip() == ""):
-        if allow_none:
-            return None
         raise FHRNInputError(f"`{name}` is empty; type a number")
     if isinstance(value, str):
         try:

@@ -65,7 +65,10 @@ def resolve(spec: ViewSpec):
     """
     from fhrn_ode.params import FHRNParams
 
-    op = _resolve_cached(spec.wr, spec.dim, spec.seed, spec.wr_scale, _stamp(spec.wr))
+    try:
+        op = _resolve_cached(spec.wr, spec.dim, spec.seed, spec.wr_scale, _stamp(spec.wr))
+    except FHRNInputError as exc:
+        raise FHRNInputError(f"operator W* (`wr` {spec.wr!r}): {exc}") from None
     op = dataclasses.replace(op, W=op.W.copy())
     kw = {}
     for k in MODEL_KEYS:

@@ -220,7 +220,7 @@ function bifLabel() { $("bif-btn").textContent = `bifurcation: ${X.moved}`; }
 
 async function bifurcation() {
   const body = collect(); body.param = X.moved;
-  $("bif-text").textContent = `computing the bifurcation diagram of ${X.moved} (9 values; several seconds)...`;
+  $("bif-text").textContent = `computing the bifurcation diagram of ${X.moved} (a few values, 5-20 s each: bifurcation_sweep finds the cycles of each)...`;
   const b = await api("bifurcation", body);
   if (!b.ok) { $("bif-text").textContent = b.error; return; }
   const tr = b.branches.map((br, i) => ({type: "scatter", mode: "lines+markers", name: `branch ${i}`, x: br.values, y: br.norm,
