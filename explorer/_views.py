@@ -24,7 +24,7 @@ from ._spec import MODEL_KEYS, ViewSpec
 __all__ = ["ARROWS", "RHO_GRID", "resolve", "view_plane", "portrait", "trajectory", "jsonable"]
 
 #: Arrows per side of the drawn field, and points per side of the spectral-abscissa map.
-ARROWS, RHO_GRID = 21, 61
+ARROWS, RHO_GRID = 21, 41
 #: A stopped trajectory whose last kept state has ``|1 + beta (|y|^2 - 1)|`` below this (|g| > 10; C 2)
 #: stopped at the gain pole (integrate stops at |g| > 20, ``fhrn_ode.integration.MAX_GAIN``).
 _AT_POLE = 0.1

@@ -70,18 +70,15 @@ function showMessages(list) {
   }
 }
 
-function arrows(p) {  // the field as short arrows on the grid (direction only; length ~ grid spacing)
-  const ax = p.axis, h = 0.8 * (ax[1] - ax[0]), xs = [], ys = [];
+function arrows(p) {  // the field's direction on the grid: one arrow marker per point (cheaper to draw than lines)
+  const ax = p.axis, xs = [], ys = [], angle = [];
   for (let i = 0; i < ax.length; i++) for (let j = 0; j < ax.length; j++) {
     const u = p.U[i][j], w = p.V[i][j];
-    if (u === null || w === null) continue;
-    const n = Math.hypot(u, w); if (!(n > 0)) continue;
-    const dx = h * u / n, dy = h * w / n, x0 = ax[j] - dx / 2, y0 = ax[i] - dy / 2, x1 = x0 + dx, y1 = y0 + dy;
-    xs.push(x0, x1, null, x1, x1 - 0.3 * dx + 0.2 * dy, null, x1, x1 - 0.3 * dx - 0.2 * dy, null);
-    ys.push(y0, y1, null, y1, y1 - 0.3 * dy - 0.2 * dx, null, y1, y1 - 0.3 * dy + 0.2 * dx, null);
+    if (u === null || w === null || !(Math.hypot(u, w) > 0)) continue;
+    xs.push(ax[j]); ys.push(ax[i]); angle.push(Math.atan2(u, w) * 180 / Math.PI);  // degrees clockwise from up
   }
-  return {type: "scatter", mode: "lines", x: xs, y: ys, name: "field", hoverinfo: "skip",
-          line: {color: "#b8b8b8", width: 1}};
+  return {type: "scatter", mode: "markers", x: xs, y: ys, name: "field", hoverinfo: "skip",
+          marker: {symbol: "arrow", angle, size: 8, color: "#b0b0b0", line: {width: 0}}};
 }
 
 function circle(r, name, color, dash) {
@@ -122,11 +119,25 @@ function planeTraces(p) {
 
 async function drawPlane(p) {
   const e = p.spec.extent;
-  const layout = {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest",
-    title: {text: `${p.operator.name} (d = ${p.dim}), plane: ${p.plane}; ${p.status}`, font: {size: 13}},
-    xaxis: {range: [-e, e], title: {text: "u"}, zeroline: false}, legend: {font: {size: 10}, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)"},
-    yaxis: {range: [-e, e], title: {text: "v"}, scaleanchor: "x", zeroline: false}};
-  await Plotly.react($("plane"), planeTraces(p), layout, {displaylogo: false, responsive: true});
+  const layout = {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+    title: {text: `${p.operator.name} (d = ${p.dim}): ${p.status}`, font: {size: 13}, x: 0.05, xanchor: "left"},
+    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false}, legend: {font: {size: 10}, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)"},
+    yaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y2" : "v"}, scaleanchor: "x", zeroline: false}};
+  const traces = planeTraces(p);
+  await Plotly.react($("plane"), traces, layout, {displaylogo: false, responsive: true});
+  legend(traces);
+}
+
+function legend(traces) {  // an HTML legend (Plotly's own costs ~15 ms per redraw)
+  const seen = new Set(), parts = [];
+  for (const t of traces) {
+    if (seen.has(t.name) || t.showlegend === false) continue;
+    seen.add(t.name);
+    const c = (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
+    const dash = t.line && t.line.dash ? "dashed" : "solid";
+    parts.push(`<span class="key"><i style="border-top: 3px ${dash} ${c}"></i>${t.name}</span>`);
+  }
+  $("legend").innerHTML = parts.join(" ");
 }
 
 function setStale(stale) { $("plane").classList.toggle("stale", stale); }

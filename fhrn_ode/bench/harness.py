@@ -43,6 +43,7 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.exponents",
     "fhrn_ode.bench.sweep",
     "fhrn_ode.bench.cli",
+    "fhrn_ode.bench.explore",
 )
 #: Keys every result row carries (extra keys are allowed).
 RESULT_KEYS: tuple[str, ...] = ("name", "ours_s", "baseline", "baseline_s", "speedup", "max_abs_err")
