@@ -97,7 +97,7 @@ function planeTraces(p) {
   p.nullclines.forEach((side, k) => side.forEach((c, i) => tr.push({type: "scatter", mode: "lines",
     name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", legendgroup: `n${k}`, showlegend: i === 0, hoverinfo: "name",
     x: c.map((q) => q[0]), y: c.map((q) => q[1]), line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}})));
-  if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
+  if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
   if (p.pole_radius !== null) tr.push(circle(p.pole_radius, `gain pole |y| = ${p.pole_radius.toFixed(4)}`, "#ff7f0e", "dot"));
   tr.push({type: "scatter", mode: "lines", name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y),
            line: {color: "rgba(31,119,180,0.55)", width: 1}, hoverinfo: "skip"});

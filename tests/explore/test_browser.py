@@ -73,7 +73,7 @@ def test_page_loads_without_console_errors_and_everything_is_local(driver, serve
     assert any(u.endswith("/vendor/plotly.min.js") for u in urls)
     assert all(u.startswith(server.base) for u in urls), urls  # offline: nothing from a CDN
     names = driver.execute_script("return document.getElementById('plane').data.map(t => t.name)")
-    for want in ("field", "rho(J) = 0", "dy1/dt = 0", "dy2/dt = 0", "ring sqrt", "batch (64)", "equilibria: unstable"):
+    for want in ("field", "rho(J) = 0", "dy1/dt = 0", "dy2/dt = 0", "antisym ring sqrt", "batch (64)", "equilibria: unstable"):
         assert any(str(n).startswith(want) for n in names), (want, names)
     batch = _trace(driver, "batch")
     ends = [(x, y) for x, y, nx in zip(batch["x"], batch["y"], batch["x"][1:] + [None]) if x is not None and nx is None]
