@@ -66,6 +66,19 @@ def test_clicked_trajectory_converges_to_the_ring_and_V_to_zero():
     assert q["V"][-1] == pytest.approx(0.25 * (0.9 - 1.0) ** 2, rel=1e-5)  # on the ring |y|^2 = 0.9, not theta^2
 
 
+def test_memory_view_is_the_integrate_command_with_memory(capsys, tmp_path):
+    from fhrn_ode.cli import main
+
+    p = portrait(parse_view({"memory": "hebbian", "n_init": 4, "t1": 3, "gamma": 0.8}))
+    argv = p["command"].split()[1:]
+    assert "--memory" in argv and argv[argv.index("--memory") + 1] == "hebbian"
+    argv[argv.index("--out") + 1] = str(tmp_path / "run")
+    assert main(argv) == 0
+    got = json.loads(capsys.readouterr().out)["final_norm"]
+    assert np.allclose(got, p["final_norm"], rtol=0, atol=1e-12)
+    assert p["params"]["memory"] == "hebbian" and p["status"] == "success"
+
+
 def test_pole_gives_the_pole_message_and_no_stability_test():
     spec = parse_view({"beta": 2, "kappa": 2, "n_init": 4, "t1": 2})
     p = portrait(spec)
