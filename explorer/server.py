@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,6 +24,8 @@ from . import _panels, _views
 from ._spec import DEFAULTS, parse_view, point_of
 
 __all__ = ["STATIC", "create_app", "plotly_js", "is_loopback", "bind_socket", "make_server"]
+
+_LOG = logging.getLogger("fhrn_ode.explore")
 
 #: The page's own files (index.html, app.js, app.css).
 STATIC = Path(__file__).with_name("static")
@@ -97,13 +99,13 @@ def _answer(name: str, body: bytes) -> tuple[int, str]:
         msg = str(exc) if isinstance(exc, FHRNInputError) else f"the request body is not JSON: {exc}"
         code, out = 400, {"ok": False, "error": msg}
     except Exception as exc:  # noqa: BLE001 - one request fails, the server keeps serving
-        print(f"fhrn-ode explore: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _LOG.warning("fhrn-ode explore: %s failed: %s: %s", name, type(exc).__name__, exc)
         code, out = 500, {"ok": False, "error": f"internal error in {name}: {type(exc).__name__}: {exc}"}
     out["compute_ms"] = 1e3 * (time.perf_counter() - t0)
     try:
         return code, _dumps(out)
     except Exception as exc:  # noqa: BLE001 - an answer that cannot be encoded is still an answer
-        print(f"fhrn-ode explore: {name} answer not encodable: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _LOG.warning("fhrn-ode explore: %s answer not encodable: %s: %s", name, type(exc).__name__, exc)
         return 500, json.dumps({"ok": False, "error": f"internal error in {name}: the answer is not JSON ({exc})"})
 
 

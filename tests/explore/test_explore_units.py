@@ -127,6 +127,18 @@ def test_api_answers_bad_input_with_one_line_and_keeps_going(tmp_path):
     assert code == 200 and out["ok"] and out["status"] == "success"
 
 
+def test_a_failing_request_is_a_500_answer_not_a_traceback(monkeypatch):
+    from fhrn_ode.explore import server
+
+    monkeypatch.setitem(server.HANDLERS, "boom", lambda data: 1 / 0)
+    code, out = _answer("boom", {})
+    assert code == 500 and out == {"ok": False, "error": "internal error in boom: ZeroDivisionError: division by zero",
+                                   "compute_ms": out["compute_ms"]}
+    code, out = _answer("analysis", {"gamma": 0.5})  # the server goes on answering
+    assert code == 200 and out["test"]["check"]["stable"] is True
+    assert out["test"]["check"]["spectral_abscissa"] == pytest.approx(-1.0, abs=1e-12)  # antisym: eig(W) = +-i
+
+
 def _args(**kw):
     base = dict(host=None, port=0)
     base.update(kw)
