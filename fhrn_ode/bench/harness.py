@@ -47,6 +47,7 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.continuation",
     "fhrn_ode.bench.contention",
     "fhrn_ode.bench.cli",
+    "fhrn_ode.bench.explore",
 )
 #: Keys every result row carries (extra keys are allowed).
 RESULT_KEYS: tuple[str, ...] = ("name", "ours_s", "baseline", "baseline_s", "speedup", "max_abs_err")

@@ -60,6 +60,7 @@ COMMAND_MODULES = (
     "fhrn_ode.cli.slots",
     "fhrn_ode.cli.sweep",
     "fhrn_ode.cli.examples",
+    "fhrn_ode.cli.explore",
 )
 
 #: A negative number as a flag's value: ``-1``, ``-1.5``, ``-.5``, ``-1e-7``, ``-inf``, ``-nan``, and a value that

@@ -1,0 +1,288 @@
+// fhrn-ode explore: the page. Every control's value goes with every request (the server keeps no view
+// state); the numbers come back as JSON and are drawn with Plotly.js (served locally). docs/explore.md.
+"use strict";
+const SLIDERS = [  // name, label, min, max, step
+  ["gamma", "gamma", 0, 3, 0.01], ["kappa", "kappa", 0, 20, 0.05], ["theta", "theta", 0, 2, 0.01],
+  ["leak", "leak", 0, 3, 0.01], ["beta", "beta", 0, 4, 0.01], ["wr_scale", "|W*|", 0, 3, 0.01]];
+const SMALL_CFG = {displaylogo: false, responsive: true, displayModeBar: false};
+const TEXT_KEYS = ["dim", "seed", "n_init", "init_radius", "t1", "extent"];
+const $ = (id) => document.getElementById(id);
+const X = window.__explore = {timings: [], last: null, lastTrajectory: null, point: null, moved: "gamma",
+                              busy: false, pending: null, errors: [], requests: 0};
+
+function buildSliders() {
+  const box = $("sliders");
+  for (const [name, label, lo, hi, step] of SLIDERS) {
+    const row = document.createElement("div");
+    row.className = "slider";
+    row.innerHTML = `<span>${label}</span><input id="${name}-range" type="range" min="${lo}" max="${hi}" step="${step}">` +
+                    `<input id="${name}" type="text">`;
+    box.appendChild(row);
+    const range = row.querySelector("input[type=range]"), text = row.querySelector("input[type=text]");
+    range.addEventListener("input", () => { text.value = range.value; X.moved = name; bifLabel(); refresh(performance.now()); });
+    text.addEventListener("change", () => {
+      if (text.value.trim() !== "" && isFinite(Number(text.value))) range.value = text.value;
+      X.moved = name; bifLabel(); refresh(performance.now());
+    });
+  }
+}
+
+function setValues(v) {  // fill the controls from a {name: value} object (defaults, URL query, a trained operator)
+  for (const [k, val] of Object.entries(v)) {
+    if (val === null || val === undefined) continue;
+    if (k === "wr") {
+      const builtin = ["antisym", "sym", "mixed", "random"].includes(val);
+      $("wr-kind").value = builtin ? val : "other";
+      $("wr-path").disabled = builtin;
+      if (!builtin) $("wr-path").value = val;
+    } else if (k === "memory") { $("memory").checked = val !== "none"; }
+    else if ($(k)) { $(k).value = val; if ($(k + "-range")) $(k + "-range").value = val; }
+  }
+}
+
+function collect() {  // the view as the server reads it: raw text of the fields (the server validates)
+  const kind = $("wr-kind").value, v = {wr: kind === "other" ? $("wr-path").value : kind};
+  for (const [name] of SLIDERS) v[name] = $(name).value;
+  for (const k of TEXT_KEYS) v[k] = $(k).value;
+  v.memory = $("memory").checked ? "hebbian" : "none";
+  if (X.trainedNull) { v.gamma = null; v.beta = null; }
+  return v;
+}
+
+async function api(name, body) {
+  X.requests += 1;
+  const r = await fetch(`/api/${name}`, {method: "POST", headers: {"Content-Type": "application/json"},
+                                         body: JSON.stringify(body)});
+  let out;
+  try { out = await r.json(); } catch (e) { out = {ok: false, error: `the server answered ${r.status} without JSON`}; }
+  return out;
+}
+
+function showMessages(list) {
+  const box = $("messages");
+  box.innerHTML = "";
+  for (const m of list) {
+    const div = document.createElement("div");
+    div.className = `msg ${m.level}`;
+    div.dataset.kind = m.kind;
+    div.textContent = m.text;
+    box.appendChild(div);
+  }
+}
+
+function arrows(p) {  // the field's direction on the grid: one arrow marker per point (cheaper to draw than lines)
+  const ax = p.axis, xs = [], ys = [], angle = [];
+  for (let i = 0; i < ax.length; i++) for (let j = 0; j < ax.length; j++) {
+    const u = p.U[i][j], w = p.V[i][j];
+    if (u === null || w === null || !(Math.hypot(u, w) > 0)) continue;
+    xs.push(ax[j]); ys.push(ax[i]); angle.push(Math.atan2(u, w) * 180 / Math.PI);  // degrees clockwise from up
+  }
+  return {type: "scatter", mode: "markers", x: xs, y: ys, name: "field", hoverinfo: "skip",
+          marker: {symbol: "arrow", angle, size: 8, color: "#b0b0b0", line: {width: 0}}};
+}
+
+function circle(r, name, color, dash) {
+  const t = [...Array(181).keys()].map((k) => 2 * Math.PI * k / 180);
+  return {type: "scatter", mode: "lines", name, x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a)),
+          line: {color, width: 2, dash}, hoverinfo: "name"};
+}
+
+function joinRows(rows) { const out = []; rows.forEach((r) => { out.push(...r, null); }); return out; }
+
+function planeTraces(p) {
+  const tr = [arrows(p),
+    {type: "contour", name: "rho(J) = 0", x: p.rho_axis, y: p.rho_axis, z: p.rho, showscale: false, hoverinfo: "skip",
+     contours: {coloring: "none", start: 0, end: 0, size: 1, showlabels: false}, line: {color: "#d62728", width: 2, dash: "dot"},
+     showlegend: true}];
+  p.nullclines.forEach((side, k) => side.forEach((c, i) => tr.push({type: "scatter", mode: "lines",
+    name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", legendgroup: `n${k}`, showlegend: i === 0, hoverinfo: "name",
+    x: c.map((q) => q[0]), y: c.map((q) => q[1]), line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}})));
+  if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
+  if (p.pole_radius !== null) tr.push(circle(p.pole_radius, `gain pole |y| = ${p.pole_radius.toFixed(4)}`, "#ff7f0e", "dot"));
+  tr.push({type: "scatter", mode: "lines", name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y),
+           line: {color: "rgba(31,119,180,0.55)", width: 1}, hoverinfo: "skip"});
+  if (X.lastTrajectory) {
+    const q = X.lastTrajectory;
+    tr.push({type: "scatter", mode: "lines", name: `clicked: |y(t1)| = ${q.final_norm.toFixed(6)}`, x: q.x, y: q.y,
+             line: {color: "#000", width: 2.5}});
+  }
+  if (X.equilibria) {
+    for (const [kind, sym] of [["stable", "circle"], ["unstable", "circle-open"], ["saddle", "x"], ["non-hyperbolic", "diamond-open"]]) {
+      const pts = X.equilibria.filter((e) => (kind === "saddle" ? e.kind === "saddle" : kind === "non-hyperbolic" ? e.kind === kind
+        : e.kind.startsWith(kind)));
+      if (pts.length) tr.push({type: "scatter", mode: "markers", name: `equilibria: ${kind}`, x: pts.map((e) => e.u),
+        y: pts.map((e) => e.v), text: pts.map((e) => e.kind), marker: {symbol: sym, size: 11, color: "#d62728", line: {width: 2}}});
+    }
+  }
+  return tr;
+}
+
+async function drawPlane(p) {
+  const e = p.spec.extent;
+  const layout = {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+    title: {text: `${p.operator.name} (d = ${p.dim}): ${p.status}`, font: {size: 13}, x: 0.05, xanchor: "left"},
+    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false}, legend: {font: {size: 10}, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)"},
+    yaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y2" : "v"}, scaleanchor: "x", zeroline: false}};
+  const traces = planeTraces(p);
+  await Plotly.react($("plane"), traces, layout, {displaylogo: false, responsive: true});
+  legend(traces);
+}
+
+function legend(traces) {  // an HTML legend (Plotly's own costs ~15 ms per redraw)
+  const seen = new Set(), parts = [];
+  for (const t of traces) {
+    if (seen.has(t.name) || t.showlegend === false) continue;
+    seen.add(t.name);
+    const c = (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
+    const dash = t.line && t.line.dash ? "dashed" : "solid";
+    parts.push(`<span class="key"><i style="border-top: 3px ${dash} ${c}"></i>${t.name}</span>`);
+  }
+  $("legend").innerHTML = parts.join(" ");
+}
+
+function setStale(stale) { $("plane").classList.toggle("stale", stale); }
+
+async function refresh(t0) {  // coalesced: at most one portrait request in flight; the latest values win
+  if (X.busy) { X.pending = t0; return; }
+  X.busy = true; $("status").textContent = "computing...";
+  const body = collect(), trained = X.trainedNull;
+  try {
+    const tSend = performance.now(), p = await api("portrait", body), tGot = performance.now();
+    if (!p.ok) {
+      showMessages([{level: "error", kind: "input", text: p.error}]); setStale(true);
+      $("status").textContent = "error (the plot shows the last valid view)";
+    } else {
+      X.last = p;
+      if (trained) { X.trainedNull = false; setValues({gamma: p.params.gamma, beta: p.params.beta}); }
+      X.lastTrajectory = null;
+      showMessages(p.messages); setStale(false);
+      await drawPlane(p);
+      await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+      const tDone = performance.now();
+      X.timings.push({total_ms: tDone - t0, server_ms: p.compute_ms, fetch_ms: tGot - tSend, render_ms: tDone - tGot,
+                      status: p.status});
+      $("command").textContent = p.command;
+      $("params-json").textContent = JSON.stringify({spec: p.spec, params: p.params, operator: p.operator}, null, 1);
+      $("status").textContent = `${p.status}: drawn in ${(tDone - t0).toFixed(0)} ms (server ${p.compute_ms.toFixed(0)} ms)`;
+      X.drawn = (X.drawn || 0) + 1;
+      scheduleSide();
+    }
+  } catch (err) {
+    showMessages([{level: "error", kind: "network", text: `no answer from the server: ${err}`}]);
+  } finally {
+    X.busy = false;
+    if (X.pending !== null) { const t = X.pending; X.pending = null; refresh(t); }
+  }
+}
+
+let sideTimer = null;
+function scheduleSide() { clearTimeout(sideTimer); sideTimer = setTimeout(side, 120); }
+
+async function side() {  // equilibria, the Jacobian at the selected point, Fig. 4, the last trajectory
+  const body = collect(), seq = X.drawn;
+  if (X.point) body.point = X.point;
+  const a = await api("analysis", body);
+  if (seq !== X.drawn) return;  // a newer view was drawn meanwhile
+  if (!a.ok) { $("fig4-text").textContent = a.error; return; }
+  X.equilibria = a.equilibria;
+  drawFig4(a.test);
+  if (a.stability) drawEig(a.stability);
+  if (X.point) await clickTrajectory(X.point, false); else if (X.last) await drawPlane(X.last);
+  X.sideDone = seq;
+}
+
+function drawEig(s) {
+  const ev = s.eigenvalues;
+  Plotly.react($("eig"), [{type: "scatter", mode: "markers", x: ev.map((z) => z[0]), y: ev.map((z) => z[1]),
+    marker: {size: 9, color: s.verdict === "contracting" ? "#2ca02c" : s.verdict === "expanding" ? "#d62728" : "#888"}}],
+    {margin: {l: 40, r: 10, t: 26, b: 30}, title: {text: `eig J at (${s.point.map((q) => q.toFixed(3)).join(", ")})`, font: {size: 12}},
+     xaxis: {title: {text: "Re"}, zeroline: true, zerolinecolor: "#d62728"}, yaxis: {title: {text: "Im"}}, showlegend: false},
+    SMALL_CFG);
+  $("eig-text").textContent = s.text;
+}
+
+function drawFig4(t) {
+  const tr = [{type: "scatter", mode: "lines", name: "small gain r_e = 1", x: t.plane_beta, y: t.small_gain_boundary, line: {color: "#1f77b4"}},
+              {type: "scatter", mode: "lines", name: "exact rho = 0", x: t.plane_beta, y: t.exact_boundary, line: {color: "#d62728", dash: "dash"}},
+              {type: "scatter", mode: "markers", name: "now", x: [t.beta], y: [t.wr_norm],
+               marker: {size: 12, color: t.ok ? (t.check.stable ? "#2ca02c" : "#d62728") : "#888", symbol: "star"}}];
+  Plotly.react($("fig4"), tr, {margin: {l: 40, r: 10, t: 26, b: 30}, title: {text: `Fig. 4 plane at |y| = R = ${t.radius.toFixed(3)}`, font: {size: 12}},
+    xaxis: {title: {text: "beta"}}, yaxis: {title: {text: "|W*|_2"}, range: [0, Math.max(3, 1.5 * t.wr_norm)]},
+    legend: {font: {size: 9}}}, SMALL_CFG);
+  $("fig4-text").textContent = `R: ${t.radius_from}. ${t.text}`;
+}
+
+async function clickTrajectory(point, select = true) {
+  if (select) X.point = point;
+  const body = collect(); body.point = point;
+  const q = await api("trajectory", body);
+  if (!q.ok) { showMessages([{level: "error", kind: "input", text: q.error}]); return; }
+  X.lastTrajectory = q;
+  if (q.messages.length) showMessages(q.messages);
+  drawEig(q.stability);
+  Plotly.react($("vt"), [{type: "scatter", mode: "lines", x: q.t, y: q.V, line: {color: "#000"}}],
+    {margin: {l: 45, r: 10, t: 26, b: 30}, title: {text: "V(t) = (|y|^2 - theta^2)^2 / 4, last trajectory", font: {size: 12}},
+     xaxis: {title: {text: "t"}}, yaxis: {type: "log", exponentformat: "power"}}, SMALL_CFG);
+  if (X.last) await drawPlane(X.last);
+  X.trajectories = (X.trajectories || 0) + 1;
+}
+
+function bifLabel() { $("bif-btn").textContent = `bifurcation: ${X.moved}`; }
+
+async function bifurcation() {
+  const body = collect(); body.param = X.moved;
+  $("bif-text").textContent = `computing the bifurcation diagram of ${X.moved} (a few values, 5-20 s each: bifurcation_sweep finds the cycles of each)...`;
+  const b = await api("bifurcation", body);
+  if (!b.ok) { $("bif-text").textContent = b.error; return; }
+  const tr = b.branches.map((br, i) => ({type: "scatter", mode: "lines+markers", name: `branch ${i}`, x: br.values, y: br.norm,
+    marker: {symbol: br.unstable_dim.map((u) => (u === 0 ? "circle" : "circle-open")), color: "#333"}, line: {color: "#999"}}));
+  b.values.forEach((v, k) => b.cycles[k].forEach((c) => tr.push({type: "scatter", mode: "lines", x: [v, v], showlegend: false,
+    y: [c.radius_min, c.radius_max], line: {color: c.stable ? "#1f77b4" : "#ff7f0e", width: 6}})));
+  tr.push({type: "scatter", mode: "markers", name: "bifurcations", x: b.bifurcations.map((p) => p.value),
+           y: b.bifurcations.map(() => 0), text: b.bifurcations.map((p) => p.kind), marker: {symbol: "triangle-up", size: 12, color: "#d62728"}});
+  Plotly.react($("bif"), tr, {margin: {l: 40, r: 10, t: 26, b: 30}, showlegend: false,
+    title: {text: `|x*| (circles) and cycles (bars) vs ${b.param}`, font: {size: 12}},
+    shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#d62728"}}]},
+    SMALL_CFG);
+  $("bif-text").textContent = `${b.note}; attractors: ${b.label.join(", ")}`;
+}
+
+function planeClick(ev) {  // a click anywhere on the plot area -> plane coordinates
+  const gd = $("plane"), fl = gd._fullLayout, drag = gd.querySelector(".nsewdrag");
+  if (!fl || !drag) return;
+  const bb = drag.getBoundingClientRect();
+  const u = fl.xaxis.p2l(ev.clientX - bb.left), v = fl.yaxis.p2l(ev.clientY - bb.top);
+  clickTrajectory([u, v]);
+}
+
+function download(format) { return Plotly.downloadImage($("plane"), {format, filename: "fhrn-explore", width: 900, height: 800}); }
+
+function init() {
+  buildSliders();
+  api("defaults", {}).then((d) => {
+    setValues(d.defaults);
+    const q = Object.fromEntries(new URLSearchParams(location.search));
+    setValues(q);
+    if (q.wr && !["antisym", "sym", "mixed", "random"].includes(q.wr)) X.trainedNull = true;
+    refresh(performance.now());
+  });
+  $("wr-kind").addEventListener("change", () => {
+    const other = $("wr-kind").value === "other";
+    $("wr-path").disabled = !other;
+    if (!other) refresh(performance.now());
+  });
+  $("wr-path").addEventListener("change", () => { X.trainedNull = true; refresh(performance.now()); });
+  for (const k of TEXT_KEYS) $(k).addEventListener("change", () => refresh(performance.now()));
+  $("memory").addEventListener("change", () => refresh(performance.now()));
+  $("plane").addEventListener("click", planeClick);
+  $("png").addEventListener("click", () => download("png"));
+  $("svg").addEventListener("click", () => download("svg"));
+  $("bif-btn").addEventListener("click", bifurcation);
+  $("json-dl").addEventListener("click", () => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([$("params-json").textContent], {type: "application/json"}));
+    a.download = "fhrn-explore.json"; a.click();
+  });
+}
+window.addEventListener("error", (e) => X.errors.push(String(e.message)));
+init();
