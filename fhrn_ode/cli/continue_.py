@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._dynamics import add_fhrn_args, add_output_args
+from ._dynamics import FIELD_HELP, add_fhrn_args, add_output_args
 
 _FHRN_PARAMS = ("gamma", "kappa", "beta", "leak", "theta")
 
@@ -30,8 +30,7 @@ def register(sub) -> None:
     p.add_argument("--ds-max", type=float, default=0.1, help="largest step (default %(default)s)")
     p.add_argument("--max-steps", type=int, default=400, help="steps per direction (default %(default)s)")
     p.add_argument("--cycles", action="store_true", help="continue the limit cycles born at each Hopf point")
-    p.add_argument("--field", default=None, metavar="MODULE:CLASS|FILE.py:CLASS",
-                   help="your own nn.Module field class instead of the FHRN field (IMPORTS AND RUNS that code)")
+    p.add_argument("--field", default=None, metavar="MODULE:CLASS|FILE.py:CLASS", help=FIELD_HELP)
     add_fhrn_args(p)
     add_output_args(p, "runs/continue")
     p.set_defaults(func=run)
@@ -59,7 +58,7 @@ def _problem(args):
 
     from .._errors import FHRNInputError
     from ..dynamics.continuation import ContinuationProblem
-    from ._field_loader import load_field
+    from .._loaders import build_user_field, parse_field_params
 
     names = [s for s in args.param if "=" not in s]
     kw = [s for s in args.param if "=" in s]
@@ -67,7 +66,8 @@ def _problem(args):
         raise FHRNInputError(f"`--param` must name exactly one continued parameter (NAME without =), got {names or 'none'}")
     name = names[0]
     if args.field is not None:
-        field, kwargs = load_field(args.field, kw)
+        kwargs = parse_field_params(kw)
+        field = build_user_field(args.field, kwargs)
         dim = getattr(field, "dim", None) or getattr(args, "dim", None)  # --dim: the operator flag's size
         if dim is None:
             raise FHRNInputError(f"`--dim` is needed: {type(field).__name__} has no `dim` attribute")

@@ -26,7 +26,7 @@ def test_continue_hopf_of_the_origin(tmp_path, capsys):
     (["--param", "kappa", "--range", "2:1"], "A < B"),
     (["--param", "kappa", "--param2", "gamma"], "--range2"),
     (["--param", "kappa", "--x0", "1,2,3"], "--x0"),
-    (["--param", "kappa", "--field", "nowhere_module:Cls"], "importing nowhere_module failed"),
+    (["--param", "kappa", "--field", "nowhere_module:Cls"], "importing 'nowhere_module' failed"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, msg):
     rc = main(["continue", *argv, "--out", str(tmp_path / "o"), "--no-plot"])
