@@ -185,6 +185,7 @@ def trajectory_samples(ff: FlatField, n: int, *, radius: float = 2.0, t1: float 
     t1 = check_real("t1", t1, low=0.0, low_open=True)
     n_traj = min(n, 16) if n_traj is None else check_int("n_traj", n_traj, low=1)
     z0 = random_states(ff, n_traj, radius, seed)
+    max_norm = max(float(max_norm), 2.0 * float(radius))  # starts beyond the bound stay eligible
     t = torch.linspace(0.0, t1, 64, dtype=torch.float64)
     message = ""
     try:

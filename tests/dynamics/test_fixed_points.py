@@ -169,3 +169,13 @@ def test_stiff_field_does_not_hang_the_finder():
     res = find_fixed_points(_lin.LinearField(np.diag([-1e7, -1.0])), n_starts=8, max_nfe=2000)
     assert len(res.points) == 1 and np.linalg.norm(res.points[0].x) < 1e-12
     assert res.points[0].kind == "stable node" and "max_nfe=2000" in res.message
+
+
+def test_starts_far_outside_the_sampling_bound_still_give_samples():
+    """Starts at radius 1e4 (beyond the sampling bound 1e3 of the old code: ValueError from rng.choice) are
+    sampled: the search ends normally (a result, no exception)."""
+    from fhrn_ode import FHRNField, FHRNParams, make_operator
+
+    field = FHRNField(make_operator("antisym", 2), FHRNParams(kappa=10.0))
+    res = find_fixed_points(field, n_starts=8, radius=1e4, seed=0)
+    assert res.n_starts == 8 and all(np.isfinite(q.x).all() for q in res.points)
