@@ -13,8 +13,6 @@ scipy.signal/scipy.stats (``metrics``), about 1.2 s of the main job (docs/perfor
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
 
 #: Module (relative to this package, or absolute) -> the public names it defines.
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -59,15 +57,6 @@ _EXPORTS: dict[str, str] = {name: mod for mod, names in _MODULES.items() for nam
 
 __all__ = [name for names in _MODULES.values() for name in names]
 
+from fhrn_ode._lazy import lazy_exports  # noqa: E402
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

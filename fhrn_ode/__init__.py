@@ -10,8 +10,6 @@ import integrate`` and ``fhrn_ode.integrate`` work as before. To add a public na
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
 
 __version__ = "0.1.0"
 
@@ -93,15 +91,6 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
+from ._lazy import lazy_exports  # noqa: E402
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
