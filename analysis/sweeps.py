@@ -73,8 +73,6 @@ def sweep_report(sweep_dir: str | os.PathLike, *, n_seq: int = 32, seed: int = 0
         m = model_metrics(model, n_seq=n_seq, seed=seed).to_dict()
         met = {}
         if (sub / "metrics.json").is_file():
-            from fhrn_ode._io import read_json
-
             try:
                 met = read_json(sub / "metrics.json", "metrics")
             except FHRNInputError:  # an unreadable metrics.json only loses the loss columns

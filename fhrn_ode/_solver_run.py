@@ -5,7 +5,6 @@ that keep every saved state computed before a failure or an interrupt, and the f
 from __future__ import annotations
 
 import collections
-import math
 import time
 from dataclasses import dataclass
 from typing import Any

@@ -68,7 +68,6 @@ class _Curve:
 
 
 def _start_vector(sys, kind, start: SpecialPoint, p, p2):
-    n = sys.n
     x = torch.tensor(start.x, dtype=D)
     A = sys.Fx(x, p, p2)
     if kind == "LP":

@@ -219,7 +219,7 @@ def switch_branch(problem, bp: SpecialPoint, opts) -> Branch:
     direction orthogonal to the BP's tangent, the corrector keeps that direction's hyperplane.
     """
     sys = EquilibriumSystem(problem)
-    n, walker = sys.n, _walker(sys, opts)
+    walker = _walker(sys, opts)
     u_bp = torch.tensor(list(bp.x) + [bp.p], dtype=D)
     V = torch.linalg.svd(walker.J(u_bp))[2][-2:]
     t1 = torch.tensor(bp.tangent, dtype=D) if bp.tangent else V[-1]

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import add_seed_arg, emit_json, flag_names
+from ._common import add_seed_arg, emit_json
 from .._errors import FHRNInputError
 
 #: The case modules to run; None: fhrn_ode.bench.harness.CASE_MODULES (imported only when bench runs).

@@ -54,8 +54,6 @@ def _window(text, flag):
 
 def _problem(args):
     """``(ContinuationProblem, header)`` for the FHRN field or ``--field``."""
-    import torch
-
     from .._errors import FHRNInputError
     from ..dynamics.continuation import ContinuationProblem
     from .._loaders import build_user_field, parse_field_params
