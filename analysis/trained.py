@@ -33,8 +33,9 @@ from fhrn_ode.dynamics.jacobians import henrici, log_norm, spectral_abscissa
 __all__ = ["PRIMARY_OPERATOR", "PAPER_OPERATOR", "ContextChecks", "LayerCheck", "TrainedCheck", "check_contexts",
            "check_trained", "operator_split", "sweep_stability"]
 
-#: The operator of the primary verdict (the loop's linearization at ``h``) and of the paper's criterion.
+#: The operator of the primary verdict: the loop's own linearization (the normalisation is inside J_H).
 PRIMARY_OPERATOR = "-I + gamma W*"
+#: The paper's criterion, reported alongside as ``paper_criterion`` (an extra factor g).
 PAPER_OPERATOR = "-I + gamma g(|y|) W*"
 
 

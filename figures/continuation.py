@@ -128,8 +128,9 @@ def fig4_exact_data(resolution: int = 60, seed: int = 0):
     ``s = |W_r|_2`` at ``beta = 0``, continued in ``(beta, s)``; with the paper's small-gain line (M21)."""
     import torch
 
+    from fhrn_ode.analysis.stability import wr_crit_small_gain
     from fhrn_ode.dynamics.continuation import ContinuationOptions, ContinuationProblem, continuation
-    from fhrn_ode.homeostasis import gain
+    from fhrn_ode.spectrum import spectral_abscissa
     from fhrn_ode.operators import make_operator
 
     W = make_operator("mixed", 2, seed=seed)
@@ -142,8 +143,8 @@ def fig4_exact_data(resolution: int = 60, seed: int = 0):
         start.kind = "LP"  # a real eigenvalue through 0 of a linear field: the fold system defines the curve
     curve = continuation(pr, ContinuationOptions(p2_min=0.0, p2_max=5.0, ds=0.1, ds_max=0.5, detect=()), start=start)
     betas = np.linspace(0.0, 5.0, max(8, int(resolution)))
-    sg = 1.0 / (gamma * np.abs([float(gain(torch.tensor(radius ** 2), b)) for b in betas]))
-    rho = float(np.max(np.linalg.eigvals(W).real))
+    sg = wr_crit_small_gain(gamma, betas, radius)  # the paper's small-gain line (Fig. 4a), its one home
+    rho = float(spectral_abscissa(np.asarray(W)))
     params = dict(operator="mixed d=2", operator_seed=seed, gamma=gamma, radius=radius, rho_W_hat=rho)
     return (curve, (betas, sg), rho), params
 

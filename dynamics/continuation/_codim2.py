@@ -18,6 +18,7 @@ import torch
 from torch.func import jacfwd, jvp
 
 from fhrn_ode._errors import FHRNInputError
+from fhrn_ode.spectrum import abscissa_of_eigvals
 
 from ..normal_forms import hopf_normal_form, multilinear_forms
 from ._arclength import Walker
@@ -144,7 +145,7 @@ def _codim2_points(curve, walker, walk, rec, opts) -> list[SpecialPoint]:
 
 def _max_complex_real(lam, tol):
     cx = lam[np.abs(lam.imag) > tol * (1 + np.abs(lam))]
-    return float(cx.real.max()) if len(cx) else np.nan
+    return float(abscissa_of_eigvals(cx)) if len(cx) else np.nan
 
 
 def codim2_curve(problem, start: SpecialPoint, opts) -> Branch:

@@ -54,7 +54,7 @@ def test_bifurcation_hopf_in_kappa(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, msg", [
     (["bifurcation", "--param", "kappa", "--range", "0:1"], "`--range` must be A:B:N"),
-    (["bifurcation", "--param", "kappa", "--range=-1:1:3"], "kappa` must be >= 0"),
+    (["bifurcation", "--param", "kappa", "--range=-1:1:3"], "`--range` '-1:1:3' reaches kappa = -1"),
     (["fixed-points", "--wr", "nope"], "is not a built-in kind"),
     (["exponents", "--system", "lorenz", "--t1", "0.1"], "t1` must be at least `"),
     (["exponents", "--system", "lorenz", "--grid", "kappa=1:2:3"], "`--grid` must be NAME=SPEC with NAME one of sigma"),

@@ -158,7 +158,9 @@ def test_commands_that_integrate_many_times_stop_at_once(driven, cmd, when, sig)
     if cmd == "sweep" and when != "early":  # the sweep keeps its manifest: a rerun resumes (docs/sweeps.md)
         import json
 
-        m = json.loads((out / "manifest.json").read_text())
+        from fhrn_ode.sweep import load_manifest
+
+        m = load_manifest(out).to_dict()  # the summary in manifest.json + the per-task log (tasks.jsonl)
         assert {t["status"] for t in m["tasks"]} <= {"pending", "done"} and m["tasks"]
 
 
