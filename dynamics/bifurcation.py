@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from fhrn_ode._errors import FHRNInputError, check_choice, check_int, check_real
+from fhrn_ode._errors import FHRNInputError, Interrupted, check_choice, check_int, check_real
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import check_matrix
 from fhrn_ode.params import FHRNParams
@@ -186,34 +186,22 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
     udims: list[list[int]] = []
     prev: list[np.ndarray] = []
     for i, p in enumerate(tqdm(vals, desc=f"sweep {param}", unit="value", disable=not progress, leave=False)):
-        ff = as_flat_field(make_field(float(p)), dim)
-        pts, res = _equilibria_at(ff, prev, n_starts, radius, seed, tol)
-        eq, ud = [], []
-        for x, r in zip(pts, res):
-            lam, J = _eig(ff, x, with_jacobian=True)
-            kind, u = classify_equilibrium(lam, hyperbolicity_tol(lam, r, float(np.linalg.norm(J, 2))))
-            ud.append(u)
-            eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
-                           stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
-                           eigenvalues_max_real=float(abscissa_of_eigvals(lam)), residual=float(r)))
+        try:
+            one = _one_value(make_field, float(p), dim, prev, n_starts, radius, seed, tol, n_init, t_transient,
+                             exponents, chaos_tol, max_nfe, wall_s)
+        except KeyboardInterrupt as exc:  # never swallowed: raised with the values done
+            part = BifurcationDiagram(param=param, values=vals[:i], attractors=attractors, label=labels,
+                                      equilibria=equilibria, cycles=cycles, largest_exponent=lam1[:i], branches=[],
+                                      bifurcations=[])
+            raise Interrupted(part, cause=exc, what=f"{i} of {vals.size} values done") from exc
+        eq, ud, pts, counts, cyc_rows, lam1[i] = one
         equilibria.append(eq)
         pts_per_value.append(pts)
         udims.append(ud)
         prev = pts
-        cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3,
-                          max_nfe=max_nfe, wall_s=wall_s)
-        outs = list(cyc.outcomes)
-        if exponents and "aperiodic" in outs:
-            outs, lam1[i] = _label_aperiodic(ff, outs, n_init, radius, seed, t_transient, chaos_tol, max_nfe, wall_s)
-        counts: dict[str, int] = {}
-        for o in outs:
-            counts[o] = counts.get(o, 0) + 1
         attractors.append(counts)
         labels.append(max(counts, key=lambda k: (counts[k], k)))
-        cycles.append([dict(period=c.period, radius_min=c.radius_min, radius_max=c.radius_max,
-                            radius_mean=c.radius_mean, stable=c.stable,
-                            max_nontrivial_multiplier=float(np.sort(np.abs(c.floquet_multipliers))[-2])
-                            if c.floquet_multipliers.size > 1 else None, count=c.count) for c in cyc.cycles])
+        cycles.append(cyc_rows)
     branches = _branches(vals, pts_per_value, udims)
     bif = _locate(make_field, vals, branches, dim, tol)
     if normal_forms:
@@ -222,6 +210,34 @@ def bifurcation_sweep(make_field: Callable[[float], Any], values, *, param: str 
                    unstable_dim=[u for u in _bud(b, pts_per_value, udims)]) for b in branches]
     return BifurcationDiagram(param=param, values=vals, attractors=attractors, label=labels, equilibria=equilibria,
                               cycles=cycles, largest_exponent=lam1, branches=out_br, bifurcations=bif)
+
+
+def _one_value(make_field, p, dim, prev, n_starts, radius, seed, tol, n_init, t_transient, exponents, chaos_tol,
+               max_nfe, wall_s):
+    """One parameter value of :func:`bifurcation_sweep`: equilibria (classified), attractor counts, cycles and
+    the largest exponent (NaN where not computed)."""
+    ff = as_flat_field(make_field(p), dim)
+    pts, res = _equilibria_at(ff, prev, n_starts, radius, seed, tol)
+    eq, ud = [], []
+    for x, r in zip(pts, res):
+        lam, J = _eig(ff, x, with_jacobian=True)
+        kind, u = classify_equilibrium(lam, hyperbolicity_tol(lam, r, float(np.linalg.norm(J, 2))))
+        ud.append(u)
+        eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
+                       stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
+                       eigenvalues_max_real=float(abscissa_of_eigvals(lam)), residual=float(r)))
+    cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3,
+                      max_nfe=max_nfe, wall_s=wall_s)
+    outs, lam1 = list(cyc.outcomes), np.nan
+    if exponents and "aperiodic" in outs:
+        outs, lam1 = _label_aperiodic(ff, outs, n_init, radius, seed, t_transient, chaos_tol, max_nfe, wall_s)
+    counts: dict[str, int] = {}
+    for o in outs:
+        counts[o] = counts.get(o, 0) + 1
+    rows = [dict(period=c.period, radius_min=c.radius_min, radius_max=c.radius_max, radius_mean=c.radius_mean,
+                 stable=c.stable, max_nontrivial_multiplier=float(np.sort(np.abs(c.floquet_multipliers))[-2])
+                 if c.floquet_multipliers.size > 1 else None, count=c.count) for c in cyc.cycles]
+    return eq, ud, pts, counts, rows, lam1
 
 
 def _equilibria_at(ff, prev, n_starts, radius, seed, tol) -> tuple[list[np.ndarray], list[float]]:

@@ -68,10 +68,19 @@ def run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     args.param, family, head, dim = sweep_family(args, _PARAMS, values)
     gate_dynamics(args, "bifurcation", d=head.get("dim"), n_values=len(values))
-    d = bifurcation_sweep(family, values, param=args.param, dim=dim, n_init=args.n_init,
-                          radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
-                          exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed,
-                          progress=not args.json and sys.stderr.isatty())
+    from .._errors import Interrupted
+
+    try:
+        d = bifurcation_sweep(family, values, param=args.param, dim=dim, n_init=args.n_init,
+                              radius=args.radius, t_transient=args.t_transient, n_starts=args.n_starts,
+                              exponents=not args.no_exponents, max_nfe=args.max_nfe, seed=args.seed,
+                              progress=not args.json and sys.stderr.isatty())
+    except Interrupted as exc:  # keep the values done (atomically), then the top-level handler exits 130/143
+        if exc.result is None or not len(exc.result.values):
+            raise
+        path = atomic_write_json(out / "bifurcation.json", {**exc.result.to_dict(), **head, "interrupted": True})
+        raise Interrupted(exc.result, cause=exc, what=f"kept the {len(exc.result.values)} of {len(values)} "
+                                                      f"values done in {path}") from exc
     result = {**d.to_dict(), **head}
     files = [atomic_write_json(out / "bifurcation.json", result)]
     if not args.no_plot:
