@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fhrn_ode._errors import FHRNInputError, check_int, check_real
+from fhrn_ode._errors import FHRNInputError, Interrupted, check_int, check_real
 
 from ._family import family_values, make_family
 from ._flow import (Budget, BudgetExceeded, TangentField, as_flat_field, as_states, check_field_values, odeint,
@@ -156,7 +156,8 @@ def lyapunov_spectrum(field, y0=None, *, values=None, dim: int | None = None, n_
     z = random_states(ff, n_init, radius, seed) if y0 is None else as_states(y0, ff.dim, "y0")
     check_field_values(ff, z)
     raw = _benettin(ff, z, k, (t_transient, t1, dt, t_align), solve_kw, budget, progress)
-    return _summarise(raw, slice(None), k, (t_transient, dt), n_windows, budget)
+    return _reraise(raw, _summarise(raw, slice(None), k, (t_transient, dt), n_windows, budget,
+                                    strict="interrupt" not in raw))
 
 
 def _family_spectrum(make_field, y0, values, dim, n_init, radius, seed, k, times, n_windows, solve_kw, budget,
@@ -172,8 +173,8 @@ def _family_spectrum(make_field, y0, values, dim, n_init, radius, seed, k, times
     raw = _benettin(fam, zz, k, times, solve_kw, budget, progress)
     members = [_summarise(raw, slice(i * N, (i + 1) * N), k, (times[0], times[2]), n_windows, budget, strict=False)
                for i in range(len(vals))]
-    return LyapunovFamily(values=vals, members=members, status=raw["status"], message=raw["message"],
-                          stacked=fam.stacked)
+    return _reraise(raw, LyapunovFamily(values=vals, members=members, status=raw["status"], message=raw["message"],
+                                        stacked=fam.stacked))
 
 
 def _benettin(ff, z: torch.Tensor, k: int, times, solve_kw: dict, budget: Budget, progress: bool) -> dict:
@@ -212,7 +213,18 @@ def _benettin(ff, z: torch.Tensor, k: int, times, solve_kw: dict, budget: Budget
                 out["done"] = w + 1
         except BudgetExceeded as exc:
             out.update(status="failed", message=f"{exc}; averaged over the {out['done']} windows completed")
+        except KeyboardInterrupt as exc:  # not swallowed: the caller raises Interrupted with the windows done
+            out.update(status="interrupted", message=f"interrupted; averaged over the {out['done']} windows completed",
+                       interrupt=exc)
     return out
+
+
+def _reraise(raw: dict, result):
+    """Raise :class:`Interrupted` carrying ``result`` when :func:`_benettin` was interrupted, else return it."""
+    exc = raw.get("interrupt")
+    if exc is not None:
+        raise Interrupted(result, cause=exc, what=f"{raw['done']} windows done") from exc
+    return result
 
 
 def _summarise(raw: dict, rows: slice, k: int, times, n_windows: int, budget: Budget,

@@ -99,7 +99,16 @@ def run(args: argparse.Namespace) -> int:
               atol=args.atol, max_nfe=args.max_nfe, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     if args.grid is not None:
         return _run_grid(args, out, field, W, params, head, kw)
-    spec = lyapunov_spectrum(field, **kw, **({} if dim is None else {"dim": dim}))
+    from .._errors import Interrupted
+
+    try:
+        spec = lyapunov_spectrum(field, **kw, **({} if dim is None else {"dim": dim}))
+    except Interrupted as exc:  # keep the windows done (atomically), then the top-level handler exits 130/143
+        if exc.result is None or not exc.result.n_windows or not len(exc.result.times):
+            raise
+        path = atomic_write_json(out / "exponents.json", {**exc.result.to_dict(), **head, "interrupted": True})
+        raise Interrupted(exc.result, cause=exc, what=f"kept the exponents of the {len(exc.result.times)} "
+                                                      f"windows done in {path}") from exc
     result = {**spec.to_dict(), **head}
     files = [atomic_write_json(out / "exponents.json", result)]
     if not args.no_plot:
