@@ -6,6 +6,9 @@
   ``fhrn_ode.figures`` live in top-level folders (pyproject.toml ``package-dir``), which griffe's static
   loader cannot map, so build/docs-src/fhrn_ode/ gets a symbolic link per source entry, mapped ones included
   (mkdocs.yml points the handler there).
+* the source tree is laid out again when this module is imported (while mkdocs reads its configuration), and
+  at ``on_startup``: mkdocstrings resolves its ``paths`` before ``on_config`` runs, and on a fresh clone
+  build/docs-src/ does not exist yet ("fhrn_ode.analysis could not be found").
 * ``on_page_markdown``: hand-written pages link to the repository's README as ``../README.md`` (right on
   GitHub); on the site the README is the generated page ``readme.md``.
 """
@@ -39,6 +42,10 @@ def source_tree() -> Path:
     return dest
 
 
+def on_startup(**kwargs):  # noqa: D103 - mkdocs hook API
+    source_tree()
+
+
 def on_config(config, **kwargs):  # noqa: D103 - mkdocs hook API
     source_tree()
     reference = [{"Overview": "reference/index.md"}, {"Command line": "reference/cli.md"}]
@@ -51,3 +58,6 @@ def on_config(config, **kwargs):  # noqa: D103 - mkdocs hook API
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: D103 - mkdocs hook API
     depth = page.file.src_uri.count("/")
     return re.sub(r"\]\((?:\.\./){%d}README\.md" % (depth + 1), "](" + "../" * depth + "readme.md", markdown)
+
+
+source_tree()  # before mkdocstrings looks at build/docs-src (see the module docstring)
