@@ -4,7 +4,6 @@
   figures are saved at their drawn size in inches, so point sizes are the printed sizes);
 * :func:`panel_letters` on multi-panel figures ((a), (b), ... in bold at the top left of each panel);
 * :func:`zero_centred_ticks` for colour bars of signed quantities (ticks on both sides of zero);
-* :func:`verdict_title` puts a figure's verdict in its title;
 * :func:`figure_problems` lists what a reader would trip over: a legend below :data:`LEGEND_PT`, text outside
   the canvas (the figure's tight bounding box must lie inside it, so nothing is clipped even when saved
   without ``bbox_inches="tight"``). ``tests/analysis/test_figures.py`` runs it on what the commands write.
@@ -39,7 +38,7 @@ STYLE = {
 }
 
 __all__ = ["LEGEND_PT", "STYLE", "new_figure", "apply_style", "panel_letters", "zero_centred_ticks",
-           "verdict_title", "figure_problems"]
+           "figure_problems"]
 
 
 def new_figure(w: float = 4.2, h: float = 3.6, **kw):
@@ -73,12 +72,6 @@ def zero_centred_ticks(cbar, lo: float, hi: float, n: int = 3) -> None:
 
     cbar.locator = FixedLocator(sorted(set(float(f"{t:.2g}") for t in ticks)))
     cbar.update_ticks()
-
-
-def verdict_title(ax, text: str, verdict: str, *, ok: bool | None = None) -> None:
-    """``"<text>: <VERDICT>"`` as the title, green when ``ok``, red when not, black when unsettled."""
-    colour = {True: "tab:green", False: "tab:red", None: "black"}[ok]
-    ax.set_title(f"{text}: {verdict}", color=colour)
 
 
 def figure_problems(fig, *, legend_pt: float = LEGEND_PT, slack_px: float = 2.0) -> list[str]:
