@@ -7,8 +7,10 @@ Hopf curve, unknowns ``(x, v_r, v_i, w, p, p2)``: ``f = 0``, ``f_x v_r + w v_i =
 
 Test functions (sign changes, located by brentq on the arclength): on a Hopf curve, Bautin 'GH' ``l1``
 (:func:`~fhrn_ode.dynamics.normal_forms.hopf_normal_form`), Bogdanov-Takens 'BT' ``w``, zero-Hopf 'ZH'
-``det f_x`` (a real eigenvalue through 0 while ``w > 0``); on a fold curve, cusp 'CP' ``w^T B(v, v)`` (``w``
-the left null vector oriented ``w^T v > 0``), 'BT' ``w^T v``, 'ZH' a complex pair through the axis.
+``det f_x`` (a real eigenvalue through 0 while ``w > 0``); on a fold curve, cusp 'CP' ``w^T B(v, v) w^T v / |w|^2``
+(``w`` the left null vector; the product does not depend on its sign, and vanishes at BT too, where the
+point is reported as BT only), 'BT' the product of the eigenvalues other than the fold's zero (a second
+eigenvalue through 0), 'ZH' a complex pair through the axis.
 """
 
 from __future__ import annotations
@@ -106,7 +108,12 @@ class _Tests:
         wl = U[:, int(lt.abs().argmin())].real
         wl = wl if float(wl @ v) >= 0 else -wl
         B, _ = multilinear_forms(f, x)
-        return dict(lam=lam, CP=float(wl @ B(v, v)), BT=float(wl @ v) / float(torch.linalg.vector_norm(wl)))
+        # orientation-free tests: w.B(v,v) (w.v) / |w|^2 vanishes at a cusp and at BT (w.v = 0); the
+        # product of the eigenvalues other than the fold's zero vanishes only at BT (a second zero)
+        wv = float(wl @ v) / float(torch.linalg.vector_norm(wl))
+        rest = np.delete(lam, int(np.argmin(np.abs(lam))))
+        return dict(lam=lam, CP=float(wl @ B(v, v)) * wv / float(torch.linalg.vector_norm(wl)),
+                    BT=float(np.real(np.prod(rest))))
 
     def __call__(self, u, t) -> None:
         d = self.values(u)
@@ -124,6 +131,8 @@ def _codim2_points(curve, walker, walk, rec, opts) -> list[SpecialPoint]:
                  and np.isfinite(a[key]) and np.isfinite(b[key])]
         if curve.kind == "H" and "BT" in kinds and "ZH" in kinds:
             kinds.remove("ZH")  # at BT det f_x vanishes with w: one point, not two
+        if curve.kind == "LP" and "BT" in kinds and "CP" in kinds:
+            kinds.remove("CP")  # the cusp test w.B(v,v) (w.v) vanishes at BT too: one point, a BT
         if curve.kind == "LP" and "ZH" in opts.detect and _complex_crossing(rec.eig[k], rec.eig[k + 1], opts.eig_tol):
             kinds.append("ZH")
         for kind in kinds:

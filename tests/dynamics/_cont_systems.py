@@ -60,3 +60,32 @@ class Cusp(nn.Module):
 
     def forward(self, t, x):
         return self.mu + self.lam * x - x ** 3
+
+
+class BogdanovTakens(nn.Module):
+    """x' = y, y' = b1 + b2 x + x^2 - x y: fold curve b2^2 = 4 b1 (x = -b2/2), Hopf curve b1 = 0, b2 < 0
+    (x = 0); both end at the Bogdanov-Takens point b1 = b2 = 0 (trace and determinant of J vanish)."""
+
+    def __init__(self, b1, b2):
+        super().__init__()
+        self.b1, self.b2 = b1, b2
+
+    def forward(self, t, v):
+        x, y = v[0], v[1]
+        return torch.stack([y, self.b1 + self.b2 * x + x * x - x * y])
+
+
+class FoldHopf(nn.Module):
+    """z' = b1 + z^2, (u, v)' = (b2 + z)(u, v) + w J (u, v): equilibria z = +-sqrt(-b1), u = v = 0.
+    Fold curve b1 = 0 (z = 0) with eigenvalues 0, b2 +- i w: zero-Hopf at b1 = b2 = 0; Hopf curve
+    b1 = -b2^2 (z = -b2) through the same point."""
+
+    def __init__(self, b1, b2, w=1.0):
+        super().__init__()
+        self.b1, self.b2, self.w = b1, b2, w
+
+    def forward(self, t, s):
+        z, u, v = s[0], s[1], s[2]
+        g = self.b2 + z
+        return torch.stack([self.b1 + z * z, g * u - self.w * v, self.w * u + g * v])
+
