@@ -89,3 +89,38 @@ class FoldHopf(nn.Module):
         g = self.b2 + z
         return torch.stack([self.b1 + z * z, g * u - self.w * v, self.w * u + g * v])
 
+
+
+class TwistedCycle(nn.Module):
+    """A Hopf cycle r^2 = p (angular speed w, T = 2 pi / w) with a transverse pair (z, q) whose frame turns by
+    pi per period: (z, q)' = (-I + [[x, y], [y, -x]]) (z, q) + (w / 2) J (z, q). In the frame turning with
+    theta / 2 the pair obeys diag(-1 + r, -1 - r), so its multipliers are -exp((sqrt(p) - 1) T) and
+    -exp(-(1 + sqrt(p)) T): a period doubling at p = 1 exactly."""
+
+    def __init__(self, p, w=2.0):
+        super().__init__()
+        self.p, self.w = p, w
+
+    def forward(self, t, s):
+        x, y, z, q = s[0], s[1], s[2], s[3]
+        g = self.p - x * x - y * y
+        h = self.w / 2
+        return torch.stack([g * x - self.w * y, self.w * x + g * y,
+                            (x - 1) * z + y * q - h * q, y * z - (x + 1) * q + h * z])
+
+
+class TorusCycle(nn.Module):
+    """A Hopf cycle r^2 = p (angular speed w, T = 2 pi / w) with a transverse focus
+    (z, q)' = (r^2 - 1)(z, q) + w2 J (z, q): multipliers exp((p - 1) T +- i w2 T), a Neimark-Sacker (torus)
+    bifurcation at p = 1 exactly (w2 T = 0.3 pi here, not a multiple of pi)."""
+
+    def __init__(self, p, w=2.0, w2=0.3):
+        super().__init__()
+        self.p, self.w, self.w2 = p, w, w2
+
+    def forward(self, t, s):
+        x, y, z, q = s[0], s[1], s[2], s[3]
+        r2 = x * x + y * y
+        g = self.p - r2
+        return torch.stack([g * x - self.w * y, self.w * x + g * y,
+                            (r2 - 1) * z - self.w2 * q, self.w2 * z + (r2 - 1) * q])
