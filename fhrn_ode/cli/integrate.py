@@ -205,8 +205,9 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
     if args.json:
         emit_json(summary)
     else:
+        how = "one solve" if "failed" not in res.set_status or res.y.shape[1] == 1 else "solved again per set"
         print(f"integrate --grid ({' x '.join(f'{k}[{axes[k].size}]' for k in names)} = {res.y.shape[1]} sets "
-              f"x {res.y.shape[2]} states, one solve): {res.status}: {res.message}")
+              f"x {res.y.shape[2]} states, {how}): {res.status}: {res.message}")
         print(f"  wrote {', '.join(str(f) for f in files)}")
     if stop is not None:
         return _interrupted(stop, res.t_final, out)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 REF = Path(__file__).resolve().parents[2] / "fhrn_ode" / "data" / "reference_model"
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "FHRN_ODE_MAX_MEMORY": "4G", "FHRN_ODE_MAX_SECONDS": "300"}
@@ -246,3 +247,54 @@ def test_failure_case(results, cid, argv, code, needle):
     for a in argv:  # an output folder named in the row was not left behind (created, then removed)
         if a.startswith(("{tmp}/out-", "{tmp}/lin")):
             assert not Path(a.replace("{tmp}", str(root))).exists(), a
+
+
+def test_grid_member_fails_alone(tmp_path):
+    """Class 7: `integrate --grid gamma=1,1e5`: the stiff set spends its own budget and fails alone
+    (exit 1, its own reason in `set_message`); the good set's trajectory is kept, bit-identical to a
+    grid of that set alone; the failed set's states after its last computed time are NaN."""
+    argv = [sys.executable, "-m", "fhrn_ode", "integrate", "--t1", "5", "--max-nfe", "3000", "--n-init", "4"]
+    p = subprocess.run(argv + ["--grid", "gamma=1,1e5", "--out", str(tmp_path / "both")], capture_output=True,
+                       text=True, env=ENV, timeout=240, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    assert "1 of 2 parameter sets failed (each solved again with its own budget); set 1 (gamma = 100000" in p.stdout
+    s = json.loads((tmp_path / "both" / "summary.json").read_text())
+    assert s["status"] == "failed" and s["set_status"] == ["success", "failed"] and s["t_final"] == 5.0
+    assert s["set_message"][0] == "" and "needs more than 3000 evaluations" in s["set_message"][1]
+    both = np.load(tmp_path / "both" / "trajectory.npz")
+    assert np.isnan(both["y"][1:, 1]).all() and np.isfinite(both["y"][0, 1]).all()
+    q = subprocess.run(argv + ["--grid", "gamma=1", "--out", str(tmp_path / "one")], capture_output=True, text=True,
+                       env=ENV, timeout=240, cwd=tmp_path)
+    assert q.returncode == 0, q.stderr[-2000:]
+    one = np.load(tmp_path / "one" / "trajectory.npz")
+    assert np.array_equal(both["y"][:, 0], one["y"][:, 0]) and np.isfinite(one["y"]).all()
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(".fhrn-ode.lock"))
+
+
+def test_grid_interrupted_while_splitting_keeps_the_decided_sets(monkeypatch):
+    """An interrupt while a failed batch is solved again set by set: Interrupted carries every set
+    decided so far (the good set, bit-identical to its own solve) and marks the rest 'interrupted'."""
+    from fhrn_ode import Interrupted, integrate_sweep
+    from fhrn_ode import batched
+    from fhrn_ode.integration import initial_conditions
+    from fhrn_ode.operators import make_operator
+
+    W, y0 = make_operator("antisym", 2, seed=0), initial_conditions(4, 2, 2.0, seed=1)
+    kw = dict(t1=5.0, n_points=11, max_nfe=3000)
+    alone = integrate_sweep(W, y0, gamma=[1.0], **kw)
+    real, calls = batched._SetSolver.batch, []
+
+    def batch(self, idx):
+        calls.append(idx.tolist())
+        if len(calls) == 3:  # the whole batch failed, set 0 was solved alone; now set 1 alone
+            raise KeyboardInterrupt
+        return real(self, idx)
+
+    monkeypatch.setattr(batched._SetSolver, "batch", batch)
+    with pytest.raises(Interrupted, match=r"1 of 2 sets decided: 0 failed") as ei:
+        integrate_sweep(W, y0, gamma=[1.0, 1e5], **kw)
+    res = ei.value.result
+    assert calls == [[0, 1], [0], [1]]
+    assert res.status == "interrupted" and res.set_status == ["success", "interrupted"]
+    assert torch.equal(res.y[:, 0], alone.y[:, 0])
