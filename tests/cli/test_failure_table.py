@@ -298,3 +298,36 @@ def test_grid_interrupted_while_splitting_keeps_the_decided_sets(monkeypatch):
     assert calls == [[0, 1], [0], [1]]
     assert res.status == "interrupted" and res.set_status == ["success", "interrupted"]
     assert torch.equal(res.y[:, 0], alone.y[:, 0])
+
+
+def test_check_sweep_keeps_the_good_models_and_flags_the_bad_one(tmp_path):
+    """Class 7: `check SWEEP` where one task's model file is truncated and another's is a directory:
+    the good model is reported (stdout JSON `models`), each bad one is flagged in `unreadable` and on
+    one stderr line naming its folder and what is wrong with the file; exit 1 (docs/failure-modes.md)."""
+    from fhrn_ode.sweep import SweepManifest, TaskRecord, TrainTask
+
+    out = tmp_path / "sw"
+    tasks = [TrainTask(gain=g, seed=0, preset="tiny", steps=3) for g in (0.0, 0.1, 0.2)]
+    for t in tasks:
+        d = out / "tasks" / t.key
+        shutil.copytree(REF, d)
+        (d / "result.json").write_text(json.dumps({"task": t.to_dict(), "seconds": 1.0, "gamma": t.gain, "seed": 0,
+                                                   "preset": "tiny", "step": 3, "val_loss": 5.0}))
+    SweepManifest(out=out, records=[TaskRecord(task=t, status="done", attempts=1) for t in tasks]).write()
+    bad1, bad2 = (out / "tasks" / t.key / "model.safetensors" for t in tasks[1:])
+    bad1.write_bytes(bad1.read_bytes()[:1000])
+    bad2.unlink()
+    bad2.mkdir()
+    p = subprocess.run([sys.executable, "-m", "fhrn_ode", "check", str(out), "--contexts", "2", "--json"],
+                       capture_output=True, text=True, env=ENV, timeout=240, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    obj = json.loads(p.stdout)
+    assert [m["checkpoint"] for m in obj["models"]] == [str(out / "tasks" / tasks[0].key)]
+    assert [m["seed"] for m in obj["models"]] == [0] and obj["per_gain"][0]["n"] == 1
+    assert [u["checkpoint"] for u in obj["unreadable"]] == [str(out / "tasks" / t.key) for t in tasks[1:]]
+    errs = [ln for ln in p.stderr.splitlines() if "error:" in ln]
+    assert errs == [f"fhrn-ode check: error: {out / 'tasks' / tasks[1].key} not checked: weights file '{bad1}' is not "
+                    f"a valid safetensors file (header length out of range)",
+                    f"fhrn-ode check: error: {out / 'tasks' / tasks[2].key} not checked: weights file '{bad2}' is a "
+                    f"directory, not a regular file"]
