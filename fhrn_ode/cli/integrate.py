@@ -141,6 +141,7 @@ def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
     import numpy as np
 
     from ..batched import parse_grid
+    from ._common import MAX_MAGNITUDE
 
     axes: dict[str, np.ndarray] = {}
     for spec in specs:
@@ -151,6 +152,10 @@ def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
         if name in axes:
             raise FHRNInputError(f"`--grid` names {name!r} twice")
         axes[name] = parse_grid(text, f"--grid {name}")
+        worst = float(np.abs(axes[name]).max())
+        if worst > MAX_MAGNITUDE:  # the cap of the parameter's own flag (beyond it the field overflows)
+            raise FHRNInputError(f"`--grid` {spec!r}: {name} values must be <= {MAX_MAGNITUDE:g} in magnitude "
+                                 f"(as `--{name}`), got {worst:g}")
     n = int(np.prod([v.size for v in axes.values()]))
     if n > 100_000:
         raise FHRNInputError(f"`--grid` spans {n} parameter sets; at most 100000")

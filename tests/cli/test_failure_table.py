@@ -177,6 +177,11 @@ CASES += [
     ("check-fifo", ["sweep-report", "--bundled", "quick", "--check", "{tmp}/fifo"], 2, "is a FIFO (named pipe), not a regular file"),
     ("check-dev-zero", ["sweep-report", "--bundled", "quick", "--check", "/dev/zero"], 2,
      "`--check` file '/dev/zero' is a character device, not a regular file"),
+    ("report-bundle-name", ["sweep-report", "--bundled", "quick", "--bundle", "/proc/fhrn-b"], 2,
+     "`--bundle` '/proc/fhrn-b' cannot be created"),
+    # 5. a --grid value gets its parameter flag's cap (not `max_norm` and a numpy overflow warning)
+    ("grid-magnitude", ["integrate", "--grid", "drive=-1e300", "--out", "{tmp}/out-53"], 2,
+     "`--grid` 'drive=-1e300': drive values must be <= 1e+06 in magnitude (as `--drive`), got 1e+300"),
 ]
 
 _HOLDER = ("import sys; from fhrn_ode._lock import lock_folder, unlock_folder; lock_folder(sys.argv[1], "
