@@ -73,6 +73,9 @@ def _files(root: Path) -> None:
     (root / "rows.json").write_text('[{"name": "integrate/d2_n4/vs_loop", "ours_s": "fast"}]')
     (root / "badcheck.json").write_text('{"per_gain": [{"gamma": 0, "n": "two", "fraction_stable_mean": 1, '
                                         '"fraction_stable_sem": null, "spectral_abscissa_values": [], "seeds_leaving": []}]}')
+    (root / "sw_tf").mkdir()
+    (root / "sw_tf" / "tasks").write_text("")
+    (root / "sw_md" / "manifest.json").mkdir(parents=True)
     os.mkfifo(root / "fifo")
     (root / "locked").mkdir()
 
@@ -179,6 +182,11 @@ CASES += [
      "`--check` file '/dev/zero' is a character device, not a regular file"),
     ("report-bundle-name", ["sweep-report", "--bundled", "quick", "--bundle", "/proc/fhrn-b"], 2,
      "`--bundle` '/proc/fhrn-b' cannot be created"),
+    # 7. a sweep folder whose own paths are of the wrong kind: refused up front (each task failed 3 times on it)
+    ("sweep-tasks-file", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/sw_tf"], 2,
+     "`--out` '{tmp}/sw_tf': '{tmp}/sw_tf/tasks' is a file, not a directory; move it away"),
+    ("sweep-manifest-dir", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/sw_md"], 2,
+     "'{tmp}/sw_md/manifest.json' is a directory, not a regular file"),
     # 5. a --grid value gets its parameter flag's cap (not `max_norm` and a numpy overflow warning)
     ("grid-magnitude", ["integrate", "--grid", "drive=-1e300", "--out", "{tmp}/out-53"], 2,
      "`--grid` 'drive=-1e300': drive values must be <= 1e+06 in magnitude (as `--drive`), got 1e+300"),
