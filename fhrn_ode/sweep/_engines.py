@@ -138,31 +138,33 @@ class LocalEngine:
         self._busy: dict[_Handle, _Worker] = {}
 
     def submit(self, task_dict: dict, folder: str, threads: int | None) -> _Handle:
-        w = self._idle.pop() if self._idle else _Worker()
-        h = _Handle(w)
+        w = None
+        while self._idle and w is None:
+            w = self._idle.pop()
+            if not w.proc.is_alive():  # died while idle (killed between tasks): not this task's fault
+                w.stop(kill=True)
+                w = None
+        w = w or _Worker()
         try:
             w.conn.send((task_dict, folder, threads))
-        except (OSError, ValueError):  # it died while idle
-            h.outcome = (None, w.died())
+        except (OSError, ValueError):  # it died just now: one fresh worker (its death is then the task's)
             w.stop(kill=True)
-            return h
+            w = _Worker()
+            w.conn.send((task_dict, folder, threads))
+        h = _Handle(w)
         self._busy[h] = w
         return h
 
     def wait(self, handles: list) -> list[tuple[Any, dict | None, str | None]]:
         from multiprocessing.connection import wait
 
-        done = [h for h in handles if h.outcome is not None]
-        if not done:
-            by_obj = {}
-            for h in handles:
-                by_obj[h.worker.conn] = h
-                by_obj[h.worker.proc.sentinel] = h
-            done = list(dict.fromkeys(by_obj[o] for o in wait(list(by_obj))))
+        by_obj = {}
+        for h in handles:
+            by_obj[h.worker.conn] = h
+            by_obj[h.worker.proc.sentinel] = h
         out = []
-        for h in done:
-            if h.outcome is None:
-                self._collect(h)
+        for h in dict.fromkeys(by_obj[o] for o in wait(list(by_obj))):  # an answer, or the process ended
+            self._collect(h)
             res, err = h.outcome
             out.append((h, res, err))
         return out
@@ -171,7 +173,7 @@ class LocalEngine:
         w = self._busy.pop(h)
         try:
             r = w.conn.recv() if w.conn.poll() else None
-        except (EOFError, OSError):
+        except Exception:  # noqa: BLE001 - EOF, or a message torn by the worker's death
             r = None
         if r is None:  # its process ended without an answer
             h.outcome = (None, w.died())

@@ -230,3 +230,23 @@ def test_a_killed_worker_fails_only_its_own_task(tmp_path):
     m = run_sweep(tasks, out, workers=3, retries=0, progress=False)
     assert {r.key: (r.status, r.attempts) for r in m.records} == {
         "fail_victim": ("done", 2), "fail_a": ("done", 1), "fail_b": ("done", 1)}
+
+
+def test_a_worker_killed_while_idle_costs_the_next_task_nothing(tmp_path):
+    """The local engine reuses an idle worker; one that died between tasks is replaced, not blamed."""
+    from fhrn_ode.sweep._engines import LocalEngine
+
+    eng = LocalEngine(1)
+    try:
+        t1, t2 = FailTask(name="one", fail_times=0), FailTask(name="two", fail_times=0)
+        h = eng.submit(t1.to_dict(), str(tmp_path / "one"), 1)
+        [(h1, res, err)] = eng.wait([h])
+        assert h1 is h and err is None and res["executions"] == 1
+        idle = h.worker.proc
+        os.kill(idle.pid, signal.SIGKILL)
+        idle.join(10)
+        h = eng.submit(t2.to_dict(), str(tmp_path / "two"), 1)
+        [(_, res, err)] = eng.wait([h])
+        assert err is None and res["executions"] == 1 and h.worker.proc.pid != idle.pid
+    finally:
+        eng.close()
