@@ -36,7 +36,8 @@ def register(sub) -> None:
     g.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance of an adaptive method (default 1e-9; refused for fixed-step methods)")
     g.add_argument("--max-nfe", type=int, default=None,
-                   help="budget of vector-field evaluations for the whole run (default 20000; 100000 with --grid); "
+                   help="budget of vector-field evaluations for the whole run (default 20000; with --grid 100000 per "
+                        "parameter set: a set that spends it fails alone); "
                         "a long t1 may need more")
     add_seed_arg(p)
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
