@@ -216,7 +216,9 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
         max_nfe: evaluation budget of each set: the sets are solved as one batch; when that batch fails
             (budget spent, the solver gave up), it is split in halves, each solved again with the full
             budget, down to single sets, so one stiff set fails alone (``set_status``/``set_message``) and
-            the others keep their results (a failing set costs up to ``log2 P + 1`` budgets).
+            the others keep their results (a failing set costs up to ``log2 P + 1`` budgets; the re-solves
+            of one level of the split hold each set at most once, so they do at most ``ceil(log2 P)`` times
+            the work of the first solve).
         device: torch device (default: ``W``'s if it is a tensor, else CPU).
 
     Returns:
