@@ -35,6 +35,7 @@ __all__ = [
     "load_matrix",
     "read_json",
     "read_jsonl",
+    "file_kind",
     "read_typed",
     "check_fields",
     "remove_temp_files",
@@ -231,7 +232,7 @@ def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:
     """
     p = Path(path)
     if not p.is_file():
-        raise FHRNInputError(f"{what} file {str(p)!r} {_file_kind(p)}")
+        raise FHRNInputError(f"{what} file {str(p)!r} {file_kind(p)}")
     size = p.stat().st_size
     if size > JSON_MAX_BYTES:
         raise FHRNInputError(f"{what} file {str(p)!r} is {size} bytes; a JSON file here is at most "
@@ -263,7 +264,7 @@ JSONL_MAX_LINE = 2 ** 20
 JSONL_MAX_BYTES = 2 ** 30
 
 
-def _file_kind(p: Path) -> str:
+def file_kind(p: Path) -> str:
     """What a path that is not a regular file is, for a message ("does not exist" only when it does not)."""
     import stat
 
@@ -292,7 +293,7 @@ def read_jsonl(path: str | os.PathLike, what: str = "JSON lines") -> list[Any]:
     """
     p = Path(path)
     if not p.is_file():
-        raise FHRNInputError(f"{what} file {str(p)!r} {_file_kind(p)}")
+        raise FHRNInputError(f"{what} file {str(p)!r} {file_kind(p)}")
     size = p.stat().st_size
     if size > JSONL_MAX_BYTES:
         raise FHRNInputError(f"{what} file {str(p)!r} is {size} bytes; at most {JSONL_MAX_BYTES} bytes")

@@ -150,6 +150,9 @@ class SweepResult:
             'interrupted' only on the ``.result`` of the :class:`fhrn_ode._errors.Interrupted` a Ctrl-C raises.
         message, nfe, method, rtol, atol, error_control: as named.
         diverged: ``(P, N)`` mask; t_diverged: ``(P, N)`` first bad saved time, NaN where none.
+        set_status: per set: 'success', 'diverged', 'failed' (its own solve failed: its budget ran out or
+            the solver gave up; its states after its last computed time are NaN) or 'interrupted'.
+        set_message: per set: why it failed ('' for the others).
     """
 
     t: torch.Tensor
@@ -166,6 +169,8 @@ class SweepResult:
     diverged: np.ndarray = dc_field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     t_diverged: np.ndarray = dc_field(default_factory=lambda: np.zeros((0, 0)))
     method: str = "dopri5"
+    set_status: list = dc_field(default_factory=list)
+    set_message: list = dc_field(default_factory=list)
 
     @property
     def t_final(self) -> float:
@@ -177,7 +182,8 @@ class SweepResult:
                     n_sets=int(self.y0.shape[0]), n_init=int(self.y0.shape[1]), dim=int(self.y0.shape[2]),
                     error_control=self.error_control, rtol=self.rtol, atol=self.atol, method=self.method,
                     values={k: np.asarray(v).tolist() for k, v in self.values.items()},
-                    diverged=self.diverged.tolist(),
+                    diverged=self.diverged.tolist(), set_status=list(self.set_status),
+                    set_message=list(self.set_message),
                     t_diverged=[[None if not math.isfinite(x) else float(x) for x in row] for row in self.t_diverged])
 
 
@@ -207,7 +213,12 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
         max_norm: divergence bound on ``|y|`` (default ``100 max(1, max|y0|, max|c|)``).
         max_gain: sets with a gain pole (``beta >= 1``): a trajectory with ``|g| > max_gain`` is stopped (as in
             :func:`fhrn_ode.integrate`).
-        max_nfe: evaluation budget of the whole batch.
+        max_nfe: evaluation budget of each set: the sets are solved as one batch; when that batch fails
+            (budget spent, the solver gave up), it is split in halves, each solved again with the full
+            budget, down to single sets, so one stiff set fails alone (``set_status``/``set_message``) and
+            the others keep their results (a failing set costs up to ``log2 P + 1`` budgets; the re-solves
+            of one level of the split hold each set at most once, so they do at most ``ceil(log2 P)`` times
+            the work of the first solve).
         device: torch device (default: ``W``'s if it is a tensor, else CPU).
 
     Returns:
@@ -286,26 +297,117 @@ def integrate_sweep(W, y0=None, *, params: FHRNParams | None = None, gamma=None,
     if bool(fieldm.bad_mask(y0t).any()):
         p, n = (int(i) for i in torch.nonzero(fieldm.bad_mask(y0t))[0])
         raise FHRNInputError(f"`y0`[{n}] of set {p} is beyond `max_norm` or on the gain pole; move it off")
-    fieldm.max_gain = None if max_gain is None else check_real("max_gain", max_gain, low=1.0, low_open=True)
+    max_gain = None if max_gain is None else check_real("max_gain", max_gain, low=1.0, low_open=True)
     tt = torch.linspace(0.0, t1, n_points, dtype=dt, device=device)
-    options = {"norm": GroupRMSNorm(P, shape=(d, P, N), axis=1)} if error_control == "group" else None
     common = dict(y0=y0t, values={k: np.asarray(v) for k, v in vals.items()}, W=torch.as_tensor(Ws), rtol=rtol,
                   atol=atol, error_control=error_control)
-
-    def guard(yT):  # (d, P, N) -> (1, P, N)
-        return fieldm.bad_mask(yT.permute(1, 2, 0)).unsqueeze(0)
-
-    guard.stacked = lambda ys: fieldm.bad_mask(ys.permute(0, 2, 3, 1)).unsqueeze(1)  # (K, d, P, N) -> (K, 1, P, N)
-
+    run = _SetSolver(torch.as_tensor(Ws, dtype=dt, device=device), tvals, max_norm, max_gain, y0t, tt,
+                     dict(rtol=rtol, atol=atol, max_nfe=max_nfe), error_control)
     try:
-        with torch.no_grad():
-            sol = solve(fieldm, y0t.permute(2, 0, 1).contiguous(), tt, rtol=rtol, atol=atol, max_nfe=max_nfe,
-                        guard=guard, options=options)
+        sol = run.batch(torch.arange(P, device=device))
     except Interrupted as exc:
         if not isinstance(exc.result, Solution):
             raise
         raise Interrupted(_sweep_result(exc.result, P, N, common), cause=exc, what=exc.result.message) from exc
-    return _sweep_result(sol, P, N, common)
+    if sol.status != "failed" or P == 1:
+        return _sweep_result(sol, P, N, common)
+    return run.split(sol, P, N, common)
+
+
+class _SetSolver:
+    """Solves a subset of the sets as one batch (:func:`fhrn_ode.solver.solve`); after a failed batch,
+    :meth:`split` solves each half again with its own budget, down to single sets, so a set that fails
+    (its budget spent, the solver giving up) fails alone and the others keep their results."""
+
+    def __init__(self, W, tvals, max_norm, max_gain, y0t, tt, solve_kw, error_control) -> None:
+        self.W, self.tvals, self.max_norm, self.max_gain = W, tvals, max_norm, max_gain
+        self.y0t, self.tt, self.solve_kw, self.error_control = y0t, tt, solve_kw, error_control
+        self.nfe = 0
+
+    def batch(self, idx: torch.Tensor) -> Solution:
+        """The solve of the sets ``idx`` (an :class:`Interrupted` carries the Solution of the prefix)."""
+        fieldm = SweepField(self.W[idx], {k: v[idx] for k, v in self.tvals.items()}, self.max_norm)
+        fieldm.max_gain = self.max_gain
+        y0 = self.y0t[idx]
+        p, N, d = y0.shape
+        options = {"norm": GroupRMSNorm(p, shape=(d, p, N), axis=1)} if self.error_control == "group" else None
+
+        def guard(yT):  # (d, p, N) -> (1, p, N)
+            return fieldm.bad_mask(yT.permute(1, 2, 0)).unsqueeze(0)
+
+        guard.stacked = lambda ys: fieldm.bad_mask(ys.permute(0, 2, 3, 1)).unsqueeze(1)  # (K, d, p, N) -> (K, 1, p, N)
+        try:
+            with torch.no_grad():
+                sol = solve(fieldm, y0.permute(2, 0, 1).contiguous(), self.tt, guard=guard, options=options,
+                            **self.solve_kw)
+        except Interrupted as exc:
+            if isinstance(exc.result, Solution):
+                self.nfe += exc.result.nfe
+            raise
+        self.nfe += sol.nfe
+        return sol
+
+    def split(self, failed: Solution, P: int, N: int, common: dict) -> "SweepResult":
+        """Bisect the failed whole batch ``failed``: every set ends with the solve of the smallest batch
+        that held it (its own, when it failed)."""
+        owner: list = [(failed, p, False) for p in range(P)]  # set p -> (Solution, its column, final)
+        todo, h = [torch.arange(P)], None
+        try:
+            while todo:
+                idx = todo.pop()
+                for h in (idx[: len(idx) // 2], idx[len(idx) // 2:]):
+                    sol = self.batch(h.to(self.tt.device))
+                    for j, p in enumerate(h.tolist()):
+                        owner[p] = (sol, j, sol.status != "failed" or len(h) == 1)
+                    if sol.status == "failed" and len(h) > 1:
+                        todo.append(h)
+        except KeyboardInterrupt as exc:  # Interrupted (a solve's prefix) or a Ctrl-C between solves
+            part = getattr(exc, "result", None)
+            if isinstance(part, Solution) and h is not None:
+                for j, p in enumerate(h.tolist()):
+                    if part.n_kept > owner[p][0].n_kept:
+                        owner[p] = (part, j, False)
+            res = _assemble(owner, P, N, self.tt, self.nfe, common, interrupted=True)
+            raise Interrupted(res, cause=exc, what=res.message) from exc
+        return _assemble(owner, P, N, self.tt, self.nfe, common)
+
+
+def _set_status(sol: Solution, j: int, final: bool) -> str:
+    if not final:  # an interrupt came before this set's own solve ended
+        return "interrupted"
+    if sol.status == "failed":
+        return sol.status
+    return "diverged" if bool(sol.diverged[0][j].any()) else "success"
+
+
+def _assemble(owner: list, P: int, N: int, tt, nfe: int, common: dict, interrupted: bool = False) -> "SweepResult":
+    """The :class:`SweepResult` of sets solved in several batches (``owner[p] = (Solution, column, final)``,
+    final: the solve that decides set ``p``); each set's states after its own last computed time are NaN."""
+    K = max(o[0].n_kept for o in owner)
+    d = owner[0][0].y.shape[1]
+    y = torch.full((K, P, N, d), math.nan, dtype=tt.dtype, device=owner[0][0].y.device)
+    diverged, t_div = np.zeros((P, N), dtype=bool), np.full((P, N), math.nan)
+    for p, (sol, j, _) in enumerate(owner):
+        y[: sol.n_kept, p] = sol.y[:, :, j, :].permute(0, 2, 1)
+        diverged[p], t_div[p] = sol.diverged[0][j].numpy(), sol.t_diverged[0][j].numpy()
+    status = [_set_status(*o) for o in owner]
+    messages = [{"failed": o[0].message, "interrupted": "interrupted before its own solve ended"}.get(s, "")
+                for s, o in zip(status, owner)]
+    bad = [p for p, s in enumerate(status) if s in ("failed", "interrupted")]
+    if interrupted:
+        top = "interrupted"
+        n_left = status.count("interrupted")
+        msg = (f"interrupted while solving the sets of a failed batch again in smaller groups ({P - n_left} of {P} "
+               f"sets decided: {status.count('failed')} failed)")
+    elif bad:
+        top = "failed"
+        vals = ", ".join(f"{k} = {float(v[bad[0]]):.6g}" for k, v in common["values"].items() if k != "drive")
+        msg = (f"{len(bad)} of {P} parameter sets failed (each solved again with its own budget); set {bad[0]} "
+               f"({vals}): {messages[bad[0]]}; the other {P - len(bad)} reached t = {float(tt[-1]):.6g}")
+    else:  # pragma: no cover - a failed batch always leaves a failed set
+        top, msg = ("diverged" if diverged.any() else "success"), f"integrated {P} parameter sets"
+    return SweepResult(t=tt[:K], y=y, status=top, message=msg, nfe=nfe, diverged=diverged, t_diverged=t_div,
+                       set_status=status, set_message=messages, **common)
 
 
 def _sweep_result(sol, P: int, N: int, common: dict) -> "SweepResult":
@@ -317,5 +419,8 @@ def _sweep_result(sol, P: int, N: int, common: dict) -> "SweepResult":
            "diverged": f"{n_div} of {P * N} trajectories diverged (stopped at their t_diverged); the others reached "
                        f"t = {sol.t_last:.4g}",
            }.get(sol.status, sol.message)
+    status = [sol.status if sol.status in ("failed", "interrupted") else ("diverged" if d.any() else "success")
+              for d in diverged]
     return SweepResult(t=sol.t, y=y, status=sol.status, message=msg, nfe=sol.nfe, diverged=diverged,
-                       t_diverged=t_div, **common)
+                       t_diverged=t_div, set_status=status,
+                       set_message=[sol.message if sol.status in ("failed", "interrupted") else ""] * P, **common)

@@ -36,7 +36,8 @@ def register(sub) -> None:
     g.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance of an adaptive method (default 1e-9; refused for fixed-step methods)")
     g.add_argument("--max-nfe", type=int, default=None,
-                   help="budget of vector-field evaluations for the whole run (default 20000; 100000 with --grid); "
+                   help="budget of vector-field evaluations for the whole run (default 20000; with --grid 100000 per "
+                        "parameter set: a set that spends it fails alone); "
                         "a long t1 may need more")
     add_seed_arg(p)
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
@@ -141,6 +142,7 @@ def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
     import numpy as np
 
     from ..batched import parse_grid
+    from ._common import MAX_MAGNITUDE
 
     axes: dict[str, np.ndarray] = {}
     for spec in specs:
@@ -151,6 +153,10 @@ def _parse_grids(specs: list[str]) -> dict[str, np.ndarray]:
         if name in axes:
             raise FHRNInputError(f"`--grid` names {name!r} twice")
         axes[name] = parse_grid(text, f"--grid {name}")
+        worst = float(np.abs(axes[name]).max())
+        if worst > MAX_MAGNITUDE:  # the cap of the parameter's own flag (beyond it the field overflows)
+            raise FHRNInputError(f"`--grid` {spec!r}: {name} values must be <= {MAX_MAGNITUDE:g} in magnitude "
+                                 f"(as `--{name}`), got {worst:g}")
     n = int(np.prod([v.size for v in axes.values()]))
     if n > 100_000:
         raise FHRNInputError(f"`--grid` spans {n} parameter sets; at most 100000")
@@ -205,8 +211,9 @@ def _run_grid(args: argparse.Namespace, params: FHRNParams, out: Path, op) -> in
     if args.json:
         emit_json(summary)
     else:
+        how = "one solve" if "failed" not in res.set_status or res.y.shape[1] == 1 else "solved again per set"
         print(f"integrate --grid ({' x '.join(f'{k}[{axes[k].size}]' for k in names)} = {res.y.shape[1]} sets "
-              f"x {res.y.shape[2]} states, one solve): {res.status}: {res.message}")
+              f"x {res.y.shape[2]} states, {how}): {res.status}: {res.message}")
         print(f"  wrote {', '.join(str(f) for f in files)}")
     if stop is not None:
         return _interrupted(stop, res.t_final, out)

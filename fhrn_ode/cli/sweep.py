@@ -222,7 +222,7 @@ def run_seed_report(args: argparse.Namespace) -> int:
     folder = args.sweep_dir if args.sweep_dir is not None else bundled_sweep_path(bundled or "quick")
     delta = check_real("--delta", args.delta, low=1e-9, high=1e3)
     out = check_out_dir(args.out) if args.out is not None else None
-    bundle = check_out_dir(args.bundle) if args.bundle is not None else None
+    bundle = check_out_dir(args.bundle, flag="--bundle") if args.bundle is not None else None
     if _ode_only(folder):
         return _ode_report(args, folder)
     stability = _load_stability(args, folder)

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from .._errors import FHRNInputError
-from .._io import atomic_write_bytes, atomic_write_json
+from .._io import atomic_write_bytes, atomic_write_json, file_kind
 from .._io import read_json as _guarded_read_json
 from .model import GPTConfig, TinyGPT
 
@@ -110,7 +110,7 @@ def load_state_file(path: str | os.PathLike, what: str = "weights", *, finite: b
 
     p = Path(path)
     if not p.is_file():
-        raise FHRNInputError(f"{what} file {str(p)!r} does not exist")
+        raise FHRNInputError(f"{what} file {str(p)!r} {file_kind(p)}")
     header, size = _header(p, what)
     from .._limits import format_bytes, memory_limit
 
@@ -221,7 +221,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TinyGPT, GPTConfig]:
     folder, weights = _folder_and_weights(path)
     cfg = read_config(folder)
     if not weights.is_file():
-        raise FHRNInputError(f"weights file {str(weights)!r} does not exist")
+        raise FHRNInputError(f"weights file {str(weights)!r} {file_kind(weights)}")
     _check_weights_header(weights, cfg)
     tensors = load_state_file(weights)
     model = TinyGPT(cfg)

@@ -8,9 +8,11 @@ An engine runs ``execute_task(task_dict, folder, threads)`` somewhere and hands 
   of its traceback) when the task raised or its worker died;
 - ``close(kill=False)``: release the workers (``kill=True``: stop running tasks now).
 
-``LocalEngine``: :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
-(fresh interpreters: no forked torch state). Workers ignore SIGINT (the runner stops them) and exit
-by themselves when the runner dies, so a killed runner never leaves a task writing behind it.
+``LocalEngine``: up to ``workers`` worker processes (``spawn`` start method: fresh interpreters, no
+forked torch state), each running one task at a time over its own pipe, so a worker killed mid-task
+fails only that task (no shared pool to break: its siblings finish and keep their attempt count).
+Workers ignore SIGINT (the runner stops them) and exit by themselves when the runner dies, so a
+killed runner never leaves a task writing behind it.
 ``RayEngine``: one Ray task per sweep task (``num_cpus=1``, no Ray-level retries: the runner
 retries). It connects to ``address`` or starts a local cluster with ``num_cpus=workers``.
 """
@@ -57,63 +59,134 @@ def _watch_parent(ppid: int) -> None:
         time.sleep(0.5)
 
 
-def _worker_init(ppid: int) -> None:
+def _worker_main(conn, ppid: int) -> None:
+    """A local worker: run the tasks sent on ``conn`` one at a time until ``None`` or EOF."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner stops us (close(kill=True))
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # the runner closed its end or died
+            return
+        if msg is None:
+            return
+        conn.send(execute_task(*msg))
+
+
+class _Handle:
+    """One submitted task of :class:`LocalEngine` and the worker running it."""
+
+    __slots__ = ("worker", "outcome")
+
+    def __init__(self, worker) -> None:
+        self.worker = worker
+        self.outcome = None  # (result, error) once known
+
+
+class _Worker:
+    """One spawned process and its pipe; runs one task at a time (a death fails that task only)."""
+
+    def __init__(self) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch state
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def died(self) -> str:
+        import signal
+
+        self.proc.join(timeout=5)
+        code = self.proc.exitcode
+        how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and
+               -code in signal.valid_signals() else f"exit code {code}")
+        return (f"WorkerDied: the worker process (pid {self.proc.pid}) running this task died ({how}); "
+                f"other tasks were not affected")
+
+    def stop(self, kill: bool) -> None:
+        if kill:
+            self.proc.terminate()
+        else:
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):  # already gone
+                pass
+        self.proc.join(timeout=5 if kill else None)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        self.conn.close()
 
 
 class LocalEngine:
-    """Process pool on this machine (``workers`` processes, spawn start method)."""
+    """Worker processes on this machine (at most ``workers``, spawn start method), one task each at a time.
+
+    Each worker has its own pipe, so a worker that dies (killed, out of memory) fails only the task it
+    was running; the other tasks in flight go on, and a fresh worker replaces it. Idle workers are reused
+    (imports paid once per worker, not per task).
+    """
 
     name = "local"
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = self._new_pool()
+        self._idle: list[_Worker] = []
+        self._busy: dict[_Handle, _Worker] = {}
 
-    def _new_pool(self):
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_worker_init, initargs=(os.getpid(),))
-
-    def submit(self, task_dict: dict, folder: str, threads: int | None) -> Any:
-        from concurrent.futures.process import BrokenProcessPool
-
+    def submit(self, task_dict: dict, folder: str, threads: int | None) -> _Handle:
+        w = None
+        while self._idle and w is None:
+            w = self._idle.pop()
+            if not w.proc.is_alive():  # died while idle (killed between tasks): not this task's fault
+                w.stop(kill=True)
+                w = None
+        w = w or _Worker()
         try:
-            return self._pool.submit(execute_task, task_dict, folder, threads)
-        except BrokenProcessPool:  # a worker died earlier: start a fresh pool
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            return self._pool.submit(execute_task, task_dict, folder, threads)
+            w.conn.send((task_dict, folder, threads))
+        except (OSError, ValueError):  # it died just now: one fresh worker (its death is then the task's)
+            w.stop(kill=True)
+            w = _Worker()
+            w.conn.send((task_dict, folder, threads))
+        h = _Handle(w)
+        self._busy[h] = w
+        return h
 
     def wait(self, handles: list) -> list[tuple[Any, dict | None, str | None]]:
-        from concurrent.futures import FIRST_COMPLETED, wait
+        from multiprocessing.connection import wait
 
-        done, _ = wait(handles, return_when=FIRST_COMPLETED)
+        by_obj = {}
+        for h in handles:
+            by_obj[h.worker.conn] = h
+            by_obj[h.worker.proc.sentinel] = h
         out = []
-        for h in done:
-            try:
-                r = h.result()
-            except Exception as exc:  # the worker process died (BrokenProcessPool) or could not run it
-                out.append((h, None, _format_error(exc)))
-                continue
-            out.append((h, r["result"], None) if r["ok"] else (h, None, r["error"]))
+        for h in dict.fromkeys(by_obj[o] for o in wait(list(by_obj))):  # an answer, or the process ended
+            self._collect(h)
+            res, err = h.outcome
+            out.append((h, res, err))
         return out
 
+    def _collect(self, h: _Handle) -> None:
+        w = self._busy.pop(h)
+        try:
+            r = w.conn.recv() if w.conn.poll() else None
+        except Exception:  # noqa: BLE001 - EOF, or a message torn by the worker's death
+            r = None
+        if r is None:  # its process ended without an answer
+            h.outcome = (None, w.died())
+            w.stop(kill=True)
+            return
+        h.outcome = (r["result"], None) if r["ok"] else (None, r["error"])
+        self._idle.append(w)
+
     def close(self, kill: bool = False, handles: list | None = None) -> None:
-        if kill:
-            procs = getattr(self._pool, "_processes", None) or {}
-            for p in list(procs.values()):
-                p.terminate()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for p in list(procs.values()):
-                p.join(timeout=5)
-        else:
-            self._pool.shutdown(wait=True)
+        for w in list(self._busy.values()) + self._idle:
+            w.stop(kill)
+        self._busy.clear()
+        self._idle.clear()
 
 
 #: Seconds to wait for a TCP connection to ``--address`` before giving up (a port where nothing listens).

@@ -163,9 +163,28 @@ def run_sweep(tasks: Sequence[Task], out: str | os.PathLike, *, engine: str = "l
     out.mkdir(parents=True, exist_ok=True)
     lock_folder(out, flag="out", what="fhrn-ode sweep")
     try:
+        _check_layout(out, tasks)
         return _run(tasks, out, engine, workers, address, retries, threads, say, dry_run)
     finally:
         unlock_folder(out)
+
+
+def _check_layout(out: Path, tasks: list[Task]) -> None:
+    """Refuse up front a sweep folder whose own paths are of the wrong kind (every task would fail on them).
+
+    Raises:
+        FHRNInputError: naming the path and what it is.
+    """
+    from .._io import file_kind
+    from ._manifest import LOG_NAME
+
+    for name in (MANIFEST_NAME, LOG_NAME):
+        p = out / name
+        if p.exists() and not p.is_file():
+            raise FHRNInputError(f"`out` {str(out)!r}: {str(p)!r} {file_kind(p)}; move it away")
+    for p in [out / "tasks"] + [out / "tasks" / t.key for t in tasks]:
+        if p.exists() and not p.is_dir():
+            raise FHRNInputError(f"`out` {str(out)!r}: {str(p)!r} is a file, not a directory; move it away")
 
 
 @contextmanager

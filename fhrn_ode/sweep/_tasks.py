@@ -275,13 +275,21 @@ class OdeTask(Task):
 
 @dataclass(frozen=True)
 class FailTask(Task):
-    """A test task: raises ``RuntimeError`` on its first ``fail_times`` executions (counted in its folder)."""
+    """A test task: raises ``RuntimeError`` on its first ``fail_times`` executions (counted in its folder).
+
+    With ``hold_s > 0`` it first writes its process id to ``pid.txt`` in its folder and waits up to
+    ``hold_s`` seconds, or until a file ``release`` appears there (tests kill a worker mid-task with it).
+    """
 
     kind: ClassVar[str] = "fail"
     name: str = "fail"
     fail_times: int = 1_000_000
     gain: float | None = None
     seed: int | None = None
+    hold_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_real("hold_s", self.hold_s, low=0.0, high=3600.0)
 
     @property
     def key(self) -> str:
@@ -291,6 +299,11 @@ class FailTask(Task):
         tries = folder / "tries.txt"
         n = int(tries.read_text()) if tries.is_file() else 0
         atomic_write_text(tries, str(n + 1))
+        if self.hold_s > 0:
+            atomic_write_text(folder / "pid.txt", str(os.getpid()))
+            deadline = time.monotonic() + self.hold_s
+            while time.monotonic() < deadline and not (folder / "release").exists():
+                time.sleep(0.05)
         if n < self.fail_times:
             raise RuntimeError(f"task {self.name!r} failed on purpose (execution {n + 1})")
         return {"executions": n + 1}

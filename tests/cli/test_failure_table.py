@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 REF = Path(__file__).resolve().parents[2] / "fhrn_ode" / "data" / "reference_model"
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "FHRN_ODE_MAX_MEMORY": "4G", "FHRN_ODE_MAX_SECONDS": "300"}
@@ -72,6 +73,9 @@ def _files(root: Path) -> None:
     (root / "rows.json").write_text('[{"name": "integrate/d2_n4/vs_loop", "ours_s": "fast"}]')
     (root / "badcheck.json").write_text('{"per_gain": [{"gamma": 0, "n": "two", "fraction_stable_mean": 1, '
                                         '"fraction_stable_sem": null, "spectral_abscissa_values": [], "seeds_leaving": []}]}')
+    (root / "sw_tf").mkdir()
+    (root / "sw_tf" / "tasks").write_text("")
+    (root / "sw_md" / "manifest.json").mkdir(parents=True)
     os.mkfifo(root / "fifo")
     (root / "locked").mkdir()
 
@@ -176,6 +180,16 @@ CASES += [
     ("check-fifo", ["sweep-report", "--bundled", "quick", "--check", "{tmp}/fifo"], 2, "is a FIFO (named pipe), not a regular file"),
     ("check-dev-zero", ["sweep-report", "--bundled", "quick", "--check", "/dev/zero"], 2,
      "`--check` file '/dev/zero' is a character device, not a regular file"),
+    ("report-bundle-name", ["sweep-report", "--bundled", "quick", "--bundle", "/proc/fhrn-b"], 2,
+     "`--bundle` '/proc/fhrn-b' cannot be created"),
+    # 7. a sweep folder whose own paths are of the wrong kind: refused up front (each task failed 3 times on it)
+    ("sweep-tasks-file", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/sw_tf"], 2,
+     "`--out` '{tmp}/sw_tf': '{tmp}/sw_tf/tasks' is a file, not a directory; move it away"),
+    ("sweep-manifest-dir", ["sweep", "--task", "ode", "--gamma", "1", "--out", "{tmp}/sw_md"], 2,
+     "'{tmp}/sw_md/manifest.json' is a directory, not a regular file"),
+    # 5. a --grid value gets its parameter flag's cap (not `max_norm` and a numpy overflow warning)
+    ("grid-magnitude", ["integrate", "--grid", "drive=-1e300", "--out", "{tmp}/out-53"], 2,
+     "`--grid` 'drive=-1e300': drive values must be <= 1e+06 in magnitude (as `--drive`), got 1e+300"),
 ]
 
 _HOLDER = ("import sys; from fhrn_ode._lock import lock_folder, unlock_folder; lock_folder(sys.argv[1], "
@@ -246,3 +260,87 @@ def test_failure_case(results, cid, argv, code, needle):
     for a in argv:  # an output folder named in the row was not left behind (created, then removed)
         if a.startswith(("{tmp}/out-", "{tmp}/lin")):
             assert not Path(a.replace("{tmp}", str(root))).exists(), a
+
+
+def test_grid_member_fails_alone(tmp_path):
+    """Class 7: `integrate --grid gamma=1,1e5`: the stiff set spends its own budget and fails alone
+    (exit 1, its own reason in `set_message`); the good set's trajectory is kept, bit-identical to a
+    grid of that set alone; the failed set's states after its last computed time are NaN."""
+    argv = [sys.executable, "-m", "fhrn_ode", "integrate", "--t1", "5", "--max-nfe", "3000", "--n-init", "4"]
+    p = subprocess.run(argv + ["--grid", "gamma=1,1e5", "--out", str(tmp_path / "both")], capture_output=True,
+                       text=True, env=ENV, timeout=240, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    assert "1 of 2 parameter sets failed (each solved again with its own budget); set 1 (gamma = 100000" in p.stdout
+    s = json.loads((tmp_path / "both" / "summary.json").read_text())
+    assert s["status"] == "failed" and s["set_status"] == ["success", "failed"] and s["t_final"] == 5.0
+    assert s["set_message"][0] == "" and "needs more than 3000 evaluations" in s["set_message"][1]
+    both = np.load(tmp_path / "both" / "trajectory.npz")
+    assert np.isnan(both["y"][1:, 1]).all() and np.isfinite(both["y"][0, 1]).all()
+    q = subprocess.run(argv + ["--grid", "gamma=1", "--out", str(tmp_path / "one")], capture_output=True, text=True,
+                       env=ENV, timeout=240, cwd=tmp_path)
+    assert q.returncode == 0, q.stderr[-2000:]
+    one = np.load(tmp_path / "one" / "trajectory.npz")
+    assert np.array_equal(both["y"][:, 0], one["y"][:, 0]) and np.isfinite(one["y"]).all()
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(".fhrn-ode.lock"))
+
+
+def test_grid_interrupted_while_splitting_keeps_the_decided_sets(monkeypatch):
+    """An interrupt while a failed batch is solved again set by set: Interrupted carries every set
+    decided so far (the good set, bit-identical to its own solve) and marks the rest 'interrupted'."""
+    from fhrn_ode import Interrupted, integrate_sweep
+    from fhrn_ode import batched
+    from fhrn_ode.integration import initial_conditions
+    from fhrn_ode.operators import make_operator
+
+    W, y0 = make_operator("antisym", 2, seed=0), initial_conditions(4, 2, 2.0, seed=1)
+    kw = dict(t1=5.0, n_points=11, max_nfe=3000)
+    alone = integrate_sweep(W, y0, gamma=[1.0], **kw)
+    real, calls = batched._SetSolver.batch, []
+
+    def batch(self, idx):
+        calls.append(idx.tolist())
+        if len(calls) == 3:  # the whole batch failed, set 0 was solved alone; now set 1 alone
+            raise KeyboardInterrupt
+        return real(self, idx)
+
+    monkeypatch.setattr(batched._SetSolver, "batch", batch)
+    with pytest.raises(Interrupted, match=r"1 of 2 sets decided: 0 failed") as ei:
+        integrate_sweep(W, y0, gamma=[1.0, 1e5], **kw)
+    res = ei.value.result
+    assert calls == [[0, 1], [0], [1]]
+    assert res.status == "interrupted" and res.set_status == ["success", "interrupted"]
+    assert torch.equal(res.y[:, 0], alone.y[:, 0])
+
+
+def test_check_sweep_keeps_the_good_models_and_flags_the_bad_one(tmp_path):
+    """Class 7: `check SWEEP` where one task's model file is truncated and another's is a directory:
+    the good model is reported (stdout JSON `models`), each bad one is flagged in `unreadable` and on
+    one stderr line naming its folder and what is wrong with the file; exit 1 (docs/failure-modes.md)."""
+    from fhrn_ode.sweep import SweepManifest, TaskRecord, TrainTask
+
+    out = tmp_path / "sw"
+    tasks = [TrainTask(gain=g, seed=0, preset="tiny", steps=3) for g in (0.0, 0.1, 0.2)]
+    for t in tasks:
+        d = out / "tasks" / t.key
+        shutil.copytree(REF, d)
+        (d / "result.json").write_text(json.dumps({"task": t.to_dict(), "seconds": 1.0, "gamma": t.gain, "seed": 0,
+                                                   "preset": "tiny", "step": 3, "val_loss": 5.0}))
+    SweepManifest(out=out, records=[TaskRecord(task=t, status="done", attempts=1) for t in tasks]).write()
+    bad1, bad2 = (out / "tasks" / t.key / "model.safetensors" for t in tasks[1:])
+    bad1.write_bytes(bad1.read_bytes()[:1000])
+    bad2.unlink()
+    bad2.mkdir()
+    p = subprocess.run([sys.executable, "-m", "fhrn_ode", "check", str(out), "--contexts", "2", "--json"],
+                       capture_output=True, text=True, env=ENV, timeout=240, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    obj = json.loads(p.stdout)
+    assert [m["checkpoint"] for m in obj["models"]] == [str(out / "tasks" / tasks[0].key)]
+    assert [m["seed"] for m in obj["models"]] == [0] and obj["per_gain"][0]["n"] == 1
+    assert [u["checkpoint"] for u in obj["unreadable"]] == [str(out / "tasks" / t.key) for t in tasks[1:]]
+    errs = [ln for ln in p.stderr.splitlines() if "error:" in ln]
+    assert errs == [f"fhrn-ode check: error: {out / 'tasks' / tasks[1].key} not checked: weights file '{bad1}' is not "
+                    f"a valid safetensors file (header length out of range)",
+                    f"fhrn-ode check: error: {out / 'tasks' / tasks[2].key} not checked: weights file '{bad2}' is a "
+                    f"directory, not a regular file"]

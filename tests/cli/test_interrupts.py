@@ -28,6 +28,9 @@ RUNS = [
     ("figures-int", ["figures", "--out", "OUT"], signal.SIGINT),
     ("claims-term", ["claims", "--out", "OUT"], signal.SIGTERM),
     ("map-term", ["map", "--wr", "random", "--dim", "3", "--grid", "3000", "--out", "OUT"], signal.SIGTERM),
+    # issue 24 class 9: a grid (its stiff set spends ~100 000 evaluations) keeps its prefix and exits 130/143
+    ("grid-term", ["integrate", "--grid", "gamma=1,1e5", "--out", "OUT"], signal.SIGTERM),
+    ("grid-int", ["integrate", "--grid", "gamma=1,1e5", "--out", "OUT"], signal.SIGINT),
 ]
 
 

@@ -191,3 +191,62 @@ def test_folder_holding_another_task_is_refused(tmp_path):
     run_sweep([t], tmp_path, progress=False)
     with pytest.raises(FHRNInputError, match="holds a different task"):
         run_sweep([FailTask(name="x", fail_times=5)], tmp_path, progress=False)
+
+
+def test_a_killed_worker_fails_only_its_own_task(tmp_path):
+    """SIGKILL one worker mid-task: that task is failed (killed by SIGKILL, one attempt); the two tasks
+    in flight beside it finish ``done`` with one attempt each (no shared pool to break)."""
+    import threading
+
+    out = tmp_path / "s"
+    tasks = [FailTask(name=n, fail_times=0, hold_s=120.0) for n in ("victim", "a", "b")]
+    pids = {t.key: out / "tasks" / t.key / "pid.txt" for t in tasks}
+    killed = []
+
+    def killer():
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not all(p.is_file() for p in pids.values()):
+            time.sleep(0.05)
+        pid = int(pids["fail_victim"].read_text())
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+        time.sleep(0.5)  # the siblings are still held: they finish only once released
+        for k in ("fail_a", "fail_b"):
+            (pids[k].parent / "release").write_text("")
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    m = run_sweep(tasks, out, workers=3, retries=0, progress=False)
+    th.join(5)
+    assert killed
+    rec = {r.key: r for r in m.records}
+    assert (rec["fail_a"].status, rec["fail_a"].attempts) == ("done", 1)
+    assert (rec["fail_b"].status, rec["fail_b"].attempts) == ("done", 1)
+    assert (rec["fail_victim"].status, rec["fail_victim"].attempts) == ("failed", 1)
+    assert f"(pid {killed[0]}) running this task died (killed by SIGKILL)" in rec["fail_victim"].error
+    assert read_result(out / "tasks" / "fail_a")["executions"] == 1
+    # a restart (more retries) runs only the killed task again
+    (out / "tasks" / "fail_victim" / "release").write_text("")
+    m = run_sweep(tasks, out, workers=3, retries=0, progress=False)
+    assert {r.key: (r.status, r.attempts) for r in m.records} == {
+        "fail_victim": ("done", 2), "fail_a": ("done", 1), "fail_b": ("done", 1)}
+
+
+def test_a_worker_killed_while_idle_costs_the_next_task_nothing(tmp_path):
+    """The local engine reuses an idle worker; one that died between tasks is replaced, not blamed."""
+    from fhrn_ode.sweep._engines import LocalEngine
+
+    eng = LocalEngine(1)
+    try:
+        t1, t2 = FailTask(name="one", fail_times=0), FailTask(name="two", fail_times=0)
+        h = eng.submit(t1.to_dict(), str(tmp_path / "one"), 1)
+        [(h1, res, err)] = eng.wait([h])
+        assert h1 is h and err is None and res["executions"] == 1
+        idle = h.worker.proc
+        os.kill(idle.pid, signal.SIGKILL)
+        idle.join(10)
+        h = eng.submit(t2.to_dict(), str(tmp_path / "two"), 1)
+        [(_, res, err)] = eng.wait([h])
+        assert err is None and res["executions"] == 1 and h.worker.proc.pid != idle.pid
+    finally:
+        eng.close()
