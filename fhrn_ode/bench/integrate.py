@@ -8,7 +8,8 @@ kappa 10, theta 1, no gain, no memory), ``N`` initial states with radii in ``(0,
 * ``vs_loop``: one ``scipy.integrate.solve_ivp`` (RK45) call per initial state, timed on an evenly
   spaced subset of ``n_loop`` states and scaled linearly by ``N / n_loop`` (key ``loop_scale``);
 * ``vs_vectorised``: ONE ``solve_ivp`` (RK45) call on the stacked ``N * d`` system (vectorised numpy
-  right-hand side), the fastest plain-scipy way;
+  right-hand side), the fastest plain-scipy way; ours and this baseline are timed interleaved
+  (:func:`~.harness.interleaved`), so a change of machine load hits both alike;
 * ``vs_torchdiffeq``: torchdiffeq's own dopri5 through the same :func:`integrate` (before the
   stage-major re-layout of ``fhrn_ode/_dopri5.py``);
 * ``vs_diffrax`` / ``vs_torchode``: the peers of :mod:`fhrn_ode.bench._peers` (the ``bench`` extra);
@@ -35,7 +36,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from ._peers import diffrax_solver, peer_status, torchode_solver
-from .harness import best_of, make_row
+from .harness import best_of, interleaved, make_row
 from ..integration import initial_conditions, integrate
 from ..operators import make_operator
 from ..params import FHRNParams
@@ -127,10 +128,10 @@ def integrate_case(d: int, n: int, *, t1: float = 20.0, n_points: int = 401, n_l
     def vectorised():
         return solve_ivp(f_stacked, (0.0, t1), y0n.ravel(), method="RK45", t_eval=tt, rtol=rtol, atol=atol)
 
-    t_ours, res = best_of(ours, k)
+    # ours and the stacked scipy call in turns (a change of machine load hits both alike)
+    (t_ours, res), (t_vec, sol_vec) = interleaved([ours, vectorised], k=k)
     if res.status != "success":
         raise RuntimeError(f"integrate did not succeed: {res.message}")
-    t_vec, sol_vec = best_of(vectorised, k)
 
     ref = np.stack([solve_ivp(f_one, (0.0, t1), y0n[i], method="DOP853", t_eval=tt, rtol=1e-12, atol=1e-14).y.T
                     for i in ref_idx], axis=1)  # (T, n_ref, d)

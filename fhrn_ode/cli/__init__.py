@@ -33,6 +33,7 @@ import os
 import re
 import sys
 from contextlib import contextmanager
+from typing import Any
 
 from .._errors import FHRNInputError, Interrupted
 from .._signals import Terminated, caught, exit_code, install, restore, signal_name
@@ -89,18 +90,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``fhrn-ode`` parser (light: no command module imports anything heavy to register)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``fhrn-ode`` parser (light: no command module imports anything heavy to register).
+
+    ``command``: the command about to run (``argv[0]``); when a module of :data:`COMMAND_MODULES` is named
+    after it and registers it, only that module is imported (the other ~20 cost ~50 ms of start-up,
+    docs/performance.md); otherwise, and by default, every command is registered.
+    """
+    if command is not None and not command.startswith("-"):
+        for name in COMMAND_MODULES:
+            if name.rsplit(".", 1)[1].rstrip("_").replace("_", "-") == command:
+                parser, sub = _bare_parser()
+                importlib.import_module(name).register(sub)
+                if command in sub.choices:
+                    _add_threads(sub)
+                    return parser
+    parser, sub = _bare_parser()
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    _add_threads(sub)
+    return parser
+
+
+def _bare_parser() -> tuple[argparse.ArgumentParser, Any]:
+    """The top-level parser and its (empty) sub-command action."""
     parser = _Parser(prog="fhrn-ode", description="Continuous-time dynamics of Fast-Weights Homeostatic Reentry Networks.")
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"fhrn-ode {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    _add_threads(sub)
-    return parser
+    return parser, sub
 
 
 def _add_threads(sub) -> None:
@@ -189,8 +209,9 @@ def _threads_scope(threads):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one ``fhrn-ode`` command; return its exit code (table in the module docstring)."""
-    parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):
+    args_in = sys.argv[1:] if argv is None else argv
+    parser = build_parser(args_in[0] if args_in else None)
+    if not args_in:
         sys.stderr.write(parser.format_usage())
         print("fhrn-ode: error: a COMMAND is required; `fhrn-ode --help` lists them, `fhrn-ode COMMAND --help` "
               "explains one (start with `fhrn-ode integrate --help`)", file=sys.stderr)

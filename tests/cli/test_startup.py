@@ -79,3 +79,27 @@ def test_light_choice_tuples_agree_with_the_library():
     assert _names.OPERATOR_KINDS == operators.OPERATOR_KINDS
     assert _names.JAC_METHODS == linearize.JAC_METHODS
     assert _names.SCOPES == linearize.SCOPES
+
+
+def test_a_named_command_registers_only_its_module_and_others_fall_back_to_all():
+    from fhrn_ode.cli import COMMAND_MODULES, build_parser
+
+    def commands(parser):
+        return next(a for a in parser._actions if a.dest == "command").choices
+
+    everything = set(commands(build_parser()))
+    assert len(everything) >= len(COMMAND_MODULES)
+    one = commands(build_parser("integrate"))
+    assert list(one) == ["integrate"] and "--threads" in one["integrate"]._option_string_actions
+    assert set(commands(build_parser("continue"))) == {"continue"}  # module continue_.py
+    assert set(commands(build_parser("fixed-points"))) == {"fixed-points"}  # module fixed_points.py
+    for other in ("no-such-command", "--help", None):  # unknown command, a flag, nothing: every command
+        assert set(commands(build_parser(other))) == everything
+
+
+def test_an_unknown_command_still_gets_the_closest_suggestion(capsys):
+    from fhrn_ode.cli import main
+
+    with pytest.raises(SystemExit, match="2"):
+        main(["integratee", "--out", "x"])
+    assert "did you mean 'integrate'?" in capsys.readouterr().err

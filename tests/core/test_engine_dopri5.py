@@ -154,3 +154,30 @@ def test_group_norm_fast_path_equals_torchdiffeq_with_the_same_norm():
     ref, new, fr, fn = _run_both(Grouped, y0, t, rtol=1e-7, atol=1e-9, options=dict(norm=norm))
     assert fr.f.nfe == fn.f.nfe
     np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=1e-12)
+
+
+class _Counted(_Forced):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nfe = 0
+
+    def forward(self, t, y):
+        self.nfe += 1
+        return super().forward(t, y)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("tensor_atol", [False, True])
+def test_error_ratio_paths_match_torchdiffeq(dtype, tol, tensor_atol, monkeypatch):
+    """The CPU error ratio on numpy views (scalar tolerances, float32/64) and the torch one (a per-component
+    atol tensor) take torchdiffeq's steps: same nfe, the same states to round-off."""
+    divides = []
+    real_divide = np.divide
+    monkeypatch.setattr(_dopri5.np, "divide", lambda *a, **k: divides.append(1) or real_divide(*a, **k))
+    y0 = torch.tensor([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.1]], dtype=dtype)
+    t = torch.linspace(0.0, 3.0, 13, dtype=dtype)
+    atol = torch.full_like(y0, 1e-6) if tensor_atol else 1e-6
+    ref, new, fr, fn = _run_both(_Counted, y0, t, rtol=1e-4, atol=atol)
+    assert fr.nfe == fn.nfe
+    assert (len(divides) == 0) == tensor_atol  # numpy path exactly for scalar tolerances
+    np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=tol)
