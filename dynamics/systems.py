@@ -94,6 +94,10 @@ class LorenzField(nn.Module):
         return (vecL + x @ self._D).reshape(*x.shape[:-1], 3, 3)
 
 
+#: Largest Lorenz-96 size whose Jacobian is one product ``-vec I + x D`` (``D`` is ``N x N^2``: 2 MB at 64).
+_L96_AFFINE_MAX = 64
+
+
 class Lorenz96Field(nn.Module):
     """Lorenz-96: ``dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F`` (indices mod N), states ``(..., N)``.
 
@@ -115,6 +119,15 @@ class Lorenz96Field(nn.Module):
         self.register_buffer("_ip1", (i + 1) % self.dim, persistent=False)
         self.register_buffer("_im1", (i - 1) % self.dim, persistent=False)
         self.register_buffer("_im2", (i - 2) % self.dim, persistent=False)
+        if self.dim <= _L96_AFFINE_MAX:  # J is affine in x: vec J = -vec I + x D (one product per call)
+            n, ip1, im1, im2 = self.dim, (i + 1) % self.dim, (i - 1) % self.dim, (i - 2) % self.dim
+            D = torch.zeros(n, n * n, dtype=torch.float64)
+            D[im1, i * n + ip1] += 1.0
+            D[im1, i * n + im2] -= 1.0
+            D[ip1, i * n + im1] += 1.0
+            D[im2, i * n + im1] -= 1.0
+            self.register_buffer("_D", D, persistent=False)
+            self.register_buffer("_c", -torch.eye(n, dtype=torch.float64).reshape(-1), persistent=False)
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
         return (x.roll(-1, -1) - x.roll(2, -1)) * x.roll(1, -1) - x + self.F.to(x.dtype)
@@ -122,6 +135,8 @@ class Lorenz96Field(nn.Module):
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Closed-form Jacobian at states ``(B, N)`` -> ``(B, N, N)``."""
         B, N = x.shape
+        if N <= _L96_AFFINE_MAX:
+            return torch.addmm(self._c.to(x.dtype), x, self._D.to(x.dtype)).view(B, N, N)
         J = torch.zeros(B, N, N, dtype=x.dtype, device=x.device)
         J[:, self._i, self._i] = -1.0
         J[:, self._i, self._ip1] = x[:, self._im1]

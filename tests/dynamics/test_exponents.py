@@ -9,7 +9,7 @@ from torch.func import jvp
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.dynamics._flow import FlatField, TangentField
 from fhrn_ode.dynamics.exponents import lyapunov_spectrum
-from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField
+from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius
@@ -120,3 +120,36 @@ def test_lorenz_analytic_jacobian_equals_autograd():
     x = torch.tensor([[1.0, -2.0, 20.0], [0.3, 0.1, 5.0]], dtype=torch.float64)
     np.testing.assert_allclose(ff.jacobian(x).numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
     np.testing.assert_allclose(ff.jacobian(x).numpy(), lorenz_jacobian(x.numpy(), rho=31.0), atol=1e-13)
+
+
+def test_lean_tangent_equals_the_contract_tangent_field():
+    # the lean path (analytic Jacobian called directly; a family's f and J Q in one vmap) is the same formula
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics._family import make_family
+    from fhrn_ode.dynamics.exponents import _LeanTangent
+
+    g = torch.Generator().manual_seed(1)
+    z = 10 * torch.randn(6, 3, dtype=torch.float64, generator=g)
+    Q = torch.randn(6, 3, 2, dtype=torch.float64, generator=g)
+    t = torch.tensor(0.3, dtype=torch.float64)
+    for ff in (FlatField(LorenzField(rho=31.0)), make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)):
+        lean, ref = _LeanTangent(ff, 2), TangentField(ff, 2)
+        assert lean._lean is not None
+        torch.testing.assert_close(lean(t, lean.pack(z, Q)), ref(t, ref.pack(z, Q)), rtol=1e-14, atol=1e-12)
+    fam = make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)
+    for i, r in enumerate([20.0, 28.0, 35.0]):  # member i's rows see member i's rho (exact Jacobian)
+        J = fam.jacobian(z)[2 * i:2 * i + 2]
+        np.testing.assert_allclose(J.numpy(), lorenz_jacobian(z[2 * i:2 * i + 2].numpy(), rho=r), atol=1e-13)
+
+
+@pytest.mark.parametrize("N", [5, 40, 70])  # 70: past _L96_AFFINE_MAX, the indexed construction
+def test_lorenz96_jacobian_is_exact(N):
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    ff = FlatField(Lorenz96Field(N, 8.0))
+    x = torch.randn(3, N, dtype=torch.float64, generator=torch.Generator().manual_seed(N))
+    assert ff.analytic
+    J = ff.jacobian(x)
+    np.testing.assert_allclose(J.numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
+    np.testing.assert_allclose(torch.diagonal(J, dim1=1, dim2=2).sum(1).numpy(), -N, atol=1e-12)  # tr J = -N
