@@ -41,6 +41,12 @@ def family_values(values) -> np.ndarray:
     return v
 
 
+def _close(got: torch.Tensor, want: torch.Tensor) -> bool:
+    """``got`` equals ``want`` (same number of entries, relative 1e-9) once reshaped."""
+    return isinstance(got, torch.Tensor) and got.numel() == want.numel() and bool(
+        torch.allclose(got.reshape(want.shape), want, rtol=1e-9, atol=1e-12))
+
+
 class _Tan(nn.Module):
     """A member's tangent dynamics ``(f(t, z), J(z) Q)`` in one call (:meth:`FamilyField.tangent`)."""
 
@@ -77,6 +83,18 @@ class _Stacked:
             vals.append(torch.stack([t.detach() for t in ts]))
         self.vals = tuple(vals)
 
+    def direct(self, fn, *args):
+        """``fn(base, *args)`` once with the WHOLE stacked tensors ``(P, ...)`` swapped in (no ``vmap``): for
+        modules that broadcast a leading member axis of their parameters against states ``(P, N, n)``."""
+        old = [d[k] for d, k in self.slots]
+        for (d, k), v in zip(self.slots, self.vals):
+            d[k] = v
+        try:
+            return fn(self.base, *args)
+        finally:
+            for (d, k), v in zip(self.slots, old):
+                d[k] = v
+
     def __call__(self, fn, *args):
         """``fn(base, *args_i)`` for every member ``i`` (``args`` carry the member axis first), in one ``vmap``."""
         def one(vals, *a):
@@ -100,7 +118,10 @@ class FamilyField(nn.Module):
 
     Attributes:
         dim, y_dim, analytic: as :class:`FlatField` (``analytic`` when every member has a confirmed Jacobian).
-        stacked: True when the members are called through one ``vmap`` (module docstring).
+        stacked: True when the members are called in one call per evaluation (module docstring).
+        broadcast: True when that call needs no ``vmap``: the module broadcasts its stacked parameters
+            ``(P, ...)`` against states ``(P, N, n)`` (e.g. :class:`~fhrn_ode.dynamics.systems.LorenzField`),
+            checked like the ``vmap`` call.
     """
 
     def __init__(self, members: list[FlatField], N: int) -> None:
@@ -113,6 +134,7 @@ class FamilyField(nn.Module):
                                  + ", ".join(str(m.dim) for m in members))
         self.analytic = all(m.analytic for m in members)
         self._t0 = members[0]._t0
+        self.broadcast = False
         self.stacked = self._try_stack()
 
     def _try_stack(self) -> bool:
@@ -121,18 +143,36 @@ class FamilyField(nn.Module):
             self._st = _Stacked([_Tan(m) for m in ms])
             z = _probe_states(self.dim).repeat(self.P, 1)
             with torch.no_grad():
-                got = self._vcall(self._t0, z)
                 want = torch.cat([m(self._t0, z[:2]) for m in ms])
-                ok = bool(torch.allclose(got, want, rtol=1e-9, atol=1e-12))
+                wj = torch.cat([m.jacobian(z[:2]) for m in ms]) if self.analytic else None
+                self.broadcast = self._try_broadcast(z, want, wj)
+                if self.broadcast:
+                    return True
+                ok = _close(self._vcall(self._t0, z), want)
                 if ok and self.analytic:
-                    gj = self._st(lambda b, x: b.ff.jacobian(x), z.view(self.P, -1, self.dim))
-                    wj = torch.cat([m.jacobian(z[:2]) for m in ms])
-                    ok = bool(torch.allclose(gj.reshape(wj.shape), wj, rtol=1e-9, atol=1e-12))
+                    ok = _close(self._st(lambda b, x: b.ff.jacobian(x), z.view(self.P, -1, self.dim)), wj)
             return ok
         except Exception:  # noqa: BLE001 - not stackable: members are called one by one
             return False
 
+    def _try_broadcast(self, z: torch.Tensor, want: torch.Tensor, wj: torch.Tensor | None) -> bool:
+        """Does the members' module broadcast its stacked parameters ``(P, ...)`` against states ``(P, N, n)``
+        (forward, and the Jacobian when analytic), equal to each member on its own? Then no ``vmap`` is needed."""
+        ff = self._st.base.ff
+        if ff.mode != "batch" or ff.memory or not self._st.slots or (ff.field._forward_hooks or ff.field._forward_pre_hooks):
+            return False
+        zz = z.view(self.P, -1, self.dim)
+        try:
+            got = self._st.direct(lambda b, x: b.ff.field.forward(self._t0, x), zz)
+            if wj is not None and _close(got, want):
+                return _close(self._st.direct(lambda b, x: b.ff.field.jacobian(x), zz), wj)
+            return wj is None and _close(got, want)
+        except Exception:  # noqa: BLE001 - the module does not broadcast: vmap
+            return False
+
     def _vcall(self, t, z: torch.Tensor) -> torch.Tensor:
+        if self.broadcast:
+            return self._st.direct(lambda b, x: b.ff.field.forward(t, x), z.view(self.P, -1, self.dim)).reshape(z.shape)
         out = self._st(lambda b, x: b.ff(t, x), z.reshape(self.P, -1, self.dim))
         return out.reshape(z.shape)
 
@@ -147,13 +187,24 @@ class FamilyField(nn.Module):
         """Each member's ``f(t, z)`` and ``J(z) Q`` on its rows, ``z`` ``(P N', n)``, ``Q`` ``(P N', n, k)``, written
         into ``oz``/``oQ``: ONE ``vmap`` over the members for both (stacked analytic families only)."""
         P, n = self.P, self.dim
-        f, JQ = self._st(lambda b, x, q: b.forward(t, x, q), z.view(P, -1, n), Q.view(P, -1, n, Q.shape[-1]))
+        zz, QQ = z.view(P, -1, n), Q.view(P, -1, n, Q.shape[-1])
+        if self.broadcast:
+            def fjq(b, x, q):
+                m = b.ff.field
+                return m.forward(t, x), torch.matmul(m.jacobian(x), q)
+
+            f, JQ = self._st.direct(fjq, zz, QQ)
+        else:
+            f, JQ = self._st(lambda b, x, q: b.forward(t, x, q), zz, QQ)
         oz.copy_(f.view(oz.shape))
         oQ.copy_(JQ.view(oQ.shape))
 
     def jacobian(self, z: torch.Tensor, t: float = 0.0) -> torch.Tensor:
         """Each member's Jacobian on its rows, ``(P N', n, n)``."""
         zz = z.reshape(self.P, -1, self.dim)
+        if self.stacked and self.analytic and self.broadcast:
+            out = self._st.direct(lambda b, x: b.ff.field.jacobian(x), zz)
+            return out.reshape(z.shape[0], self.dim, self.dim)
         if self.stacked and self.analytic:
             out = self._st(lambda b, x: b.ff.jacobian(x), zz)
             return out.reshape(z.shape[0], self.dim, self.dim)

@@ -24,6 +24,10 @@ LORENZ_LARGEST_EXPONENT = 0.9056
 class LorenzField(nn.Module):
     """The Lorenz system as a field ``forward(t, x)`` on states ``(..., 3)``.
 
+    The buffer ``params`` ``(sigma, rho, b)`` may carry a leading family axis, ``(P, 3)``, with states
+    ``(P, N, 3)`` (row block ``i`` uses member ``i``'s parameters): the dynamics tools' family path
+    (``dynamics/_family.py``) then evaluates ``P`` members in one call.
+
     Args:
         sigma, rho, b: the parameters (defaults 10, 28, 8/3).
     """
@@ -68,6 +72,8 @@ class LorenzField(nn.Module):
 
     def _L(self) -> torch.Tensor:
         p = self.params
+        if p.ndim > 1:  # a family: (P, 3) -> (P, 3, 3)
+            return torch.addmm(self._e, p, self._P).view(-1, 3, 3)
         if is_functorch_wrapped_tensor(p) or p.requires_grad:  # inside vmap/grad (a stacked family): no cache
             return torch.addmv(self._e, self._P.t(), p).view(3, 3)
         key = (p.data_ptr(), p._version, p.dtype, p.device)
@@ -79,6 +85,8 @@ class LorenzField(nn.Module):
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
         q = x[..., :1] * x[..., 1:]  # (u v, u w)
+        if self.params.ndim > 1:  # a family: x (P, N, 3), L (P, 3, 3)
+            return torch.baddbmm(q @ self._E, x, self._L().mT)
         if x.ndim == 2:
             return torch.addmm(x @ self._L().t(), q, self._E)
         return x @ self._L().mT + q @ self._E
@@ -88,6 +96,9 @@ class LorenzField(nn.Module):
 
         The Lorenz field is quadratic, so ``J`` is affine in ``x``: ``vec J(x) = vec L + x D`` (one product).
         """
+        if self.params.ndim > 1:  # a family: x (P, N, 3) -> (P, N, 3, 3)
+            vecL = self._L().reshape(-1, 1, 9)
+            return torch.baddbmm(vecL, x, self._D.expand(x.shape[0], 3, 9)).view(*x.shape, 3)
         vecL = self._L().reshape(9)
         if x.ndim == 2:
             return torch.addmm(vecL, x, self._D).view(-1, 3, 3)

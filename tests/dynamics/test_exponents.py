@@ -132,11 +132,27 @@ def test_lean_tangent_equals_the_contract_tangent_field():
     z = 10 * torch.randn(6, 3, dtype=torch.float64, generator=g)
     Q = torch.randn(6, 3, 2, dtype=torch.float64, generator=g)
     t = torch.tensor(0.3, dtype=torch.float64)
-    for ff in (FlatField(LorenzField(rho=31.0)), make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)):
+    fam = make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)
+    assert fam.stacked and fam.broadcast  # LorenzField broadcasts params (P, 3): one call, no vmap
+    for ff in (FlatField(LorenzField(rho=31.0)), fam):
         lean, ref = _LeanTangent(ff, 2), TangentField(ff, 2)
         assert lean._lean is not None
         torch.testing.assert_close(lean(t, lean.pack(z, Q)), ref(t, ref.pack(z, Q)), rtol=1e-14, atol=1e-12)
-    fam = make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)
+    # Lorenz-96 does not broadcast a stacked forcing: the vmap path, checked member by member
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    f96 = make_family(lambda F: Lorenz96Field(6, F), [4.0, 8.0], 3)
+    assert f96.stacked and not f96.broadcast
+    z6 = torch.randn(6, 6, dtype=torch.float64, generator=g)
+    Q6 = torch.randn(6, 6, 2, dtype=torch.float64, generator=g)
+    got = _LeanTangent(f96, 2)(t, TangentField(f96, 2).pack(z6, Q6))
+    want = []
+    for i, F in enumerate([4.0, 8.0]):
+        one = FlatField(Lorenz96Field(6, F))
+        rows = slice(3 * i, 3 * i + 3)
+        want.append((one(t, z6[rows]), torch.bmm(one.jacobian(z6[rows]), Q6[rows])))
+    ref = torch.cat([torch.cat([w[0] for w in want]).reshape(-1), torch.cat([w[1] for w in want]).reshape(-1)])
+    torch.testing.assert_close(got, ref, rtol=1e-14, atol=1e-12)
     for i, r in enumerate([20.0, 28.0, 35.0]):  # member i's rows see member i's rho (exact Jacobian)
         J = fam.jacobian(z)[2 * i:2 * i + 2]
         np.testing.assert_allclose(J.numpy(), lorenz_jacobian(z[2 * i:2 * i + 2].numpy(), rho=r), atol=1e-13)
