@@ -183,9 +183,9 @@ class FamilyField(nn.Module):
         zz = z.reshape(self.P, -1, self.dim)
         return torch.cat([m(t, zz[i]) for i, m in enumerate(self.members)]).reshape(z.shape)
 
-    def tangent(self, t, z: torch.Tensor, Q: torch.Tensor, oz: torch.Tensor, oQ: torch.Tensor) -> None:
-        """Each member's ``f(t, z)`` and ``J(z) Q`` on its rows, ``z`` ``(P N', n)``, ``Q`` ``(P N', n, k)``, written
-        into ``oz``/``oQ``: ONE ``vmap`` over the members for both (stacked analytic families only)."""
+    def tangent(self, t, z: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+        """Each member's ``f(t, z)`` and ``J(z) Q`` on its rows, ``z`` ``(P N', n)``, ``Q`` ``(P N', n, k)``, as one
+        flat ``[vec f, vec JQ]``: ONE call (or one ``vmap``) for the whole family (stacked analytic families only)."""
         P, n = self.P, self.dim
         zz, QQ = z.view(P, -1, n), Q.view(P, -1, n, Q.shape[-1])
         if self.broadcast:
@@ -196,8 +196,7 @@ class FamilyField(nn.Module):
             f, JQ = self._st.direct(fjq, zz, QQ)
         else:
             f, JQ = self._st(lambda b, x, q: b.forward(t, x, q), zz, QQ)
-        oz.copy_(f.view(oz.shape))
-        oQ.copy_(JQ.view(oQ.shape))
+        return torch.cat([f.reshape(-1), JQ.reshape(-1)])
 
     def jacobian(self, z: torch.Tensor, t: float = 0.0) -> torch.Tensor:
         """Each member's Jacobian on its rows, ``(P N', n, n)``."""
