@@ -86,7 +86,8 @@ class LyapunovFamily:
     Attributes:
         values: ``(P,)``. members: the spectra, in the order of ``values``. exponents: ``(P, k)``.
         status, message: 'success', or 'failed' with the budget's message. stacked: the members were
-        called through one ``vmap`` (else one by one, still in one solve).
+        evaluated in one call per evaluation (one ``vmap``, or one plain call when the module broadcasts its
+        stacked parameters; :mod:`._family`), else one by one, still in one solve.
     """
 
     values: np.ndarray

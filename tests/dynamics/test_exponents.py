@@ -169,3 +169,16 @@ def test_lorenz96_jacobian_is_exact(N):
     J = ff.jacobian(x)
     np.testing.assert_allclose(J.numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
     np.testing.assert_allclose(torch.diagonal(J, dim1=1, dim2=2).sum(1).numpy(), -N, atol=1e-12)  # tr J = -N
+
+
+def test_lorenz_with_stacked_params_equals_each_member():
+    # LorenzField broadcasts params (P, 3) against states (P, N, 3): the family's one-call path
+    rhos = [20.0, 28.0, 35.0]
+    x = 10 * torch.randn(3, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    L = LorenzField()
+    L.params = torch.stack([LorenzField(rho=r).params for r in rhos])
+    f, J = L(0.0, x), L.jacobian(x)
+    for i, r in enumerate(rhos):
+        one = LorenzField(rho=r)
+        torch.testing.assert_close(f[i], one(0.0, x[i]), rtol=1e-14, atol=1e-12)
+        np.testing.assert_allclose(J[i].numpy(), lorenz_jacobian(x[i].numpy(), rho=r), atol=1e-12)
