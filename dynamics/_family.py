@@ -159,7 +159,8 @@ class FamilyField(nn.Module):
         """Does the members' module broadcast its stacked parameters ``(P, ...)`` against states ``(P, N, n)``
         (forward, and the Jacobian when analytic), equal to each member on its own? Then no ``vmap`` is needed."""
         ff = self._st.base.ff
-        if ff.mode != "batch" or ff.memory or not self._st.slots or (ff.field._forward_hooks or ff.field._forward_pre_hooks):
+        hooked = ff.field._forward_hooks or ff.field._forward_pre_hooks
+        if ff.mode != "batch" or ff.memory or not self._st.slots or hooked:
             return False
         zz = z.view(self.P, -1, self.dim)
         try:

@@ -222,11 +222,12 @@ def _benettin(ff, z: torch.Tensor, k: int, times, solve_kw: dict, budget: Budget
 
 class _LeanTangent(TangentField):
     """:class:`TangentField` on the flat layout with less per-evaluation overhead where the field has a confirmed
-    analytic Jacobian: the blocks are split once (``Tensor.split``, no ellipsis indexing), ``f`` and ``J Q`` are
-    written straight into the output, and the user's ``forward``/``jacobian`` are called without the contract's
-    dispatch (the contract already confirmed batch mode and the Jacobian). A stacked family computes ``f`` and
-    ``J Q`` of all members in one ``vmap`` (:meth:`FamilyField.tangent`). Same formula, same numbers; any other
-    field goes through :class:`TangentField` unchanged."""
+    analytic Jacobian: the ``(z, Q)`` views of each solver buffer are built once, the user's ``forward`` and
+    ``jacobian`` are called without the contract's dispatch (the contract already confirmed batch mode and the
+    Jacobian), and ``[vec f, vec J Q]`` is one ``cat``. A stacked analytic family computes ``f`` and ``J Q`` of all
+    members in one call (:meth:`FamilyField.tangent`). Same formula, same numbers (equal to
+    :class:`TangentField` to 1e-14, tests/dynamics/test_exponents.py); any other field goes through
+    :class:`TangentField` unchanged (to be folded into it: ``_flow.py`` belongs to the fixed-point/cycle work)."""
 
     def __init__(self, ff, k: int) -> None:
         super().__init__(ff, k)
