@@ -24,6 +24,10 @@ LORENZ_LARGEST_EXPONENT = 0.9056
 class LorenzField(nn.Module):
     """The Lorenz system as a field ``forward(t, x)`` on states ``(..., 3)``.
 
+    The buffer ``params`` ``(sigma, rho, b)`` may carry a leading family axis, ``(P, 3)``, with states
+    ``(P, N, 3)`` (row block ``i`` uses member ``i``'s parameters): the dynamics tools' family path
+    (``dynamics/_family.py``) then evaluates ``P`` members in one call.
+
     Args:
         sigma, rho, b: the parameters (defaults 10, 28, 8/3).
     """
@@ -68,6 +72,8 @@ class LorenzField(nn.Module):
 
     def _L(self) -> torch.Tensor:
         p = self.params
+        if p.ndim > 1:  # a family: (P, 3) -> (P, 3, 3)
+            return torch.addmm(self._e, p, self._P).view(-1, 3, 3)
         if is_functorch_wrapped_tensor(p) or p.requires_grad:  # inside vmap/grad (a stacked family): no cache
             return torch.addmv(self._e, self._P.t(), p).view(3, 3)
         key = (p.data_ptr(), p._version, p.dtype, p.device)
@@ -79,6 +85,8 @@ class LorenzField(nn.Module):
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
         q = x[..., :1] * x[..., 1:]  # (u v, u w)
+        if self.params.ndim > 1:  # a family: x (P, N, 3), L (P, 3, 3)
+            return torch.baddbmm(q @ self._E, x, self._L().mT)
         if x.ndim == 2:
             return torch.addmm(x @ self._L().t(), q, self._E)
         return x @ self._L().mT + q @ self._E
@@ -88,10 +96,17 @@ class LorenzField(nn.Module):
 
         The Lorenz field is quadratic, so ``J`` is affine in ``x``: ``vec J(x) = vec L + x D`` (one product).
         """
+        if self.params.ndim > 1:  # a family: x (P, N, 3) -> (P, N, 3, 3)
+            vecL = self._L().reshape(-1, 1, 9)
+            return torch.baddbmm(vecL, x, self._D.expand(x.shape[0], 3, 9)).view(*x.shape, 3)
         vecL = self._L().reshape(9)
         if x.ndim == 2:
             return torch.addmm(vecL, x, self._D).view(-1, 3, 3)
         return (vecL + x @ self._D).reshape(*x.shape[:-1], 3, 3)
+
+
+#: Largest Lorenz-96 size whose Jacobian is one product ``-vec I + x D`` (``D`` is ``N x N^2``: 2 MB at 64).
+_L96_AFFINE_MAX = 64
 
 
 class Lorenz96Field(nn.Module):
@@ -115,6 +130,15 @@ class Lorenz96Field(nn.Module):
         self.register_buffer("_ip1", (i + 1) % self.dim, persistent=False)
         self.register_buffer("_im1", (i - 1) % self.dim, persistent=False)
         self.register_buffer("_im2", (i - 2) % self.dim, persistent=False)
+        if self.dim <= _L96_AFFINE_MAX:  # J is affine in x: vec J = -vec I + x D (one product per call)
+            n, ip1, im1, im2 = self.dim, (i + 1) % self.dim, (i - 1) % self.dim, (i - 2) % self.dim
+            D = torch.zeros(n, n * n, dtype=torch.float64)
+            D[im1, i * n + ip1] += 1.0
+            D[im1, i * n + im2] -= 1.0
+            D[ip1, i * n + im1] += 1.0
+            D[im2, i * n + im1] -= 1.0
+            self.register_buffer("_D", D, persistent=False)
+            self.register_buffer("_c", -torch.eye(n, dtype=torch.float64).reshape(-1), persistent=False)
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
         return (x.roll(-1, -1) - x.roll(2, -1)) * x.roll(1, -1) - x + self.F.to(x.dtype)
@@ -122,6 +146,8 @@ class Lorenz96Field(nn.Module):
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Closed-form Jacobian at states ``(B, N)`` -> ``(B, N, N)``."""
         B, N = x.shape
+        if N <= _L96_AFFINE_MAX:
+            return torch.addmm(self._c.to(x.dtype), x, self._D.to(x.dtype)).view(B, N, N)
         J = torch.zeros(B, N, N, dtype=x.dtype, device=x.device)
         J[:, self._i, self._i] = -1.0
         J[:, self._i, self._ip1] = x[:, self._im1]

@@ -2,8 +2,9 @@
 
 Problem: Lorenz (sigma 10, rho 28, b 8/3), ``N`` initial states on the attractor (256; 32 with ``quick``),
 all three exponents by Benettin's QR method, re-orthonormalisation every 0.5 over ``t1`` (10; 2 with
-``quick``), rtol 1e-6, atol 1e-8. Ours: :func:`fhrn_ode.dynamics.exponents.lyapunov_spectrum` (torchdiffeq
-dopri5 on all trajectories and tangent spaces at once, Jacobian-vector products by autograd). Baseline:
+``quick``), rtol 1e-6, atol 1e-8. Ours: :func:`fhrn_ode.dynamics.exponents.lyapunov_spectrum` (the solver
+core's dopri5 on all trajectories and tangent spaces at once, ``J Q`` with ``LorenzField``'s closed-form
+Jacobian, confirmed by the field contract). Baseline:
 the textbook loop, one initial state at a time: ``scipy.integrate.solve_ivp`` (RK45, same tolerances) on
 the 12-dimensional system ``(x, Q)`` with the closed-form Jacobian, ``numpy.linalg.qr`` per window; timed
 on ``n_loop`` states and scaled by ``N / n_loop`` (key ``loop_scale``). ``max_abs_err``: the error of our

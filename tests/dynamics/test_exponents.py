@@ -9,7 +9,7 @@ from torch.func import jvp
 from fhrn_ode._errors import FHRNInputError
 from fhrn_ode.dynamics._flow import FlatField, TangentField
 from fhrn_ode.dynamics.exponents import lyapunov_spectrum
-from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField
+from fhrn_ode.dynamics.systems import LORENZ_LARGEST_EXPONENT, LorenzField, lorenz_jacobian
 from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius
@@ -120,3 +120,65 @@ def test_lorenz_analytic_jacobian_equals_autograd():
     x = torch.tensor([[1.0, -2.0, 20.0], [0.3, 0.1, 5.0]], dtype=torch.float64)
     np.testing.assert_allclose(ff.jacobian(x).numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
     np.testing.assert_allclose(ff.jacobian(x).numpy(), lorenz_jacobian(x.numpy(), rho=31.0), atol=1e-13)
+
+
+def test_lean_tangent_equals_the_contract_tangent_field():
+    # the lean path (analytic Jacobian called directly; a family's f and J Q in one vmap) is the same formula
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics._family import make_family
+    from fhrn_ode.dynamics.exponents import _LeanTangent
+
+    g = torch.Generator().manual_seed(1)
+    z = 10 * torch.randn(6, 3, dtype=torch.float64, generator=g)
+    Q = torch.randn(6, 3, 2, dtype=torch.float64, generator=g)
+    t = torch.tensor(0.3, dtype=torch.float64)
+    fam = make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)
+    assert fam.stacked and fam.broadcast  # LorenzField broadcasts params (P, 3): one call, no vmap
+    for ff in (FlatField(LorenzField(rho=31.0)), fam):
+        lean, ref = _LeanTangent(ff, 2), TangentField(ff, 2)
+        assert lean._lean is not None
+        torch.testing.assert_close(lean(t, lean.pack(z, Q)), ref(t, ref.pack(z, Q)), rtol=1e-14, atol=1e-12)
+    # Lorenz-96 does not broadcast a stacked forcing: the vmap path, checked member by member
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    f96 = make_family(lambda F: Lorenz96Field(6, F), [4.0, 8.0], 3)
+    assert f96.stacked and not f96.broadcast
+    z6 = torch.randn(6, 6, dtype=torch.float64, generator=g)
+    Q6 = torch.randn(6, 6, 2, dtype=torch.float64, generator=g)
+    got = _LeanTangent(f96, 2)(t, TangentField(f96, 2).pack(z6, Q6))
+    want = []
+    for i, F in enumerate([4.0, 8.0]):
+        one = FlatField(Lorenz96Field(6, F))
+        rows = slice(3 * i, 3 * i + 3)
+        want.append((one(t, z6[rows]), torch.bmm(one.jacobian(z6[rows]), Q6[rows])))
+    ref = torch.cat([torch.cat([w[0] for w in want]).reshape(-1), torch.cat([w[1] for w in want]).reshape(-1)])
+    torch.testing.assert_close(got, ref, rtol=1e-14, atol=1e-12)
+    for i, r in enumerate([20.0, 28.0, 35.0]):  # member i's rows see member i's rho (exact Jacobian)
+        J = fam.jacobian(z)[2 * i:2 * i + 2]
+        np.testing.assert_allclose(J.numpy(), lorenz_jacobian(z[2 * i:2 * i + 2].numpy(), rho=r), atol=1e-13)
+
+
+@pytest.mark.parametrize("N", [5, 40, 70])  # 70: past _L96_AFFINE_MAX, the indexed construction
+def test_lorenz96_jacobian_is_exact(N):
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    ff = FlatField(Lorenz96Field(N, 8.0))
+    x = torch.randn(3, N, dtype=torch.float64, generator=torch.Generator().manual_seed(N))
+    assert ff.analytic
+    J = ff.jacobian(x)
+    np.testing.assert_allclose(J.numpy(), ff.autograd_jacobian(x).numpy(), atol=1e-13)
+    np.testing.assert_allclose(torch.diagonal(J, dim1=1, dim2=2).sum(1).numpy(), -N, atol=1e-12)  # tr J = -N
+
+
+def test_lorenz_with_stacked_params_equals_each_member():
+    # LorenzField broadcasts params (P, 3) against states (P, N, 3): the family's one-call path
+    rhos = [20.0, 28.0, 35.0]
+    x = 10 * torch.randn(3, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    L = LorenzField()
+    L.params = torch.stack([LorenzField(rho=r).params for r in rhos])
+    f, J = L(0.0, x), L.jacobian(x)
+    for i, r in enumerate(rhos):
+        one = LorenzField(rho=r)
+        torch.testing.assert_close(f[i], one(0.0, x[i]), rtol=1e-14, atol=1e-12)
+        np.testing.assert_allclose(J[i].numpy(), lorenz_jacobian(x[i].numpy(), rho=r), atol=1e-12)
