@@ -274,6 +274,26 @@ def main(argv: list[str] | None = None) -> int:
         restore(previous)
 
 
+def _fast_exit(code: int) -> None:  # pragma: no cover - exercised by the subprocess tests
+    """End a finished command without the interpreter's module teardown (~0.4 s of CPU after ``import
+    torch``, 0.5x of the main job's own work): exit handlers run (Ray, multiprocessing, logging), stdout and
+    stderr are flushed, then ``os._exit``. Every file the commands write is closed by then (atomic writes).
+    Only when no other Python thread is alive (those are joined by a normal exit) and never with
+    ``FHRN_ODE_SLOW_EXIT`` set; otherwise this returns and ``sys.exit`` ends the process as usual."""
+    import atexit
+    import threading
+
+    if threading.active_count() > 1 or os.environ.get("FHRN_ODE_SLOW_EXIT"):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (the reader went away): nothing left to say
+            pass
+    os._exit(code)
+
+
 def entry() -> None:  # pragma: no cover - exercised by the subprocess tests
     """The ``fhrn-ode`` console script and ``python -m fhrn_ode``: :func:`main`, then exit with its code.
 
@@ -281,12 +301,12 @@ def entry() -> None:  # pragma: no cover - exercised by the subprocess tests
     flushed: a second, late interrupt (e.g. the signal landing in the clean-up after the one-line
     message) can then neither print a traceback nor turn the exit status into "killed by SIGINT".
     """
-    import os
-
     try:
         code = main()
     except KeyboardInterrupt as exc:  # raised after main's own handler (its clean-up); same exit code
         code = exit_code(exc)
+    if code not in (130, 143):
+        _fast_exit(code)
     if code in (130, 143):
         mp_util = sys.modules.get("multiprocessing.util")
         if mp_util is not None:  # a process pool ran (sweep): release its semaphores as atexit would, else the

@@ -32,7 +32,7 @@ def test_import_fhrn_ode_is_light_and_names_resolve_lazily():
 @pytest.mark.parametrize("argv", [["--help"], ["integrate", "--help"], ["train", "--help"], ["map", "--bogus"],
                                   ["integrate", "--rtol", "-1e-7", "--out", "/proc/x"]])
 def test_help_and_bad_flags_answer_without_heavy_imports(argv):
-    code = ("import sys, runpy\nsys.argv = ['fhrn-ode', *%r]\n"
+    code = ("import os, sys, runpy\nos.environ['FHRN_ODE_SLOW_EXIT'] = '1'\nsys.argv = ['fhrn-ode', *%r]\n"
             "try:\n    runpy.run_module('fhrn_ode', run_name='__main__')\nexcept SystemExit:\n    pass" % (argv,))
     assert _imported_after(code) == []
 
@@ -103,3 +103,24 @@ def test_an_unknown_command_still_gets_the_closest_suggestion(capsys):
     with pytest.raises(SystemExit, match="2"):
         main(["integratee", "--out", "x"])
     assert "did you mean 'integrate'?" in capsys.readouterr().err
+
+
+def test_a_finished_command_ends_fast_but_runs_exit_handlers_and_flushes(tmp_path):
+    """entry() skips the interpreter's teardown (os._exit) after a finished command: registered exit handlers
+    still run and buffered stdout still arrives; FHRN_ODE_SLOW_EXIT=1 gives the ordinary exit (same output)."""
+    import os
+
+    mark = tmp_path / "atexit.txt"
+    code = ("import atexit, sys, pathlib\n"
+            f"atexit.register(lambda: pathlib.Path({str(mark)!r}).write_text('ran'))\n"
+            "sys.stdout.write('buffered line\\n')\n"
+            "sys.argv = ['fhrn-ode', 'map', '--bogus']\n"
+            "from fhrn_ode.cli import entry\nentry()")
+    for slow in ("", "1"):
+        mark.unlink(missing_ok=True)
+        env = {**os.environ, "FHRN_ODE_SLOW_EXIT": slow}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert r.returncode == 2, r.stderr
+        assert r.stdout == "buffered line\n"
+        assert "--bogus" in r.stderr and "Traceback" not in r.stderr
+        assert mark.read_text() == "ran"
