@@ -70,15 +70,9 @@ function showMessages(list) {
   }
 }
 
-function arrows(p) {  // the field's direction on the grid: one arrow marker per point (cheaper to draw than lines)
-  const ax = p.axis, xs = [], ys = [], angle = [];
-  for (let i = 0; i < ax.length; i++) for (let j = 0; j < ax.length; j++) {
-    const u = p.U[i][j], w = p.V[i][j];
-    if (u === null || w === null || !(Math.hypot(u, w) > 0)) continue;
-    xs.push(ax[j]); ys.push(ax[i]); angle.push(Math.atan2(u, w) * 180 / Math.PI);  // degrees clockwise from up
-  }
-  return {type: "scatter", mode: "markers", x: xs, y: ys, name: "field", hoverinfo: "skip",
-          marker: {symbol: "arrow", angle, size: 8, color: "#b0b0b0", line: {width: 0}}};
+function arrows(p) {  // the field's direction: ONE polyline traced by the server (shafts and heads, null gaps)
+  return {type: "scatter", mode: "lines", x: p.arrows.x, y: p.arrows.y, name: "field", hoverinfo: "skip",
+          line: {color: "#b0b0b0", width: 1}};
 }
 
 function circle(r, name, color, dash) {
@@ -90,13 +84,11 @@ function circle(r, name, color, dash) {
 function joinRows(rows) { const out = []; rows.forEach((r) => { out.push(...r, null); }); return out; }
 
 function planeTraces(p) {
-  const tr = [arrows(p),
-    {type: "contour", name: "rho(J) = 0", x: p.rho_axis, y: p.rho_axis, z: p.rho, showscale: false, hoverinfo: "skip",
-     contours: {coloring: "none", start: 0, end: 0, size: 1, showlabels: false}, line: {color: "#d62728", width: 2, dash: "dot"},
-     showlegend: true}];
-  p.nullclines.forEach((side, k) => side.forEach((c, i) => tr.push({type: "scatter", mode: "lines",
-    name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", legendgroup: `n${k}`, showlegend: i === 0, hoverinfo: "name",
-    x: c.map((q) => q[0]), y: c.map((q) => q[1]), line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}})));
+  const tr = [arrows(p),  // the rho(J) = 0 contour and the nullclines come traced from the server (contourpy)
+    {type: "scatter", mode: "lines", name: "rho(J) = 0", x: p.rho_zero.x, y: p.rho_zero.y, hoverinfo: "skip",
+     line: {color: "#d62728", width: 2, dash: "dot"}}];
+  p.nullclines.forEach((c, k) => tr.push({type: "scatter", mode: "lines", name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0",
+    hoverinfo: "name", x: c.x, y: c.y, line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}}));
   if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
   if (p.pole_radius !== null) tr.push(circle(p.pole_radius, `gain pole |y| = ${p.pole_radius.toFixed(4)}`, "#ff7f0e", "dot"));
   tr.push({type: "scatter", mode: "lines", name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y),
@@ -214,10 +206,14 @@ function drawFig4(t) {
 
 async function clickTrajectory(point, select = true) {
   if (select) X.point = point;
-  const body = collect(); body.point = point;
+  const body = collect(), seq = (X.clickSeq = (X.clickSeq || 0) + 1);
+  body.point = point;
   const q = await api("trajectory", body);
+  if (seq !== X.clickSeq) return;  // a newer click (or redraw) asked meanwhile: drop this stale answer
   if (!q.ok) { showMessages([{level: "error", kind: "input", text: q.error}]); return; }
   X.lastTrajectory = q;
+  $("command-click").textContent = q.command;
+  $("command-click").hidden = $("command-click-label").hidden = false;
   if (q.messages.length) showMessages(q.messages);
   drawEig(q.stability);
   Plotly.react($("vt"), [{type: "scatter", mode: "lines", x: q.t, y: q.V, line: {color: "#000"}}],
@@ -227,24 +223,42 @@ async function clickTrajectory(point, select = true) {
   X.trajectories = (X.trajectories || 0) + 1;
 }
 
-function bifLabel() { $("bif-btn").textContent = `bifurcation: ${X.moved}`; }
+function bifLabel() { $("bif-btn").textContent = `bifurcation diagram: ${X.moved}`; }
 
-async function bifurcation() {
-  const body = collect(); body.param = X.moved;
-  $("bif-text").textContent = `computing the bifurcation diagram of ${X.moved} (a few values, 5-20 s each: bifurcation_sweep finds the cycles of each)...`;
-  const b = await api("bifurcation", body);
+function runs(b) {  // a branch cut into pieces of one stability (the joints shared): solid stable, dashed not
+  const out = [];
+  for (let k = 0; k < b.p.length; k++) {
+    const s = b.stability[k], last = out.at(-1);
+    if (!last || last.s !== s) { out.push({s, x: last ? [last.x.at(-1)] : [], y: last ? [last.y.at(-1)] : []}); }
+    out.at(-1).x.push(b.p[k]); out.at(-1).y.push(b.norm[k]);
+  }
+  return out;
+}
+
+async function bifurcation() {  // continuation of the equilibria over the moved slider's range (server)
+  const body = collect(), param = X.moved, seq = (X.bifSeq = (X.bifSeq || 0) + 1);
+  body.param = param;
+  $("bif-text").textContent = `continuing the equilibria over ${param} (a few seconds)...`;
+  const b = await api("continuation", body);
+  if (seq !== X.bifSeq) return;  // a newer request was made meanwhile: drop this answer
   if (!b.ok) { $("bif-text").textContent = b.error; return; }
-  const tr = b.branches.map((br, i) => ({type: "scatter", mode: "lines+markers", name: `branch ${i}`, x: br.values, y: br.norm,
-    marker: {symbol: br.unstable_dim.map((u) => (u === 0 ? "circle" : "circle-open")), color: "#333"}, line: {color: "#999"}}));
-  b.values.forEach((v, k) => b.cycles[k].forEach((c) => tr.push({type: "scatter", mode: "lines", x: [v, v], showlegend: false,
-    y: [c.radius_min, c.radius_max], line: {color: c.stable ? "#1f77b4" : "#ff7f0e", width: 6}})));
-  tr.push({type: "scatter", mode: "markers", name: "bifurcations", x: b.bifurcations.map((p) => p.value),
-           y: b.bifurcations.map(() => 0), text: b.bifurcations.map((p) => p.kind), marker: {symbol: "triangle-up", size: 12, color: "#d62728"}});
+  X.continuation = b;
+  const dash = {stable: "solid", unstable: "dash", neutral: "dot"};
+  const tr = [];
+  for (const br of b.branches) for (const r of runs(br)) tr.push({type: "scatter", mode: "lines", x: r.x, y: r.y,
+    name: r.s, line: {color: r.s === "stable" ? "#1f77b4" : "#d62728", dash: dash[r.s] || "dot", width: 2}, hoverinfo: "x+y+name"});
+  tr.push({type: "scatter", mode: "markers+text", name: "special points", x: b.special.map((q) => q.p),
+           y: b.special.map((q) => q.norm), text: b.special.map((q) => q.kind), textposition: "top center",
+           hovertext: b.special.map((q) => `${q.kind} at ${param} = ${q.p.toPrecision(8)}`), hoverinfo: "text",
+           marker: {symbol: "diamond", size: 10, color: "#000"}});
   Plotly.react($("bif"), tr, {margin: {l: 40, r: 10, t: 26, b: 30}, showlegend: false,
-    title: {text: `|x*| (circles) and cycles (bars) vs ${b.param}`, font: {size: 12}},
-    shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#d62728"}}]},
+    title: {text: `|x*| vs ${param}: solid stable, dashed unstable`, font: {size: 12}},
+    xaxis: {title: {text: param}, range: b.range}, yaxis: {rangemode: "tozero"},
+    shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#888"}}]},
     SMALL_CFG);
-  $("bif-text").textContent = `${b.note}; attractors: ${b.label.join(", ")}`;
+  const sp = b.special.map((q) => `${q.kind} at ${param} = ${q.p.toPrecision(6)}`).join(", ") || "no special points";
+  $("bif-text").textContent = `${b.note}; ${sp}`;
+  X.bifDone = seq;
 }
 
 function planeClick(ev) {  // a click anywhere on the plot area -> plane coordinates

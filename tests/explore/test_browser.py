@@ -212,7 +212,7 @@ def test_d8_mixed_operator_is_drawn_in_its_leading_eigenplane(driver, server, tm
     layout = driver.execute_script("const l = document.getElementById('plane')._fullLayout;"
                                    "return [l.title.text, l.xaxis.title.text];")
     assert layout[0].startswith("mixed (d = 8)") and "leading eigenvector" in layout[1]
-    assert driver.execute_script("return window.__explore.last.nullclines") == [[], []]  # nullclines: 2-D only
+    assert driver.execute_script("return window.__explore.last.nullclines") == []  # nullclines: 2-D only
     _shot(driver, tmp_path, "d8")
 
 
