@@ -70,29 +70,60 @@ function showMessages(list) {
   }
 }
 
-function arrows(p) {  // the field's direction: ONE polyline traced by the server (shafts and heads, null gaps)
-  return {type: "scatter", mode: "lines", x: p.arrows.x, y: p.arrows.y, name: "field", hoverinfo: "skip",
-          line: {color: "#b0b0b0", width: 1}};
-}
-
-function circle(r, name, color, dash) {
+function circle(r) {
   const t = [...Array(181).keys()].map((k) => 2 * Math.PI * k / 180);
-  return {type: "scatter", mode: "lines", name, x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a)),
-          line: {color, width: 2, dash}, hoverinfo: "name"};
+  return {x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a))};
 }
 
 function joinRows(rows) { const out = []; rows.forEach((r) => { out.push(...r, null); }); return out; }
 
-function planeTraces(p) {
-  const tr = [arrows(p),  // the rho(J) = 0 contour and the nullclines come traced from the server (contourpy)
-    {type: "scatter", mode: "lines", name: "rho(J) = 0", x: p.rho_zero.x, y: p.rho_zero.y, hoverinfo: "skip",
-     line: {color: "#d62728", width: 2, dash: "dot"}}];
-  p.nullclines.forEach((c, k) => tr.push({type: "scatter", mode: "lines", name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0",
-    hoverinfo: "name", x: c.x, y: c.y, line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}}));
-  if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
-  if (p.pole_radius !== null) tr.push(circle(p.pole_radius, `gain pole |y| = ${p.pole_radius.toFixed(4)}`, "#ff7f0e", "dot"));
-  tr.push({type: "scatter", mode: "lines", name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y),
-           line: {color: "rgba(31,119,180,0.55)", width: 1}, hoverinfo: "skip"});
+// The dense layers that change on every slider move (the field's arrows, the batch, nullclines, the rho(J) = 0
+// contour, the ring and pole circles) are polylines traced by the server and stroked on ONE canvas under the
+// Plotly plot: Plotly's SVG took 100-200 ms per redraw for their ~10^4 points on the 2-core machine. Plotly
+// keeps the axes, the equilibria and the clicked trajectory. X.layers is exactly what the canvas shows.
+function canvasLayers(p) {
+  const L = [{name: "field", ...p.arrows, color: "#b0b0b0", width: 1},
+             {name: "rho(J) = 0", ...p.rho_zero, color: "#d62728", width: 2, dash: [2, 3]}];
+  p.nullclines.forEach((c, k) => L.push({name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", ...c,
+                                         color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}));
+  if (p.ring_radius > 0) L.push({name: `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`,
+                                 ...circle(p.ring_radius), color: "#1f77b4", width: 2, dash: [6, 4]});
+  if (p.pole_radius !== null) L.push({name: `gain pole |y| = ${p.pole_radius.toFixed(4)}`, ...circle(p.pole_radius),
+                                      color: "#ff7f0e", width: 2, dash: [2, 3]});
+  L.push({name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y), color: "rgba(31,119,180,0.55)", width: 1});
+  return L;
+}
+
+function drawCanvas(layers) {
+  const gd = $("plane"), fl = gd._fullLayout, cv = $("plane-canvas");
+  if (!fl || !fl.xaxis || !fl.xaxis._length) return;
+  const dpr = window.devicePixelRatio || 1, W = gd.clientWidth, H = gd.clientHeight;
+  if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+    cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr); cv.style.width = `${W}px`; cv.style.height = `${H}px`;
+  }
+  const ctx = cv.getContext("2d"), xa = fl.xaxis, ya = fl.yaxis;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, W, H);
+  ctx.save();
+  ctx.beginPath(); ctx.rect(xa._offset, ya._offset, xa._length, ya._length); ctx.clip();
+  for (const l of layers) {
+    ctx.beginPath();
+    let pen = false;
+    for (let k = 0; k < l.x.length; k++) {
+      const x = l.x[k], y = l.y[k];
+      if (x === null || y === null) { pen = false; continue; }
+      const px = xa._offset + xa.l2p(x), py = ya._offset + ya.l2p(y);
+      if (pen) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+      pen = true;
+    }
+    ctx.strokeStyle = l.color; ctx.lineWidth = l.width; ctx.setLineDash(l.dash || []);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+function plotlyTraces() {  // the sparse layers Plotly draws: the clicked trajectory and the equilibria
+  const tr = [];
   if (X.lastTrajectory) {
     const q = X.lastTrajectory;
     tr.push({type: "scatter", mode: "lines", name: `clicked: |y(t1)| = ${q.final_norm.toFixed(6)}`, x: q.x, y: q.y,
@@ -109,24 +140,34 @@ function planeTraces(p) {
   return tr;
 }
 
-async function drawPlane(p) {
+function planeLayout(p) {
   const e = p.spec.extent;
-  const layout = {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+  return {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",  // the canvas underneath shows through
     title: {text: `${p.operator.name} (d = ${p.dim}): ${p.status}`, font: {size: 13}, x: 0.05, xanchor: "left"},
-    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false}, legend: {font: {size: 10}, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)"},
+    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false},
     yaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y2" : "v"}, scaleanchor: "x", zeroline: false}};
-  const traces = planeTraces(p);
-  await Plotly.react($("plane"), traces, layout, {displaylogo: false, responsive: true});
-  legend(traces);
 }
 
-function legend(traces) {  // an HTML legend (Plotly's own costs ~15 ms per redraw)
+async function drawPlane(p) {  // Plotly redraws only when its own part changed; the canvas always
+  const layout = planeLayout(p), traces = plotlyTraces();
+  const key = JSON.stringify(layout), gd = $("plane");
+  if (key !== X.layoutKey || X.plotlyEq !== X.equilibria || X.plotlyTr !== X.lastTrajectory || !gd._fullLayout) {
+    await Plotly.react(gd, traces, layout, {displaylogo: false, responsive: true, displayModeBar: false});
+    X.layoutKey = key; X.plotlyEq = X.equilibria; X.plotlyTr = X.lastTrajectory;
+  }
+  X.layers = canvasLayers(p);
+  drawCanvas(X.layers);
+  legend([...X.layers, ...traces]);
+}
+
+function legend(layers) {  // an HTML legend for canvas and Plotly layers alike
   const seen = new Set(), parts = [];
-  for (const t of traces) {
-    if (seen.has(t.name) || t.showlegend === false) continue;
+  for (const t of layers) {
+    if (seen.has(t.name)) continue;
     seen.add(t.name);
-    const c = (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
-    const dash = t.line && t.line.dash ? "dashed" : "solid";
+    const c = t.color || (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
+    const dash = t.dash || (t.line && t.line.dash) ? "dashed" : "solid";
     parts.push(`<span class="key"><i style="border-top: 3px ${dash} ${c}"></i>${t.name}</span>`);
   }
   $("legend").innerHTML = parts.join(" ");
@@ -243,6 +284,7 @@ async function bifurcation() {  // continuation of the equilibria over the moved
   if (seq !== X.bifSeq) return;  // a newer request was made meanwhile: drop this answer
   if (!b.ok) { $("bif-text").textContent = b.error; return; }
   X.continuation = b;
+  const top = Math.max(1, ...b.branches.flatMap((br) => br.norm.filter((v) => v !== null)));
   const dash = {stable: "solid", unstable: "dash", neutral: "dot"};
   const tr = [];
   for (const br of b.branches) for (const r of runs(br)) tr.push({type: "scatter", mode: "lines", x: r.x, y: r.y,
@@ -253,7 +295,7 @@ async function bifurcation() {  // continuation of the equilibria over the moved
            marker: {symbol: "diamond", size: 10, color: "#000"}});
   Plotly.react($("bif"), tr, {margin: {l: 40, r: 10, t: 26, b: 30}, showlegend: false,
     title: {text: `|x*| vs ${param}: solid stable, dashed unstable`, font: {size: 12}},
-    xaxis: {title: {text: param}, range: b.range}, yaxis: {rangemode: "tozero"},
+    xaxis: {title: {text: param}, range: b.range}, yaxis: {title: {text: "|x*|"}, range: [-0.05 * top, 1.1 * top]},
     shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#888"}}]},
     SMALL_CFG);
   const sp = b.special.map((q) => `${q.kind} at ${param} = ${q.p.toPrecision(6)}`).join(", ") || "no special points";
@@ -269,7 +311,18 @@ function planeClick(ev) {  // a click anywhere on the plot area -> plane coordin
   clickTrajectory([u, v]);
 }
 
-function download(format) { return Plotly.downloadImage($("plane"), {format, filename: "fhrn-explore", width: 900, height: 800}); }
+function download(format, save = true) {  // the whole view (canvas layers as Plotly traces) as one PNG/SVG figure
+  if (!X.last) return null;
+  const dash = (l) => (l.dash ? (l.dash[0] > 4 ? "dash" : "dot") : "solid");
+  const data = [...X.layers.map((l) => ({type: "scatter", mode: "lines", name: l.name, x: l.x, y: l.y,
+                                        line: {color: l.color, width: l.width, dash: dash(l)}})), ...plotlyTraces()];
+  const layout = {...planeLayout(X.last), paper_bgcolor: "#fff", plot_bgcolor: "#fff", showlegend: true,
+                  legend: {font: {size: 10}, bgcolor: "rgba(255,255,255,0.8)"}};
+  return Plotly.toImage({data, layout}, {format, width: 900, height: 800}).then((url) => {
+    if (save) { const a = document.createElement("a"); a.href = url; a.download = `fhrn-explore.${format}`; a.click(); }
+    return url;
+  });
+}
 
 function init() {
   buildSliders();
@@ -289,6 +342,8 @@ function init() {
   for (const k of TEXT_KEYS) $(k).addEventListener("change", () => refresh(performance.now()));
   $("memory").addEventListener("change", () => refresh(performance.now()));
   $("plane").addEventListener("click", planeClick);
+  let resizeTimer = null;  // Plotly resizes the plot with the window (responsive); the canvas follows it
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => X.layers && drawCanvas(X.layers), 150); });
   $("png").addEventListener("click", () => download("png"));
   $("svg").addEventListener("click", () => download("svg"));
   $("bif-btn").addEventListener("click", bifurcation);
@@ -298,5 +353,6 @@ function init() {
     a.download = "fhrn-explore.json"; a.click();
   });
 }
+window.__exploreDownload = download;  // the export, for the browser tests
 window.addEventListener("error", (e) => X.errors.push(String(e.message)));
 init();
