@@ -46,7 +46,7 @@ def polylines(lines, digits: int = 5) -> dict:
     return dict(x=jsonable(xy[:, 0], digits), y=jsonable(xy[:, 1], digits))
 
 
-def arrow_path(ax: np.ndarray, U: np.ndarray, V: np.ndarray, digits: int = 4) -> dict:
+def arrow_path(ax: np.ndarray, U: np.ndarray, V: np.ndarray, digits: int = 3) -> dict:
     """The field's direction on the grid as ONE polyline (``{x, y}``, None between pieces): per grid point a
     shaft of 0.7 grid spacings centred on it and a two-stroke head. Zero and NaN vectors are left out.
 
@@ -167,7 +167,8 @@ def _integrate(spec: ViewSpec, W, params, y0):
 def portrait(spec: ViewSpec) -> dict:
     """Everything the phase plane draws for ``spec`` (JSON-ready): arrows, nullclines (d = 2), the
     ``rho(J) = 0`` map, ring and pole radii, the batch's trajectories and final norms, messages and the
-    equivalent command line.
+    equivalent command line. Drawn coordinates are rounded (batch 1e-4, arrows 1e-3 in plane units: a
+    pixel is ~5e-3 at the default half-width) to keep the answer small; ``final_norm`` is not rounded.
 
     Raises:
         FHRNInputError: a bad control value or operator.
@@ -201,7 +202,7 @@ def portrait(spec: ViewSpec) -> dict:
         rho_zero=polylines(_zero_contours(sm.y1, sm.y2, sm.spectral_abscissa)),
         ring_radius=ring_radius(params.kappa, params.theta, params.leak), pole_radius=pole_radius(params.beta),
         theta=params.theta, wr_norm=float(np.linalg.norm(W, 2)),
-        t=jsonable(res.t.numpy()), x=jsonable(traj[..., 0].T, 5), y=jsonable(traj[..., 1].T, 5),
+        t=jsonable(res.t.numpy()), x=jsonable(traj[..., 0].T, 4), y=jsonable(traj[..., 1].T, 4),
         final_norm=np.linalg.norm(yf, axis=-1).tolist(), status=res.status, message=res.message, nfe=res.nfe,
         messages=_messages(res, params, spec.n_init), command=spec.command(params), spec=spec.to_dict())
 
