@@ -146,6 +146,9 @@ def test_the_exported_command_reproduces_the_view(driver, server, tmp_path):
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)["final_norm"]
     assert len(got) == 64 and np.allclose(got, view, rtol=0, atol=1e-12)
+    y = np.load(tmp_path / "run" / "trajectory.npz")["y"]  # (T, N, 2): every drawn point, not only the ends
+    drawn_x = np.array([[np.nan if v is None else v for v in row] for row in driver.execute_script("return window.__explore.last.x")])
+    assert drawn_x.shape == (64, 101) and np.allclose(drawn_x, y[:, :, 0].T, rtol=0, atol=5.1e-5)  # rounded to 1e-4
     exported = json.loads(driver.find_element("id", "params-json").get_attribute("textContent"))
     assert exported["params"]["gamma"] == 0.7 and exported["spec"]["n_init"] == 64
 
