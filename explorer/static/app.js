@@ -185,7 +185,7 @@ async function refresh(t0) {  // coalesced: at most one portrait request in flig
       showMessages([{level: "error", kind: "input", text: p.error}]); setStale(true);
       $("status").textContent = "error (the plot shows the last valid view)";
     } else {
-      X.last = p;
+      X.last = p; X.lastBody = body;  // the side panels describe exactly this view
       if (trained) { X.trainedNull = false; setValues({gamma: p.params.gamma, beta: p.params.beta}); }
       X.lastTrajectory = null;
       showMessages(p.messages); setStale(false);
@@ -212,7 +212,7 @@ let sideTimer = null;
 function scheduleSide() { clearTimeout(sideTimer); sideTimer = setTimeout(side, 120); }
 
 async function side() {  // equilibria, the Jacobian at the selected point, Fig. 4, the last trajectory
-  const body = collect(), seq = X.drawn;
+  const body = {...X.lastBody}, seq = X.drawn;
   if (X.point) body.point = X.point;
   const a = await api("analysis", body);
   if (seq !== X.drawn) return;  // a newer view was drawn meanwhile

@@ -116,3 +116,8 @@ def test_unreadable_files_are_one_line(tmp_path, capsys):
     cube = tmp_path / "cube.npy"
     np.save(cube, np.zeros((2, 2, 2)))
     assert "shape (N, d)" in _refused(tmp_path, capsys, "--y0", str(cube))
+
+
+def test_a_state_starting_with_a_minus_sign_is_a_value_not_a_flag(tmp_path, capsys):
+    code, z, _ = _run(tmp_path, "--y0", "-1.1,0.7;-0.25,-2")  # as explore exports a click left of the origin
+    assert code == 0 and np.array_equal(z["y0"], [[-1.1, 0.7], [-0.25, -2.0]])

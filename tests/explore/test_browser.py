@@ -130,6 +130,7 @@ def test_beta_2_kappa_2_shows_the_pole_message(driver, server, tmp_path):
     _redraw(driver, "beta", "2", "change")
     msg = wait_js(driver, "document.querySelector('#messages .msg[data-kind=pole]')", 60)
     assert re.search(r"Gain pole: \d+ of 8 trajectories reached \|y\| = sqrt\(1 - 1/beta\) = 0\.7071", msg.text)
+    wait_js(driver, "window.__explore.sideDone === window.__explore.drawn", 120)  # the side panels of this view
     assert "no test here" in driver.find_element("id", "fig4-text").text
     _shot(driver, tmp_path, "pole")
 
