@@ -9,9 +9,10 @@ Needs the ``explore`` extra (``pip install -e ".[explore]"``) for the server; th
 
 from ._spec import DEFAULTS, MODEL_KEYS, ViewSpec, parse_view, point_of
 from ._views import portrait, resolve, trajectory, view_plane
-from ._panels import SLIDERS, bifurcation, equilibria, point_stability, stability_test
+from ._panels import SLIDERS, equilibria, point_stability, stability_test
+from ._continuation import SLIDER_RANGE, continuation_diagram
 from .server import bind_socket, create_app, is_loopback, make_server, plotly_js
 
 __all__ = ["DEFAULTS", "MODEL_KEYS", "ViewSpec", "parse_view", "point_of", "portrait", "resolve", "trajectory",
-           "view_plane", "SLIDERS", "bifurcation", "equilibria", "point_stability", "stability_test",
+           "view_plane", "SLIDERS", "SLIDER_RANGE", "continuation_diagram", "equilibria", "point_stability", "stability_test",
            "bind_socket", "create_app", "is_loopback", "make_server", "plotly_js"]

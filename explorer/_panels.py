@@ -1,33 +1,28 @@
 """The side panels of ``fhrn-ode explore``: equilibria, the Jacobian at a point, the Fig. 4 stability
-test and the one-parameter bifurcation diagram of the slider being moved.
+test (the bifurcation diagram of the slider moved: :mod:`fhrn_ode.explore._continuation`).
 
 All numbers come from the library: :func:`fhrn_ode.dynamics.find_fixed_points` (classified by
 :func:`fhrn_ode.dynamics.classify_equilibrium`), :func:`fhrn_ode.dynamics.local_stability`
 (:meth:`FHRNField.jacobian`, C 10-11), :func:`fhrn_ode.analysis.check_operator` with the boundaries
-:func:`fhrn_ode.analysis.wr_crit_small_gain` and :func:`fhrn_ode.analysis.exact_critical_scale` (Fig. 4),
-and :func:`fhrn_ode.dynamics.bifurcation_sweep` on :func:`fhrn_ode.dynamics.fhrn_family` (to be replaced
-by continuation, helper h22's issue, once it lands).
+:func:`fhrn_ode.analysis.wr_crit_small_gain` and :func:`fhrn_ode.analysis.exact_critical_scale` (Fig. 4).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fhrn_ode._errors import FHRNInputError, check_choice
+from fhrn_ode._errors import FHRNInputError
 
 from ._spec import ViewSpec
 from ._views import jsonable, resolve, view_plane
 
-__all__ = ["N_BIF", "SLIDERS", "bifurcation", "equilibria", "point_stability", "stability_test"]
+__all__ = ["SLIDERS", "equilibria", "point_stability", "stability_test"]
 
 #: The sliders a bifurcation diagram can follow (names of :data:`fhrn_ode.dynamics.BIFURCATION_PARAMS`).
 SLIDERS = ("gamma", "kappa", "theta", "leak", "beta", "wr_scale")
 #: Starts per side of the plane grid for the fixed-point finder (Newton from each, and from -z); odd, so the
 #: plane's origin is one of them.
 _STARTS = 5
-#: Values of a bifurcation diagram. bifurcation_sweep runs find_cycles per value (~5-20 s each on a shared
-#: 2-core machine), so the diagram is computed on request (a button), not on every slider move.
-N_BIF = 5
 
 
 def equilibria(spec: ViewSpec) -> list[dict]:
@@ -136,33 +131,3 @@ def stability_test(spec: ViewSpec) -> dict:
         f"small gain: r_e = gamma |g| |W*|_2 = {c.r_e:.4g} -> "
         f"{'stable (sufficient)' if c.stable_small_gain else 'inconclusive (r_e >= 1)'}"))
     return out
-
-
-def bifurcation(spec: ViewSpec, param: str) -> dict:
-    """Bifurcation diagram of ``param`` over a window around its current value (:data:`N_BIF` values;
-    memory-free field): equilibrium branches ``|x*|`` with their unstable dimension, cycles' radii, located bifurcations.
-
-    Raises:
-        FHRNInputError: an unknown ``param``, or ``wr_scale`` for a non-built-in operator.
-    """
-    from fhrn_ode.dynamics import bifurcation_sweep, fhrn_family
-
-    param = check_choice("param", param, SLIDERS)
-    op, params = resolve(spec)
-    if param == "wr_scale":
-        if spec.wr_scale is None:
-            raise FHRNInputError("`param` wr_scale: |W*| is a slider of the built-in operators only")
-        cur = spec.wr_scale
-    else:
-        cur = float(getattr(params, param))
-    half = max(0.5 * abs(cur), 0.25)
-    lo = max(0.0, cur - half)
-    values = np.linspace(lo, lo + 2 * half, N_BIF)
-    diag = bifurcation_sweep(fhrn_family(op.W, params.replace(memory="none"), param), values, param=param,
-                             n_init=4, radius=spec.init_radius, t_transient=10.0, n_starts=8, exponents=False,
-                             seed=spec.seed)
-    cyc = [[dict(radius_min=c["radius_min"], radius_max=c["radius_max"], stable=c["stable"]) for c in cs]
-           for cs in diag.cycles]
-    return dict(param=param, current=cur, values=diag.values.tolist(), label=diag.label, branches=diag.branches,
-                cycles=cyc, bifurcations=[b.to_dict() for b in diag.bifurcations],
-                note=f"bifurcation_sweep over {N_BIF} values (continuation, helper h22's issue, can replace it)")

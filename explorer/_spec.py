@@ -27,7 +27,7 @@ MAX_DIM, MAX_INIT, MAX_POINTS = 64, 256, 2001
 #: Defaults of the page: 64 trajectories of the 2-D antisymmetric field to t = 10 (a redraw within ~150 ms).
 DEFAULTS: dict[str, Any] = dict(wr="antisym", dim=2, seed=0, wr_scale=1.0, gamma=1.0, kappa=10.0, theta=1.0,
                                 leak=1.0, beta=0.0, memory="none", n_init=64, init_radius=2.0, t1=10.0,
-                                n_points=101, rtol=1e-5, atol=1e-7, extent=2.2)
+                                n_points=101, rtol=1e-4, atol=1e-6, extent=2.2)
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,16 @@ class ViewSpec:
         """JSON of the view's parameters (the export)."""
         return asdict(self)
 
-    def command(self, params) -> str:
-        """The ``fhrn-ode integrate`` command line that computes this view's batch (same numbers).
+    def command(self, params, y0=None) -> str:
+        """The ``fhrn-ode integrate`` command line that computes this view's batch (same numbers), or with
+        ``y0`` (states ``(N, d)``, e.g. a clicked point) the trajectories from exactly those states (``--y0``).
 
         ``params``: the :class:`~fhrn_ode.params.FHRNParams` the view used (trained defaults filled in).
-        Floats are written with ``repr`` so the command reproduces the view to the last bit.
+        Floats are written with ``repr`` so the command reproduces the view to the last bit; the view's
+        tolerances (``--rtol``/``--atol``) are written too, so the CLI integrates exactly as the view did.
         """
+        from fhrn_ode.cli._y0 import format_y0
+
         parts = ["fhrn-ode", "integrate", "--wr", self.wr]
         if self.dim is not None:
             parts += ["--dim", str(self.dim)]
@@ -81,8 +85,12 @@ class ViewSpec:
             parts += [f"--{k}", repr(float(getattr(params, k)))]
         if params.memory != "none":
             parts += ["--memory", params.memory]
-        parts += ["--seed", str(self.seed), "--n-init", str(self.n_init), "--init-radius", repr(self.init_radius),
-                  "--t1", repr(self.t1), "--n-points", str(self.n_points), "--rtol", repr(self.rtol),
+        parts += ["--seed", str(self.seed)]
+        if y0 is None:
+            parts += ["--n-init", str(self.n_init), "--init-radius", repr(self.init_radius)]
+        else:
+            parts += ["--y0", format_y0(y0)]
+        parts += ["--t1", repr(self.t1), "--n-points", str(self.n_points), "--rtol", repr(self.rtol),
                   "--atol", repr(self.atol), "--out", "runs/explore", "--no-plot", "--json"]
         return " ".join(shlex.quote(p) for p in parts)
 

@@ -21,7 +21,8 @@ from fhrn_ode._errors import FHRNInputError
 
 from ._spec import MODEL_KEYS, ViewSpec
 
-__all__ = ["ARROWS", "RHO_GRID", "resolve", "view_plane", "portrait", "trajectory", "jsonable"]
+__all__ = ["ARROWS", "RHO_GRID", "resolve", "view_plane", "portrait", "trajectory", "jsonable", "arrow_path",
+           "polylines"]
 
 #: Arrows per side of the drawn field, and points per side of the spectral-abscissa map.
 ARROWS, RHO_GRID = 21, 41
@@ -36,6 +37,35 @@ def jsonable(a, digits: int = 7) -> Any:
     out = np.round(a, digits).astype(object)
     out[~np.isfinite(a)] = None
     return out.tolist()
+
+
+def polylines(lines, digits: int = 5) -> dict:
+    """Polylines ``[(k, 2), ...]`` as ONE ``{x, y}`` pair of lists, None between lines (one Plotly trace)."""
+    parts = [p for c in lines for p in (np.asarray(c, dtype=np.float64), np.full((1, 2), np.nan))]
+    xy = np.concatenate(parts) if parts else np.zeros((0, 2))
+    return dict(x=jsonable(xy[:, 0], digits), y=jsonable(xy[:, 1], digits))
+
+
+def arrow_path(ax: np.ndarray, U: np.ndarray, V: np.ndarray, digits: int = 3) -> dict:
+    """The field's direction on the grid as ONE polyline (``{x, y}``, None between pieces): per grid point a
+    shaft of 0.7 grid spacings centred on it and a two-stroke head. Zero and NaN vectors are left out.
+
+    ``U[i, j]``, ``V[i, j]``: the field at ``(ax[j], ax[i])`` (:class:`~fhrn_ode.analysis.PhasePortrait`).
+    """
+    X, Y = np.meshgrid(ax, ax)
+    n = np.hypot(U, V)
+    keep = np.isfinite(n) & (n > 0)
+    h = 0.7 * (ax[1] - ax[0]) if len(ax) > 1 else 1.0
+    cx, cy, ux, uy = X[keep], Y[keep], U[keep] / n[keep], V[keep] / n[keep]
+    tail = np.stack([cx - 0.5 * h * ux, cy - 0.5 * h * uy], -1)
+    tip = np.stack([cx + 0.5 * h * ux, cy + 0.5 * h * uy], -1)
+    c, s = np.cos(np.deg2rad(25.0)), np.sin(np.deg2rad(25.0))
+    back = -0.35 * h * np.stack([ux, uy], -1)  # the head's strokes: back from the tip, turned by +-25 degrees
+    left = tip + np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], -1)
+    right = tip + np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], -1)
+    gap = np.full_like(tip, np.nan)
+    xy = np.stack([tail, tip, gap, left, tip, right, gap], 1).reshape(-1, 2)
+    return dict(x=jsonable(xy[:, 0], digits), y=jsonable(xy[:, 1], digits))
 
 
 def _stamp(spec: str) -> float | None:
@@ -137,7 +167,8 @@ def _integrate(spec: ViewSpec, W, params, y0):
 def portrait(spec: ViewSpec) -> dict:
     """Everything the phase plane draws for ``spec`` (JSON-ready): arrows, nullclines (d = 2), the
     ``rho(J) = 0`` map, ring and pole radii, the batch's trajectories and final norms, messages and the
-    equivalent command line.
+    equivalent command line. Drawn coordinates are rounded (batch 1e-4, arrows 1e-3 in plane units: a
+    pixel is ~5e-3 at the default half-width) to keep the answer small; ``final_norm`` is not rounded.
 
     Raises:
         FHRNInputError: a bad control value or operator.
@@ -145,6 +176,7 @@ def portrait(spec: ViewSpec) -> dict:
     import torch
 
     from fhrn_ode.analysis import phase_portrait, spectral_map
+    from fhrn_ode.analysis.phase import _zero_contours
     from fhrn_ode.field import FHRNField
     from fhrn_ode.homeostasis import pole_radius
     from fhrn_ode.integration import initial_conditions
@@ -165,18 +197,19 @@ def portrait(spec: ViewSpec) -> dict:
     yf = res.y_final.detach().numpy()
     return dict(
         dim=d, plane=label, origin=o.tolist(), basis=B.tolist(), operator=op.to_dict(),
-        params=params.to_dict(), axis=jsonable(pp.y1), U=jsonable(pp.U, 5), V=jsonable(pp.V, 5),
-        nullclines=[[jsonable(c, 5) for c in side] for side in pp.nullclines] if d == 2 else [[], []],
-        rho_axis=jsonable(sm.y1), rho=jsonable(sm.spectral_abscissa, 5),
+        params=params.to_dict(), arrows=arrow_path(pp.y1, pp.U, pp.V),
+        nullclines=[polylines(side) for side in pp.nullclines] if d == 2 else [],
+        rho_zero=polylines(_zero_contours(sm.y1, sm.y2, sm.spectral_abscissa)),
         ring_radius=ring_radius(params.kappa, params.theta, params.leak), pole_radius=pole_radius(params.beta),
         theta=params.theta, wr_norm=float(np.linalg.norm(W, 2)),
-        t=jsonable(res.t.numpy()), x=jsonable(traj[..., 0].T, 5), y=jsonable(traj[..., 1].T, 5),
+        t=jsonable(res.t.numpy()), x=jsonable(traj[..., 0].T, 4), y=jsonable(traj[..., 1].T, 4),
         final_norm=np.linalg.norm(yf, axis=-1).tolist(), status=res.status, message=res.message, nfe=res.nfe,
         messages=_messages(res, params, spec.n_init), command=spec.command(params), spec=spec.to_dict())
 
 
 def trajectory(spec: ViewSpec, point: tuple[float, float]) -> dict:
-    """One trajectory from the clicked plane point ``origin + u b1 + v b2``, with ``V(t)`` and its final ``|y|``.
+    """One trajectory from the clicked plane point ``origin + u b1 + v b2``, with ``V(t)``, its final ``|y|``,
+    its initial state ``y0`` (d numbers) and the ``fhrn-ode integrate --y0`` command that reproduces it.
 
     Raises:
         FHRNInputError: a bad control value or operator.
@@ -188,7 +221,7 @@ def trajectory(spec: ViewSpec, point: tuple[float, float]) -> dict:
     op, params = resolve(spec)
     W = op.W
     o, B, _ = view_plane(W)
-    y0 = torch.as_tensor(o + point[0] * B[:, 0] + point[1] * B[:, 1])[None]
+    y0 = torch.as_tensor(o + point[0] * B[:, 0] + point[1] * B[:, 1])[None]  # float64, as --y0 reads it
     with torch.no_grad():
         res = _integrate(spec, W, params, y0)
     y = res.y.detach().numpy()[:, 0]  # (T, d)
@@ -196,4 +229,5 @@ def trajectory(spec: ViewSpec, point: tuple[float, float]) -> dict:
     yf = res.y_final.detach().numpy()[0]
     return dict(point=list(point), t=jsonable(res.t.numpy()), x=jsonable(xy[:, 0]), y=jsonable(xy[:, 1]),
                 V=jsonable(lyapunov_V(y, params.theta)), final_norm=float(np.linalg.norm(yf)),
-                status=res.status, message=res.message, messages=_messages(res, params, 1))
+                status=res.status, message=res.message, messages=_messages(res, params, 1),
+                y0=y0[0].tolist(), command=spec.command(params, y0.numpy()))

@@ -20,7 +20,7 @@ from typing import Callable
 
 from fhrn_ode._errors import FHRNInputError
 
-from . import _panels, _views
+from . import _continuation, _panels, _views
 from ._spec import DEFAULTS, parse_view, point_of
 
 __all__ = ["STATIC", "create_app", "plotly_js", "is_loopback", "bind_socket", "make_server"]
@@ -72,7 +72,8 @@ HANDLERS: dict[str, Callable[[dict], dict]] = {
     "portrait": lambda data: _views.portrait(parse_view(_view_keys(data))),
     "trajectory": _trajectory,
     "analysis": _analysis,
-    "bifurcation": lambda data: _panels.bifurcation(parse_view(_view_keys(data)), (data or {}).get("param")),
+    "continuation": lambda data: _continuation.continuation_diagram(parse_view(_view_keys(data)),
+                                                                    (data or {}).get("param")),
     "defaults": lambda data: dict(defaults=DEFAULTS),
 }
 

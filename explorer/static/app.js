@@ -70,37 +70,60 @@ function showMessages(list) {
   }
 }
 
-function arrows(p) {  // the field's direction on the grid: one arrow marker per point (cheaper to draw than lines)
-  const ax = p.axis, xs = [], ys = [], angle = [];
-  for (let i = 0; i < ax.length; i++) for (let j = 0; j < ax.length; j++) {
-    const u = p.U[i][j], w = p.V[i][j];
-    if (u === null || w === null || !(Math.hypot(u, w) > 0)) continue;
-    xs.push(ax[j]); ys.push(ax[i]); angle.push(Math.atan2(u, w) * 180 / Math.PI);  // degrees clockwise from up
-  }
-  return {type: "scatter", mode: "markers", x: xs, y: ys, name: "field", hoverinfo: "skip",
-          marker: {symbol: "arrow", angle, size: 8, color: "#b0b0b0", line: {width: 0}}};
-}
-
-function circle(r, name, color, dash) {
+function circle(r) {
   const t = [...Array(181).keys()].map((k) => 2 * Math.PI * k / 180);
-  return {type: "scatter", mode: "lines", name, x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a)),
-          line: {color, width: 2, dash}, hoverinfo: "name"};
+  return {x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a))};
 }
 
 function joinRows(rows) { const out = []; rows.forEach((r) => { out.push(...r, null); }); return out; }
 
-function planeTraces(p) {
-  const tr = [arrows(p),
-    {type: "contour", name: "rho(J) = 0", x: p.rho_axis, y: p.rho_axis, z: p.rho, showscale: false, hoverinfo: "skip",
-     contours: {coloring: "none", start: 0, end: 0, size: 1, showlabels: false}, line: {color: "#d62728", width: 2, dash: "dot"},
-     showlegend: true}];
-  p.nullclines.forEach((side, k) => side.forEach((c, i) => tr.push({type: "scatter", mode: "lines",
-    name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", legendgroup: `n${k}`, showlegend: i === 0, hoverinfo: "name",
-    x: c.map((q) => q[0]), y: c.map((q) => q[1]), line: {color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}})));
-  if (p.ring_radius > 0) tr.push(circle(p.ring_radius, `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`, "#1f77b4", "dash"));
-  if (p.pole_radius !== null) tr.push(circle(p.pole_radius, `gain pole |y| = ${p.pole_radius.toFixed(4)}`, "#ff7f0e", "dot"));
-  tr.push({type: "scatter", mode: "lines", name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y),
-           line: {color: "rgba(31,119,180,0.55)", width: 1}, hoverinfo: "skip"});
+// The dense layers that change on every slider move (the field's arrows, the batch, nullclines, the rho(J) = 0
+// contour, the ring and pole circles) are polylines traced by the server and stroked on ONE canvas under the
+// Plotly plot: Plotly's SVG took 100-200 ms per redraw for their ~10^4 points on the 2-core machine. Plotly
+// keeps the axes, the equilibria and the clicked trajectory. X.layers is exactly what the canvas shows.
+function canvasLayers(p) {
+  const L = [{name: "field", ...p.arrows, color: "#b0b0b0", width: 1},
+             {name: "rho(J) = 0", ...p.rho_zero, color: "#d62728", width: 2, dash: [2, 3]}];
+  p.nullclines.forEach((c, k) => L.push({name: k === 0 ? "dy1/dt = 0" : "dy2/dt = 0", ...c,
+                                         color: k === 0 ? "#2ca02c" : "#9467bd", width: 1.5}));
+  if (p.ring_radius > 0) L.push({name: `antisym ring sqrt(theta^2 - leak/kappa) = ${p.ring_radius.toFixed(4)}`,
+                                 ...circle(p.ring_radius), color: "#1f77b4", width: 2, dash: [6, 4]});
+  if (p.pole_radius !== null) L.push({name: `gain pole |y| = ${p.pole_radius.toFixed(4)}`, ...circle(p.pole_radius),
+                                      color: "#ff7f0e", width: 2, dash: [2, 3]});
+  L.push({name: `batch (${p.final_norm.length})`, x: joinRows(p.x), y: joinRows(p.y), color: "rgba(31,119,180,0.55)", width: 1});
+  return L;
+}
+
+function drawCanvas(layers) {
+  const gd = $("plane"), fl = gd._fullLayout, cv = $("plane-canvas");
+  if (!fl || !fl.xaxis || !fl.xaxis._length) return;
+  const dpr = window.devicePixelRatio || 1, W = gd.clientWidth, H = gd.clientHeight;
+  if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+    cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr); cv.style.width = `${W}px`; cv.style.height = `${H}px`;
+  }
+  const ctx = cv.getContext("2d"), xa = fl.xaxis, ya = fl.yaxis;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, W, H);
+  ctx.save();
+  ctx.beginPath(); ctx.rect(xa._offset, ya._offset, xa._length, ya._length); ctx.clip();
+  for (const l of layers) {
+    ctx.beginPath();
+    let pen = false;
+    for (let k = 0; k < l.x.length; k++) {
+      const x = l.x[k], y = l.y[k];
+      if (x === null || y === null) { pen = false; continue; }
+      const px = xa._offset + xa.l2p(x), py = ya._offset + ya.l2p(y);
+      if (pen) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+      pen = true;
+    }
+    ctx.strokeStyle = l.color; ctx.lineWidth = l.width; ctx.setLineDash(l.dash || []);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+function plotlyTraces() {  // the sparse layers Plotly draws: the clicked trajectory and the equilibria
+  const tr = [];
   if (X.lastTrajectory) {
     const q = X.lastTrajectory;
     tr.push({type: "scatter", mode: "lines", name: `clicked: |y(t1)| = ${q.final_norm.toFixed(6)}`, x: q.x, y: q.y,
@@ -117,24 +140,34 @@ function planeTraces(p) {
   return tr;
 }
 
-async function drawPlane(p) {
+function planeLayout(p) {
   const e = p.spec.extent;
-  const layout = {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+  return {margin: {l: 45, r: 10, t: 30, b: 40}, dragmode: false, hovermode: "closest", showlegend: false,
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",  // the canvas underneath shows through
     title: {text: `${p.operator.name} (d = ${p.dim}): ${p.status}`, font: {size: 13}, x: 0.05, xanchor: "left"},
-    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false}, legend: {font: {size: 10}, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)"},
+    xaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y1" : `u (plane: ${p.plane})`, font: {size: 11}}, zeroline: false},
     yaxis: {range: [-e, e], title: {text: p.dim === 2 ? "y2" : "v"}, scaleanchor: "x", zeroline: false}};
-  const traces = planeTraces(p);
-  await Plotly.react($("plane"), traces, layout, {displaylogo: false, responsive: true});
-  legend(traces);
 }
 
-function legend(traces) {  // an HTML legend (Plotly's own costs ~15 ms per redraw)
+async function drawPlane(p) {  // Plotly redraws only when its own part changed; the canvas always
+  const layout = planeLayout(p), traces = plotlyTraces();
+  const key = JSON.stringify(layout), gd = $("plane");
+  if (key !== X.layoutKey || X.plotlyEq !== X.equilibria || X.plotlyTr !== X.lastTrajectory || !gd._fullLayout) {
+    await Plotly.react(gd, traces, layout, {displaylogo: false, responsive: true, displayModeBar: false});
+    X.layoutKey = key; X.plotlyEq = X.equilibria; X.plotlyTr = X.lastTrajectory;
+  }
+  X.layers = canvasLayers(p);
+  drawCanvas(X.layers);
+  legend([...X.layers, ...traces]);
+}
+
+function legend(layers) {  // an HTML legend for canvas and Plotly layers alike
   const seen = new Set(), parts = [];
-  for (const t of traces) {
-    if (seen.has(t.name) || t.showlegend === false) continue;
+  for (const t of layers) {
+    if (seen.has(t.name)) continue;
     seen.add(t.name);
-    const c = (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
-    const dash = t.line && t.line.dash ? "dashed" : "solid";
+    const c = t.color || (t.line && t.line.color) || (t.marker && t.marker.color) || "#000";
+    const dash = t.dash || (t.line && t.line.dash) ? "dashed" : "solid";
     parts.push(`<span class="key"><i style="border-top: 3px ${dash} ${c}"></i>${t.name}</span>`);
   }
   $("legend").innerHTML = parts.join(" ");
@@ -152,7 +185,7 @@ async function refresh(t0) {  // coalesced: at most one portrait request in flig
       showMessages([{level: "error", kind: "input", text: p.error}]); setStale(true);
       $("status").textContent = "error (the plot shows the last valid view)";
     } else {
-      X.last = p;
+      X.last = p; X.lastBody = body;  // the side panels describe exactly this view
       if (trained) { X.trainedNull = false; setValues({gamma: p.params.gamma, beta: p.params.beta}); }
       X.lastTrajectory = null;
       showMessages(p.messages); setStale(false);
@@ -179,7 +212,7 @@ let sideTimer = null;
 function scheduleSide() { clearTimeout(sideTimer); sideTimer = setTimeout(side, 120); }
 
 async function side() {  // equilibria, the Jacobian at the selected point, Fig. 4, the last trajectory
-  const body = collect(), seq = X.drawn;
+  const body = {...X.lastBody}, seq = X.drawn;
   if (X.point) body.point = X.point;
   const a = await api("analysis", body);
   if (seq !== X.drawn) return;  // a newer view was drawn meanwhile
@@ -214,10 +247,14 @@ function drawFig4(t) {
 
 async function clickTrajectory(point, select = true) {
   if (select) X.point = point;
-  const body = collect(); body.point = point;
+  const body = collect(), seq = (X.clickSeq = (X.clickSeq || 0) + 1);
+  body.point = point;
   const q = await api("trajectory", body);
+  if (seq !== X.clickSeq) return;  // a newer click (or redraw) asked meanwhile: drop this stale answer
   if (!q.ok) { showMessages([{level: "error", kind: "input", text: q.error}]); return; }
   X.lastTrajectory = q;
+  $("command-click").textContent = q.command;
+  $("command-click").hidden = $("command-click-label").hidden = false;
   if (q.messages.length) showMessages(q.messages);
   drawEig(q.stability);
   Plotly.react($("vt"), [{type: "scatter", mode: "lines", x: q.t, y: q.V, line: {color: "#000"}}],
@@ -227,24 +264,43 @@ async function clickTrajectory(point, select = true) {
   X.trajectories = (X.trajectories || 0) + 1;
 }
 
-function bifLabel() { $("bif-btn").textContent = `bifurcation: ${X.moved}`; }
+function bifLabel() { $("bif-btn").textContent = `bifurcation diagram: ${X.moved}`; }
 
-async function bifurcation() {
-  const body = collect(); body.param = X.moved;
-  $("bif-text").textContent = `computing the bifurcation diagram of ${X.moved} (a few values, 5-20 s each: bifurcation_sweep finds the cycles of each)...`;
-  const b = await api("bifurcation", body);
+function runs(b) {  // a branch cut into pieces of one stability (the joints shared): solid stable, dashed not
+  const out = [];
+  for (let k = 0; k < b.p.length; k++) {
+    const s = b.stability[k], last = out.at(-1);
+    if (!last || last.s !== s) { out.push({s, x: last ? [last.x.at(-1)] : [], y: last ? [last.y.at(-1)] : []}); }
+    out.at(-1).x.push(b.p[k]); out.at(-1).y.push(b.norm[k]);
+  }
+  return out;
+}
+
+async function bifurcation() {  // continuation of the equilibria over the moved slider's range (server)
+  const body = collect(), param = X.moved, seq = (X.bifSeq = (X.bifSeq || 0) + 1);
+  body.param = param;
+  $("bif-text").textContent = `continuing the equilibria over ${param} (a few seconds)...`;
+  const b = await api("continuation", body);
+  if (seq !== X.bifSeq) return;  // a newer request was made meanwhile: drop this answer
   if (!b.ok) { $("bif-text").textContent = b.error; return; }
-  const tr = b.branches.map((br, i) => ({type: "scatter", mode: "lines+markers", name: `branch ${i}`, x: br.values, y: br.norm,
-    marker: {symbol: br.unstable_dim.map((u) => (u === 0 ? "circle" : "circle-open")), color: "#333"}, line: {color: "#999"}}));
-  b.values.forEach((v, k) => b.cycles[k].forEach((c) => tr.push({type: "scatter", mode: "lines", x: [v, v], showlegend: false,
-    y: [c.radius_min, c.radius_max], line: {color: c.stable ? "#1f77b4" : "#ff7f0e", width: 6}})));
-  tr.push({type: "scatter", mode: "markers", name: "bifurcations", x: b.bifurcations.map((p) => p.value),
-           y: b.bifurcations.map(() => 0), text: b.bifurcations.map((p) => p.kind), marker: {symbol: "triangle-up", size: 12, color: "#d62728"}});
+  X.continuation = b;
+  const top = Math.max(1, ...b.branches.flatMap((br) => br.norm.filter((v) => v !== null)));
+  const dash = {stable: "solid", unstable: "dash", neutral: "dot"};
+  const tr = [];
+  for (const br of b.branches) for (const r of runs(br)) tr.push({type: "scatter", mode: "lines", x: r.x, y: r.y,
+    name: r.s, line: {color: r.s === "stable" ? "#1f77b4" : "#d62728", dash: dash[r.s] || "dot", width: 2}, hoverinfo: "x+y+name"});
+  tr.push({type: "scatter", mode: "markers+text", name: "special points", x: b.special.map((q) => q.p),
+           y: b.special.map((q) => q.norm), text: b.special.map((q) => q.kind), textposition: "top center",
+           hovertext: b.special.map((q) => `${q.kind} at ${param} = ${q.p.toPrecision(8)}`), hoverinfo: "text",
+           marker: {symbol: "diamond", size: 10, color: "#000"}});
   Plotly.react($("bif"), tr, {margin: {l: 40, r: 10, t: 26, b: 30}, showlegend: false,
-    title: {text: `|x*| (circles) and cycles (bars) vs ${b.param}`, font: {size: 12}},
-    shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#d62728"}}]},
+    title: {text: `|x*| vs ${param}: solid stable, dashed unstable`, font: {size: 12}},
+    xaxis: {title: {text: param}, range: b.range}, yaxis: {title: {text: "|x*|"}, range: [-0.05 * top, 1.1 * top]},
+    shapes: [{type: "line", x0: b.current, x1: b.current, yref: "paper", y0: 0, y1: 1, line: {dash: "dot", color: "#888"}}]},
     SMALL_CFG);
-  $("bif-text").textContent = `${b.note}; attractors: ${b.label.join(", ")}`;
+  const sp = b.special.map((q) => `${q.kind} at ${param} = ${q.p.toPrecision(6)}`).join(", ") || "no special points";
+  $("bif-text").textContent = `${b.note}; ${sp}`;
+  X.bifDone = seq;
 }
 
 function planeClick(ev) {  // a click anywhere on the plot area -> plane coordinates
@@ -255,7 +311,18 @@ function planeClick(ev) {  // a click anywhere on the plot area -> plane coordin
   clickTrajectory([u, v]);
 }
 
-function download(format) { return Plotly.downloadImage($("plane"), {format, filename: "fhrn-explore", width: 900, height: 800}); }
+function download(format, save = true) {  // the whole view (canvas layers as Plotly traces) as one PNG/SVG figure
+  if (!X.last) return null;
+  const dash = (l) => (l.dash ? (l.dash[0] > 4 ? "dash" : "dot") : "solid");
+  const data = [...X.layers.map((l) => ({type: "scatter", mode: "lines", name: l.name, x: l.x, y: l.y,
+                                        line: {color: l.color, width: l.width, dash: dash(l)}})), ...plotlyTraces()];
+  const layout = {...planeLayout(X.last), paper_bgcolor: "#fff", plot_bgcolor: "#fff", showlegend: true,
+                  legend: {font: {size: 10}, bgcolor: "rgba(255,255,255,0.8)"}};
+  return Plotly.toImage({data, layout}, {format, width: 900, height: 800}).then((url) => {
+    if (save) { const a = document.createElement("a"); a.href = url; a.download = `fhrn-explore.${format}`; a.click(); }
+    return url;
+  });
+}
 
 function init() {
   buildSliders();
@@ -275,6 +342,8 @@ function init() {
   for (const k of TEXT_KEYS) $(k).addEventListener("change", () => refresh(performance.now()));
   $("memory").addEventListener("change", () => refresh(performance.now()));
   $("plane").addEventListener("click", planeClick);
+  let resizeTimer = null;  // Plotly resizes the plot with the window (responsive); the canvas follows it
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => X.layers && drawCanvas(X.layers), 150); });
   $("png").addEventListener("click", () => download("png"));
   $("svg").addEventListener("click", () => download("svg"));
   $("bif-btn").addEventListener("click", bifurcation);
@@ -284,5 +353,6 @@ function init() {
     a.download = "fhrn-explore.json"; a.click();
   });
 }
+window.__exploreDownload = download;  // the export, for the browser tests
 window.addEventListener("error", (e) => X.errors.push(String(e.message)));
 init();

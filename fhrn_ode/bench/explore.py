@@ -4,9 +4,10 @@ Problem: the page's default view (the 2-D antisymmetric field, 64 trajectories t
 nullclines, the ``rho(J) = 0`` map), served by ``fhrn-ode explore`` in a subprocess and driven in
 headless Chromium (:mod:`fhrn_ode.explore._browser`). Each look moves the gamma slider to a new value
 (``input`` event) and waits until the page has drawn the answer; the page itself records, per look
-(``performance.now()`` in the browser): ``total`` (event to the second animation frame after
-``Plotly.react``), ``fetch`` (request sent to JSON parsed), ``server`` (the server's own compute time,
-``compute_ms`` of the answer) and ``render`` (JSON parsed to painted). Row:
+(``performance.now()`` in the browser): ``total`` (event to the second animation frame after the
+redraw: the canvas layers, and ``Plotly.react`` where Plotly's own part changed), ``fetch`` (request sent to
+JSON parsed), ``server`` (the server's own compute time, ``compute_ms`` of the answer) and ``render`` (JSON
+parsed to painted). Row:
 
 * ``explore/slider_to_portrait_n64/vs_cli``: ours = the median ``total``; baseline = one look the old way,
   running the exported ``fhrn-ode integrate ... --json`` command (best of ``k``, same run);

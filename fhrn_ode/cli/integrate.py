@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._y0 import add_y0_arg, apply_y0, check_y0_dim
 from ._common import (add_model_args, add_operator_args, add_seed_arg, check_out_dir, emit_json, flag_names,
                       param_sources, params_from_args, resolve_wr_args)
 from .._errors import FHRNInputError
@@ -27,9 +28,10 @@ def register(sub) -> None:
     g = p.add_argument_group("integration")
     g.add_argument("--t1", type=float, default=20.0, help="final time (default %(default)s)")
     g.add_argument("--n-points", type=int, default=401, help="saved time points (default %(default)s)")
-    g.add_argument("--n-init", type=int, default=8, help="number of initial conditions N (default %(default)s)")
-    g.add_argument("--init-radius", type=float, default=2.0,
-                   help="initial radii are evenly spaced in (0, R], directions random (default %(default)s)")
+    g.add_argument("--n-init", type=int, default=None, help="number of initial conditions N (default 8)")
+    g.add_argument("--init-radius", type=float, default=None,
+                   help="initial radii are evenly spaced in (0, R], directions random (default 2.0)")
+    add_y0_arg(g)
     g.add_argument("--method", choices=SOLVERS, default="dopri5", help="torchdiffeq method (default %(default)s)")
     g.add_argument("--rtol", type=float, default=None,
                    help="relative tolerance of an adaptive method (default 1e-7; refused for fixed-step methods)")
@@ -258,6 +260,7 @@ def check_sizes(args: argparse.Namespace, d: int | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    y0_given = apply_y0(args)  # --y0 (explicit states) or the --n-init/--init-radius defaults
     check_sizes(args)  # every form, --memory slots and --grid included, before anything is built
     if args.max_nfe is not None and getattr(args, "memory", None) == "slots":
         raise FHRNInputError("`--max-nfe` is not supported with --memory slots (its run has no evaluation budget)")
@@ -276,8 +279,11 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_save_npz, atomic_savefig, atomic_write_json
     from ..integration import IntegrationInterrupted, initial_conditions, integrate
 
-    with flag_names(n="--n-init", radius="--init-radius"):
-        y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
+    if y0_given is not None:
+        y0 = check_y0_dim(y0_given, d)
+    else:
+        with flag_names(n="--n-init", radius="--init-radius"):
+            y0 = initial_conditions(args.n_init, d, args.init_radius, seed=args.seed)
     nfe = {} if args.max_nfe is None else {"max_nfe": args.max_nfe}
     try:
         with flag_names(max_nfe="--max-nfe"):

@@ -49,8 +49,12 @@ def _redraw(driver, name, value, event="input") -> None:
     wait_js(driver, f"window.__explore.drawn > {n} && !window.__explore.busy", 60)
 
 
+_LAYERS = ("return window.__explore.layers.concat(document.getElementById('plane').data)"
+           ".map(t => ({name: t.name, x: t.x, y: t.y}))")  # the canvas layers and the Plotly traces
+
+
 def _trace(driver, prefix: str) -> dict:
-    traces = driver.execute_script("return document.getElementById('plane').data.map(t => ({name: t.name, x: t.x, y: t.y}))")
+    traces = driver.execute_script(_LAYERS)
     hit = [t for t in traces if str(t["name"]).startswith(prefix)]
     assert hit, f"no trace {prefix!r} among {[t['name'] for t in traces]}"
     return hit[0]
@@ -72,7 +76,7 @@ def test_page_loads_without_console_errors_and_everything_is_local(driver, serve
     urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert any(u.endswith("/vendor/plotly.min.js") for u in urls)
     assert all(u.startswith(server.base) for u in urls), urls  # offline: nothing from a CDN
-    names = driver.execute_script("return document.getElementById('plane').data.map(t => t.name)")
+    names = [t["name"] for t in driver.execute_script(_LAYERS)]
     for want in ("field", "rho(J) = 0", "dy1/dt = 0", "dy2/dt = 0", "antisym ring sqrt", "batch (64)", "equilibria: unstable"):
         assert any(str(n).startswith(want) for n in names), (want, names)
     batch = _trace(driver, "batch")
@@ -126,6 +130,7 @@ def test_beta_2_kappa_2_shows_the_pole_message(driver, server, tmp_path):
     _redraw(driver, "beta", "2", "change")
     msg = wait_js(driver, "document.querySelector('#messages .msg[data-kind=pole]')", 60)
     assert re.search(r"Gain pole: \d+ of 8 trajectories reached \|y\| = sqrt\(1 - 1/beta\) = 0\.7071", msg.text)
+    wait_js(driver, "window.__explore.sideDone === window.__explore.drawn", 120)  # the side panels of this view
     assert "no test here" in driver.find_element("id", "fig4-text").text
     _shot(driver, tmp_path, "pole")
 
@@ -142,6 +147,9 @@ def test_the_exported_command_reproduces_the_view(driver, server, tmp_path):
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)["final_norm"]
     assert len(got) == 64 and np.allclose(got, view, rtol=0, atol=1e-12)
+    y = np.load(tmp_path / "run" / "trajectory.npz")["y"]  # (T, N, 2): every drawn point, not only the ends
+    drawn_x = np.array([[np.nan if v is None else v for v in row] for row in driver.execute_script("return window.__explore.last.x")])
+    assert drawn_x.shape == (64, 101) and np.allclose(drawn_x, y[:, :, 0].T, rtol=0, atol=5.1e-5)  # rounded to 1e-4
     exported = json.loads(driver.find_element("id", "params-json").get_attribute("textContent"))
     assert exported["params"]["gamma"] == 0.7 and exported["spec"]["n_init"] == 64
 
@@ -212,16 +220,72 @@ def test_d8_mixed_operator_is_drawn_in_its_leading_eigenplane(driver, server, tm
     layout = driver.execute_script("const l = document.getElementById('plane')._fullLayout;"
                                    "return [l.title.text, l.xaxis.title.text];")
     assert layout[0].startswith("mixed (d = 8)") and "leading eigenvector" in layout[1]
-    assert driver.execute_script("return window.__explore.last.nullclines") == [[], []]  # nullclines: 2-D only
+    assert driver.execute_script("return window.__explore.last.nullclines") == []  # nullclines: 2-D only
     _shot(driver, tmp_path, "d8")
 
 
-@pytest.mark.slow
-def test_bifurcation_panel_of_the_moved_slider(driver, server, tmp_path):
+def _run_exported(cmd: str, out_dir) -> dict:
+    argv = shlex.split(cmd)
+    assert argv[:2] == ["fhrn-ode", "integrate"]
+    argv[argv.index("--out") + 1] = str(out_dir)
+    out = subprocess.run([sys.executable, "-m", "fhrn_ode", *argv[1:]], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_the_clicked_trajectory_exports_its_initial_state_and_the_cli_reproduces_it(driver, server, tmp_path):
     _load(driver, server)
-    _redraw(driver, "gamma", "1")
+    _redraw(driver, "gamma", "1.3")
+    _click_plane(driver, -1.1, 0.7)
+    wait_js(driver, "window.__explore.trajectories >= 1 && window.__explore.lastTrajectory"
+                    " && window.__explore.lastTrajectory.command.includes('--gamma 1.3')", 60)
+    q = driver.execute_script("return window.__explore.lastTrajectory")
+    cmd = driver.find_element("id", "command-click").text
+    assert cmd == q["command"] and "--n-init" not in cmd
+    argv = shlex.split(cmd)
+    assert [float(v) for v in argv[argv.index("--y0") + 1].split(",")] == q["y0"]  # the state, bit for bit
+    assert argv[argv.index("--rtol") + 1] == "0.0001" and argv[argv.index("--atol") + 1] == "1e-06"
+    got = _run_exported(cmd, tmp_path / "click")
+    assert got["n_init"] == 1 and got["final_norm"][0] == q["final_norm"]  # the same solve: equal to the last bit
+    z = np.load(tmp_path / "click" / "trajectory.npz")
+    assert np.allclose(z["y"][:, 0, 0], _arr(q["x"]), atol=1e-6) and np.allclose(z["y"][:, 0, 1], _arr(q["y"]), atol=1e-6)
+    assert abs(got["final_norm"][0] - R_STAR) < 1e-3
+
+
+def test_continuation_panel_of_the_moved_slider_has_the_closed_form_hopf_point(driver, server, tmp_path):
+    # antisym W (a = 0, b = 1), beta = 0: the origin's eigenvalues are -leak + kappa theta^2 +- i gamma
+    # (docs/model.md (M48)), so its Hopf point, where the ring is born, is kappa_H = leak / theta^2 = 1 in kappa
+    # and theta_H = sqrt(leak / kappa) in theta (the ring's onset kappa theta^2 = leak, (M17)).
+    _load(driver, server)
+    _redraw(driver, "kappa", "10")
     driver.find_element("id", "bif-btn").click()
-    wait_js(driver, "document.getElementById('bif-text').textContent.includes('attractors')", 600)
-    data = driver.execute_script("return document.getElementById('bif').data.map(t => t.x)")
-    assert data and data[0] == pytest.approx([0.5, 0.75, 1.0, 1.25, 1.5])
-    _shot(driver, tmp_path, "bifurcation")
+    wait_js(driver, "window.__explore.bifDone >= 1", 300)
+    b = driver.execute_script("return window.__explore.continuation")
+    assert b["param"] == "kappa" and b["range"] == [0.0, 20.0] and b["current"] == 10.0
+    hopf = [s for s in b["special"] if s["kind"] == "H"]
+    assert len(hopf) == 1 and abs(hopf[0]["p"] - 1.0) < 1e-8 and hopf[0]["norm"] < 1e-10
+    (br,) = b["branches"]
+    p, st = np.array(br["p"]), np.array(br["stability"])
+    assert set(st[p < 0.99]) == {"stable"} and set(st[p > 1.01]) == {"unstable"}  # the origin loses stability at H
+    data = driver.execute_script("return document.getElementById('bif').data.map(t => [t.name, t.line && t.line.dash])")
+    assert ["stable", "solid"] in data and ["unstable", "dash"] in data and any(d[0] == "special points" for d in data)
+    assert "H at kappa = 1.00000" in driver.find_element("id", "bif-text").text
+    driver.execute_script("document.getElementById('bif').scrollIntoView()")
+    _shot(driver, tmp_path, "continuation")
+    _redraw(driver, "theta", "0.8")
+    driver.find_element("id", "bif-btn").click()
+    wait_js(driver, "window.__explore.bifDone >= 2", 300)
+    b = driver.execute_script("return window.__explore.continuation")
+    hopf = [s["p"] for s in b["special"] if s["kind"] == "H"]
+    assert b["param"] == "theta" and len(hopf) == 1 and abs(hopf[0] - math.sqrt(1.0 / 10.0)) < 1e-8
+
+
+def test_png_and_svg_export_hold_the_canvas_layers(driver, server):
+    _load(driver, server)
+    svg = driver.execute_async_script("const done = arguments[arguments.length - 1];"
+                                      "window.__exploreDownload('svg', false).then(done, (e) => done('error ' + e));")
+    assert svg.startswith("data:image/svg+xml")
+    from urllib.parse import unquote
+
+    text = unquote(svg.split(",", 1)[1])
+    assert "batch (64)" in text and "field" in text and "rho(J) = 0" in text  # the legend of the full figure

@@ -185,3 +185,43 @@ def test_server_binds_loopback_and_stops_on_a_signal(sig, code):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_arrow_path_is_one_polyline_of_unit_directions_centred_on_the_grid():
+    from fhrn_ode.explore._views import arrow_path
+
+    ax = np.array([-1.0, 0.0, 1.0])
+    U = np.array([[1.0, 0.0, np.nan], [3.0, 0.0, -2.0], [0.0, 1.0, 1.0]])
+    V = np.array([[0.0, 2.0, 0.0], [4.0, 0.0, 0.0], [-5.0, 1.0, 0.0]])
+    p = arrow_path(ax, U, V, digits=12)
+    xy = np.array([[np.nan if a is None else a, np.nan if b is None else b] for a, b in zip(p["x"], p["y"])])
+    pieces = xy.reshape(-1, 7, 2)
+    assert len(pieces) == 7  # 9 grid points less the NaN and the zero vector
+    tail, tip = pieces[:, 0], pieces[:, 1]
+    h = 0.7 * 1.0
+    assert np.allclose(np.linalg.norm(tip - tail, axis=1), h)  # one length: direction only
+    centres = 0.5 * (tail + tip)
+    assert np.allclose(centres[2], [-1.0, 0.0]) and np.allclose((tip - tail)[2] / h, [0.6, 0.8])  # U, V = 3, 4 at [1, 0]
+    assert np.isnan(pieces[:, 2]).all() and np.isnan(pieces[:, 6]).all()
+    assert np.allclose(pieces[:, 1], pieces[:, 4])  # the head's strokes meet at the tip
+    assert np.allclose(np.linalg.norm(pieces[:, 3] - tip, axis=1), 0.35 * h)
+
+
+def test_continuation_diagram_locates_the_closed_form_hopf_point_of_the_origin():
+    from fhrn_ode.explore import continuation_diagram
+
+    # antisym W (a = 0, b = 1), beta = 0: the origin's eigenvalues are -leak + kappa theta^2 +- i gamma, so
+    # kappa_H = leak / theta^2 (docs/model.md (M48)); with leak = 1.5, theta = 1.2: 1.5 / 1.44
+    d = continuation_diagram(parse_view({"leak": 1.5, "theta": 1.2}), "kappa")
+    hopf = [s for s in d["special"] if s["kind"] == "H"]
+    assert len(hopf) == 1 and abs(hopf[0]["p"] - 1.5 / 1.44) < 1e-8 and hopf[0]["norm"] < 1e-10
+    (br,) = d["branches"]
+    p, st = np.array(br["p"]), np.array(br["stability"])
+    assert p.min() < 0.5 and p.max() > 19.5 and d["range"] == [0.0, 20.0] and d["current"] == 10.0
+    assert set(st[p < 1.0]) == {"stable"} and set(st[p > 1.1]) == {"unstable"}
+    with pytest.raises(FHRNInputError, match=r"`param`"):
+        continuation_diagram(parse_view({}), "seed")
+    with pytest.raises(FHRNInputError, match=r"wr_scale: \|W\*\| is a slider of the built-in operators only"):
+        from fhrn_ode.explore._continuation import _current
+
+        _current(parse_view({"wr": "reference"}), None, "wr_scale")
