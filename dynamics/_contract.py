@@ -10,7 +10,9 @@ tools need it on a batch of flat states ``(B, n)`` and on one state ``(n,)`` (fo
   ``torch.func.vmap``;
 * ``'loop'``: a single-state module that ``vmap`` cannot trace (``.item()``, in-place ops): rows one by one.
 
-The module never sees a shape it was not written for. ``dim`` comes from the ``dim=`` override, the
+The module never sees a shape it was not written for. The verdict is kept per module while the module is
+unchanged (same class and ``forward``, parameters, buffers and attributes; an in-place update of a
+parameter counts as a change), so repeated calls on one field probe it once. ``dim`` comes from the ``dim=`` override, the
 states the caller passes, or the module's ``dim`` attribute, in that order; when none tells, a
 :class:`~fhrn_ode._errors.FHRNInputError` says so. A module that fails on both shapes, returns the wrong
 shape, or returns non-finite values at finite states is reported as a broken field, naming the field
@@ -25,6 +27,8 @@ vector-Jacobian products); otherwise Jacobians come from ``torch.func`` (``vmap(
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import nn
 from torch.func import jacrev, vmap
@@ -33,6 +37,28 @@ from fhrn_ode._errors import FHRNInputError, check_int
 from fhrn_ode.field import FHRNField
 
 __all__ = ["FlatField", "as_flat_field", "check_field_values"]
+
+
+#: The probe's verdict ``(fingerprint, mode, analytic)`` per module, so a module probed once is not probed again
+#: while it is unchanged (a sweep, a continuation, a bench calling the tools on the same field). Weak keys: a
+#: module that is garbage collected drops out.
+_VERDICTS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _fingerprint(field: nn.Module, dim: int, memory: bool):
+    """What the verdict depends on: the state size, the module's class and forward, every parameter and buffer
+    (identity, in-place version, dtype, shape), each submodule's attributes (scalars by value, other objects by
+    identity); None when it cannot be read (then no caching)."""
+    try:
+        tensors = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape), t.requires_grad)
+                        for t in (*field.parameters(), *field.buffers()))
+        scalars = tuple(tuple((k, v if isinstance(v, _SCALARS) else id(v)) for k, v in vars(m).items())
+                        for m in field.modules())
+        hooks = tuple(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in field.modules())
+        return (dim, memory, type(field), getattr(field.forward, "__func__", field.forward), tensors, scalars, hooks)
+    except Exception:  # noqa: BLE001 - functorch-wrapped or exotic tensors: probe every time
+        return None
 
 
 def _name(module) -> str:
@@ -87,11 +113,15 @@ class FlatField(nn.Module):
         self.y_dim = self._y_dim(field, dim, states)
         self.dim = self.y_dim + self.y_dim ** 2 if self.memory else self.y_dim
         self._t0 = torch.tensor(0.0, dtype=torch.float64)
-        if isinstance(field, FHRNField):
-            self.mode = "batch"
-        else:
-            self.mode = self._probe()
+        key = _fingerprint(field, self.dim, self.memory)
+        known = _VERDICTS.get(field) if key is not None else None
+        if known is not None and known[0] == key:
+            self.mode, self.analytic = known[1], known[2]
+            return
+        self.mode = "batch" if isinstance(field, FHRNField) else self._probe()
         self.analytic = self._check_analytic()
+        if key is not None:
+            _VERDICTS[field] = (key, self.mode, self.analytic)
 
     def _y_dim(self, field, dim, states) -> int:
         if dim is not None:
@@ -182,6 +212,14 @@ class FlatField(nn.Module):
             dy, dA = call(t, self.split(z))
             return torch.cat([dy, dA.flatten(-2)], -1)
         return call(t, z)
+
+    def batch_call(self):
+        """The fastest callable ``(t, z (B, n)) -> f (B, n)`` for batches: the module's own ``forward`` when it
+        takes flat batches and has no hooks (nothing in between), else :meth:`forward`. For hot loops."""
+        m = self.field
+        if self.mode == "batch" and not self.memory and not (m._forward_hooks or m._forward_pre_hooks):
+            return m.forward
+        return self.forward
 
     def forward(self, t, z: torch.Tensor) -> torch.Tensor:
         """``f(t, z)`` for flat states ``(n,)`` or ``(..., n)``, called the way the module was written for."""

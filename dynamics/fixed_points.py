@@ -153,28 +153,27 @@ def _newton_step(J: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
     return step.squeeze(-1)
 
 
-#: Step sizes of the backtracking line search: ``a = 2^-k``, ``k = 0 .. 12``.
-_HALVINGS = 13
+#: The shorter step sizes of the backtracking line search: ``a = 2^-k``, ``k = 1 .. 12`` (``k = 0``: the full step).
+_SHORT_STEPS = 0.5 ** torch.arange(1, 13, dtype=torch.float64)
 
 
-def _line_search(ff: FlatField, tt: torch.Tensor, z, step, F, r, active):
+def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     """Backtracking ``z + a step``, ``a = 1, 1/2, ..., 2^-12``, on the ``active`` rows: each takes the first ``a``
-    with ``|f| < r`` (finite). The full step for every row in one field call; the 12 shorter ones for the rows
-    that need them in a second call (the same choice as halving one at a time). Returns ``(z, F, r, moved)``."""
+    with ``|f| < r`` (finite). The full step for every row in one field call ``f(tt, z)``; the 12 shorter ones for
+    the rows that need them in a second call (the same choice as halving one at a time).
+    Returns ``(z, F, r, moved, n_moved)``."""
     trial = z + step
-    Ft = ff(tt, trial)
-    rt = Ft.norm(dim=-1)
+    Ft = f(tt, trial)
+    rt = torch.linalg.vector_norm(Ft, dim=-1)
     better = active & (rt < r)  # a NaN or inf |f| is never smaller
-    z = torch.where(better[:, None], trial, z)
-    F = torch.where(better[:, None], Ft, F)
-    r = torch.where(better, rt, r)
-    rest = active & ~better
-    if bool(rest.any()):
-        idx = torch.nonzero(rest).squeeze(1)
-        a = 0.5 ** torch.arange(1, _HALVINGS, dtype=z.dtype)  # (K,)
-        zt = z[idx].unsqueeze(0) + a[:, None, None] * step[idx].unsqueeze(0)  # (K, m, n)
-        Fk = ff(tt, zt.reshape(-1, z.shape[1])).reshape(zt.shape)
-        rk = Fk.norm(dim=-1)  # (K, m)
+    n_act, n_better = int(active.sum()), int(better.sum())
+    col = better.unsqueeze(1)
+    z, F, r = torch.where(col, trial, z), torch.where(col, Ft, F), torch.where(better, rt, r)
+    if n_better < n_act:
+        idx = torch.nonzero(active & ~better).squeeze(1)
+        zt = z[idx].unsqueeze(0) + _SHORT_STEPS.to(z.dtype)[:, None, None] * step[idx].unsqueeze(0)  # (K, m, n)
+        Fk = f(tt, zt.reshape(-1, z.shape[1])).reshape(zt.shape)
+        rk = torch.linalg.vector_norm(Fk, dim=-1)  # (K, m)
         ok = rk < r[idx].unsqueeze(0)
         has = ok.any(0)
         k = torch.argmax(ok.to(torch.int8), 0)  # first accepted step size per row
@@ -183,7 +182,8 @@ def _line_search(ff: FlatField, tt: torch.Tensor, z, step, F, r, active):
         z[sel], F[sel], r[sel] = zt[k, cols][has], Fk[k, cols][has], rk[k, cols][has]
         better = better.clone()
         better[sel] = True
-    return z, F, r, better
+        n_better += int(has.sum())
+    return z, F, r, better, n_better
 
 
 def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 0.0):
@@ -193,18 +193,21 @@ def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 
     again: the round-off floor, or a point Newton cannot leave). All rows ride in every batched call (a small
     batch costs what one row does); the stopped ones are masked."""
     ff = as_flat_field(ff)
+    f = ff.batch_call()
     tt = torch.tensor(float(t), dtype=torch.float64)
     with torch.no_grad():
         z = z.clone()
-        F = ff(tt, z)
-        r = F.norm(dim=-1)
+        F = f(tt, z)
+        r = torch.linalg.vector_norm(F, dim=-1)
         active = r > tol
+        n_act = int(active.sum())
         for _ in range(int(n_iter)):
-            if not bool(active.any()):
+            if n_act == 0:
                 break
             step = _newton_step(ff.jacobian(z, t), F)
-            z, F, r, moved = _line_search(ff, tt, z, step, F, r, active)
+            z, F, r, moved, n_moved = _line_search(f, tt, z, step, F, r, active)
             active = moved & (r > tol)
+            n_act = n_moved and int(active.sum())
     return z, F, r
 
 
