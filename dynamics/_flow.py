@@ -212,11 +212,12 @@ class _Guard(nn.Module):
         super().__init__()
         self.ff = ff
         self.max_norm = float(max_norm)
+        self._f = ff.batch_call() if isinstance(ff, FlatField) else ff  # the module's own forward where it can
 
     def forward(self, t, z):
         inside = torch.linalg.vector_norm(z, dim=-1, keepdim=True) <= self.max_norm
-        if bool(inside.all()):  # fast path: every row inside the ball, one check of the field's values
-            f = self.ff(t, z)
+        if z.ndim == 2 and bool(inside.all()):  # fast path: every row inside the ball, one check of the values
+            f = self._f(t, z)
             if bool(torch.isfinite(f).all()):
                 return f
             return torch.where(torch.isfinite(f).all(-1, keepdim=True), f, torch.zeros_like(f))
