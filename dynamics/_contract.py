@@ -255,8 +255,10 @@ class FlatField(nn.Module):
             with torch.enable_grad():
                 x = z.detach().requires_grad_(True)
                 y = self._raw(tt, x)
-                rows = [torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < self.dim - 1)[0]
-                        for i in range(self.dim)]
+                if not y.requires_grad:  # f does not depend on the state (a constant field): J = 0
+                    return torch.zeros(*z.shape, self.dim, dtype=y.dtype)
+                rows = [torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < self.dim - 1, allow_unused=True,
+                                            materialize_grads=True)[0] for i in range(self.dim)]
             return torch.stack(rows, 1)
         if self.mode == "loop":
             return torch.stack([jacrev(lambda x: self(tt, x))(x) for x in z])

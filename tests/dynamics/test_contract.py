@@ -180,3 +180,28 @@ def test_the_probe_verdict_is_kept_per_module_until_it_changes(monkeypatch):
     lj.E = torch.ones(3, 3, dtype=torch.float64)  # a new attribute object: probed again, now wrong
     assert not FlatField(lj, dim=3).analytic and len(calls) == 4
     assert FlatField(_lin.VdPBatch(), dim=2).mode == "batch" and len(calls) == 5  # another module
+
+
+def test_row_by_row_autograd_jacobian_equals_vmap_jacrev():
+    from torch.func import jacrev, vmap
+
+    from fhrn_ode.field import FHRNField
+    from fhrn_ode.operators import make_operator
+    from fhrn_ode.params import FHRNParams
+
+    class Partly(nn.Module):  # one component does not depend on the state, the other not at all on y_1
+        def forward(self, t, x):
+            return torch.stack([x[..., 0] ** 2, torch.ones_like(x[..., 0])], -1)
+
+    class Constant(nn.Module):
+        def forward(self, t, x):
+            return torch.ones_like(x)
+
+    for m in (_lin.VdPBatch(), Partly(), Constant(),
+              FHRNField(make_operator("mixed", 3), FHRNParams(memory="hebbian", beta=0.5))):
+        ff = FlatField(m, dim=None if isinstance(m, FHRNField) else 2)
+        z = torch.randn(5, ff.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            J = ff.autograd_jacobian(z)  # n reverse passes over the batch
+        t0 = torch.tensor(0.0, dtype=torch.float64)
+        torch.testing.assert_close(J, vmap(jacrev(lambda x: ff(t0, x)))(z), rtol=0, atol=0)
