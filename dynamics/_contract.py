@@ -12,8 +12,8 @@ tools need it on a batch of flat states ``(B, n)`` and on one state ``(n,)`` (fo
 
 The module never sees a shape it was not written for. The verdict is kept per module while the module is
 unchanged (same class and ``forward``, parameters, buffers and attributes; an in-place update of a
-parameter counts as a change), so repeated calls on one field probe it once. ``dim`` comes from the ``dim=`` override, the
-states the caller passes, or the module's ``dim`` attribute, in that order; when none tells, a
+parameter counts as a change), so repeated calls on one field probe it once. ``dim`` comes from the
+``dim=`` override, the states the caller passes, or the module's ``dim`` attribute, in that order; when none tells, a
 :class:`~fhrn_ode._errors.FHRNInputError` says so. A module that fails on both shapes, returns the wrong
 shape, or returns non-finite values at finite states is reported as a broken field, naming the field
 and the problem (never as a divergence). The FHRN field with memory, whose state is the tuple ``(y, A)``
@@ -22,7 +22,8 @@ and the problem (never as a divergence). The FHRN field with memory, whose state
 Analytic Jacobians: the memory-free :class:`~fhrn_ode.field.FHRNField` and any module with a method
 ``jacobian(y)`` returning ``(..., n, n)`` (e.g. :class:`~fhrn_ode.dynamics.systems.LorenzField`) are
 used for the tangent dynamics when the probe confirms them against autograd (relative 1e-8, by
-vector-Jacobian products); otherwise Jacobians come from ``torch.func`` (``vmap(jacrev)``) and Jacobian-vector products from autograd.
+vector-Jacobian products); otherwise Jacobians come from autograd (:meth:`FlatField.autograd_jacobian`)
+and Jacobian-vector products from autograd.
 """
 
 from __future__ import annotations

@@ -3,12 +3,16 @@
 Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 
 1. starts: states sampled along trajectories (:func:`~fhrn_ode.dynamics._flow.trajectory_samples`), or given;
-2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
-   (L-BFGS-B) on the separable sum, gradient by autograd;
-3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the field's Jacobian (its own where confirmed, else ``vmap(jacrev(f))``; all starts in one batched ``torch.linalg.solve_ex``, least squares where J is singular)
-   (least squares, so a singular ``J`` does not stop it; ``a`` halves until ``|f|`` decreases);
-4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated; classified by the eigenvalues
-   of ``J`` (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
+2. damped Newton ``z <- z - a J(z)^+ f(z)`` FIRST, from the starts and their mirror images ``-z``, all rows in
+   one batch: the field's Jacobian (its own where confirmed, else autograd), one batched
+   ``torch.linalg.solve_ex`` (least squares where ``J`` is singular, so a singular ``J`` does not stop it),
+   the first of ``a = 1, 1/2, ..., 2^-12`` that lowers ``|f|`` (two field calls at most per iteration);
+3. only for the starts Newton did not converge from: minimisation of the speed ``q(z) = 1/2 |f(z)|^2``
+   (``scipy.optimize.minimize``, L-BFGS-B, on the separable sum, gradient by autograd), then Newton again
+   from the end points and their mirrors;
+4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated (within ``dedup_tol`` plus each
+   root's own accuracy, so a degenerate root is one point); classified by the eigenvalues of ``J``
+   (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
    but with ``q <= slow_q`` is a *slow point* (a ghost of a fold, a bottleneck): reported separately,
    never as a fixed point.
 
@@ -266,9 +270,10 @@ def _classified(ff: FlatField, zn: torch.Tensor, Fn: torch.Tensor, rn: torch.Ten
     for k, i in enumerate(reps):
         ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
         kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rc_np[i], jn[k]))
+        ab = float(abscissa_of_eigvals(ev))
         points.append(FixedPoint(x=zc_np[i].copy(), residual=float(rc_np[i]), eigenvalues=ev, kind=kind,
-                                 unstable_dim=udim, stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
-                                 eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
+                                 unstable_dim=udim, stable=bool(ab < 0 and kind != "non-hyperbolic"),
+                                 eigenvalues_max_real=ab, count=counts[k]))
     return points
 
 
