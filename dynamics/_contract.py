@@ -53,11 +53,12 @@ _ROW_VJP_MAX = 16
 def _fingerprint(field: nn.Module, dim: int, memory: bool):
     """What the verdict depends on: the state size, the module's class and forward, every parameter and buffer
     (identity, in-place version, dtype, shape), each submodule's attributes (scalars by value, other objects by
-    identity); None when it cannot be read (then no caching)."""
+    identity, plain tensors also by in-place version); None when it cannot be read (then no caching)."""
     try:
         tensors = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape), t.requires_grad)
                         for t in (*field.parameters(), *field.buffers()))
-        scalars = tuple(tuple((k, v if isinstance(v, _SCALARS) else id(v)) for k, v in vars(m).items())
+        scalars = tuple(tuple((k, v if isinstance(v, _SCALARS) else (id(v), getattr(v, "_version", None)))
+                              for k, v in vars(m).items())
                         for m in field.modules())
         hooks = tuple(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in field.modules())
         return (dim, memory, type(field), getattr(field.forward, "__func__", field.forward), tensors, scalars, hooks)

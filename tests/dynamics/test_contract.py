@@ -179,7 +179,9 @@ def test_the_probe_verdict_is_kept_per_module_until_it_changes(monkeypatch):
     assert FlatField(lj, dim=3).analytic and len(calls) == 3
     lj.E = torch.ones(3, 3, dtype=torch.float64)  # a new attribute object: probed again, now wrong
     assert not FlatField(lj, dim=3).analytic and len(calls) == 4
-    assert FlatField(_lin.VdPBatch(), dim=2).mode == "batch" and len(calls) == 5  # another module
+    lj.E.zero_()  # a plain tensor attribute changed in place: probed again, right again
+    assert FlatField(lj, dim=3).analytic and len(calls) == 5
+    assert FlatField(_lin.VdPBatch(), dim=2).mode == "batch" and len(calls) == 6  # another module
 
 
 def test_row_by_row_autograd_jacobian_equals_vmap_jacrev():
