@@ -146,7 +146,7 @@ def _newton_step(J: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
     where ``J`` is singular (LU reports it) or the solve is not finite. Rows with a non-finite ``J`` or ``F``
     get a zero step."""
     step, info = torch.linalg.solve_ex(J, -F.unsqueeze(-1))  # one batched LU for all rows
-    if not bool(info.any()) and bool(torch.isfinite(step).all()):
+    if bool(torch.isfinite(step).all()):  # an exactly singular U (info > 0) divides by zero: never finite
         return step.squeeze(-1)
     ok = torch.isfinite(J).flatten(1).all(-1) & torch.isfinite(F).all(-1)
     J = torch.where(ok[:, None, None], J, torch.zeros_like(J))
@@ -171,6 +171,8 @@ def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     rt = torch.linalg.vector_norm(Ft, dim=-1)
     better = active & (rt < r)  # a NaN or inf |f| is never smaller
     n_act, n_better = int(active.sum()), int(better.sum())
+    if n_better == z.shape[0]:  # every row takes the full step (the common case far from the roots)
+        return trial, Ft, rt, better, n_better
     col = better.unsqueeze(1)
     z, F, r = torch.where(col, trial, z), torch.where(col, Ft, F), torch.where(better, rt, r)
     if n_better < n_act:
