@@ -278,14 +278,17 @@ def as_flat_field(field, dim: int | None = None, states=None) -> FlatField:
     return field if isinstance(field, FlatField) else FlatField(field, dim, states)
 
 
-def check_field_values(ff: FlatField, z: torch.Tensor, what: str = "the starting states") -> None:
+def check_field_values(ff: FlatField, z: torch.Tensor, what: str = "the starting states", f=None) -> None:
     """Raise when the field returns non-finite values at finite states ``z`` ``(B, n)`` (a broken field).
+
+    ``f``: the field's values at ``z`` when the caller has them already (else computed here).
 
     Raises:
         FHRNInputError: naming the field and the first such state.
     """
-    with torch.no_grad():
-        f = ff(ff._t0, z)
+    if f is None:
+        with torch.no_grad():
+            f = ff(ff._t0, z)
     if not isinstance(f, torch.Tensor) or tuple(f.shape) != tuple(z.shape):
         raise FHRNInputError(f"field {_name(ff.field)} {_describe(f, tuple(z.shape))} on {what}")
     bad = ~torch.isfinite(f).all(-1) & torch.isfinite(z).all(-1)

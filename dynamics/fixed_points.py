@@ -192,8 +192,9 @@ def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     return z, F, r, better, n_better
 
 
-def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 0.0):
-    """Damped Newton on states ``(N, n)`` (see :func:`newton_polish`); returns ``(z, f(z), |f(z)|)``.
+def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 0.0, F: torch.Tensor | None = None):
+    """Damped Newton on states ``(N, n)`` (see :func:`newton_polish`; ``F``: ``f(z)`` when known); returns
+    ``(z, f(z), |f(z)|)``.
 
     A row stops when ``|f| <= tol`` or when no step size decreases ``|f|`` (it would compute the same step
     again: the round-off floor, or a point Newton cannot leave). All rows ride in every batched call (a small
@@ -203,7 +204,7 @@ def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 
     tt = torch.tensor(float(t), dtype=torch.float64)
     with torch.no_grad():
         z = z.clone()
-        F = f(tt, z)
+        F = f(tt, z) if F is None else F
         r = torch.linalg.vector_norm(F, dim=-1)
         active = r > tol
         n_act = int(active.sum())
@@ -373,11 +374,15 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     slow_q = check_real("slow_q", slow_q, low=0.0)
     dedup_tol = check_real("dedup_tol", dedup_tol, low=0.0, low_open=True)
     z0, message = _starts(ff, starts, n_starts, radius, t_sample, seed, max_nfe)
-    check_field_values(ff, z0, "the starts")
     N = z0.shape[0]
     # 2. Newton from the starts and their mirror images -z (odd fields, such as FHRN without drive, have their
-    # roots in +- pairs; for others these are just more starts), all rows in one batch
-    zn, Fn, rn = _newton(ff, torch.cat([z0, -z0]), n_newton, tol * 1e-3)
+    # roots in +- pairs; for others these are just more starts), all rows in one batch; the first evaluation
+    # also checks the field at the starts
+    zz = torch.cat([z0, -z0])
+    with torch.no_grad():
+        F0 = ff.batch_call()(ff._t0, zz)
+    check_field_values(ff, z0, "the starts", f=F0[:N] if isinstance(F0, torch.Tensor) else F0)
+    zn, Fn, rn = _newton(ff, zz, n_newton, tol * 1e-3, F=F0)
     conv = torch.isfinite(rn) & (rn <= tol)
     # 3. the starts Newton did not converge from descend q (L-BFGS), then Newton again from the end points +-za
     za = qa = None
