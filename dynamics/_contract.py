@@ -10,8 +10,10 @@ tools need it on a batch of flat states ``(B, n)`` and on one state ``(n,)`` (fo
   ``torch.func.vmap``;
 * ``'loop'``: a single-state module that ``vmap`` cannot trace (``.item()``, in-place ops): rows one by one.
 
-The module never sees a shape it was not written for. ``dim`` comes from the ``dim=`` override, the
-states the caller passes, or the module's ``dim`` attribute, in that order; when none tells, a
+The module never sees a shape it was not written for. The verdict is kept per module while the module is
+unchanged (same class and ``forward``, parameters, buffers and attributes; an in-place update of a
+parameter counts as a change), so repeated calls on one field probe it once. ``dim`` comes from the
+``dim=`` override, the states the caller passes, or the module's ``dim`` attribute, in that order; when none tells, a
 :class:`~fhrn_ode._errors.FHRNInputError` says so. A module that fails on both shapes, returns the wrong
 shape, or returns non-finite values at finite states is reported as a broken field, naming the field
 and the problem (never as a divergence). The FHRN field with memory, whose state is the tuple ``(y, A)``
@@ -19,20 +21,49 @@ and the problem (never as a divergence). The FHRN field with memory, whose state
 
 Analytic Jacobians: the memory-free :class:`~fhrn_ode.field.FHRNField` and any module with a method
 ``jacobian(y)`` returning ``(..., n, n)`` (e.g. :class:`~fhrn_ode.dynamics.systems.LorenzField`) are
-used for the tangent dynamics when the probe confirms them against autograd (relative 1e-8); otherwise
-Jacobians come from ``torch.func`` (``vmap(jacrev)``) and Jacobian-vector products from autograd.
+used for the tangent dynamics when the probe confirms them against autograd (relative 1e-8, by
+vector-Jacobian products); otherwise Jacobians come from autograd (:meth:`FlatField.autograd_jacobian`)
+and Jacobian-vector products from autograd.
 """
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch import nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 from torch.func import jacrev, vmap
 
 from fhrn_ode._errors import FHRNInputError, check_int
 from fhrn_ode.field import FHRNField
 
 __all__ = ["FlatField", "as_flat_field", "check_field_values"]
+
+
+#: The probe's verdict ``(fingerprint, mode, analytic)`` per module, so a module probed once is not probed again
+#: while it is unchanged (a sweep, a continuation, a bench calling the tools on the same field). Weak keys: a
+#: module that is garbage collected drops out.
+_VERDICTS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+_SCALARS = (bool, int, float, str, type(None))
+#: Largest state size whose autograd Jacobian is taken row by row (one reverse pass per row) outside autograd.
+_ROW_VJP_MAX = 16
+
+
+def _fingerprint(field: nn.Module, dim: int, memory: bool):
+    """What the verdict depends on: the state size, the module's class and forward, every parameter and buffer
+    (identity, in-place version, dtype, shape), each submodule's attributes (scalars by value, other objects by
+    identity, plain tensors also by in-place version); None when it cannot be read (then no caching)."""
+    try:
+        tensors = tuple((t.data_ptr(), t._version, t.dtype, tuple(t.shape), t.requires_grad)
+                        for t in (*field.parameters(), *field.buffers()))
+        scalars = tuple(tuple((k, v if isinstance(v, _SCALARS) else (id(v), getattr(v, "_version", None)))
+                              for k, v in vars(m).items())
+                        for m in field.modules())
+        hooks = tuple(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in field.modules())
+        return (dim, memory, type(field), getattr(field.forward, "__func__", field.forward), tensors, scalars, hooks)
+    except Exception:  # noqa: BLE001 - functorch-wrapped or exotic tensors: probe every time
+        return None
 
 
 def _name(module) -> str:
@@ -87,11 +118,15 @@ class FlatField(nn.Module):
         self.y_dim = self._y_dim(field, dim, states)
         self.dim = self.y_dim + self.y_dim ** 2 if self.memory else self.y_dim
         self._t0 = torch.tensor(0.0, dtype=torch.float64)
-        if isinstance(field, FHRNField):
-            self.mode = "batch"
-        else:
-            self.mode = self._probe()
+        key = _fingerprint(field, self.dim, self.memory)
+        known = _VERDICTS.get(field) if key is not None else None
+        if known is not None and known[0] == key:
+            self.mode, self.analytic = known[1], known[2]
+            return
+        self.mode = "batch" if isinstance(field, FHRNField) else self._probe()
         self.analytic = self._check_analytic()
+        if key is not None:
+            _VERDICTS[field] = (key, self.mode, self.analytic)
 
     def _y_dim(self, field, dim, states) -> int:
         if dim is not None:
@@ -144,21 +179,31 @@ class FlatField(nn.Module):
         return "loop"
 
     def _check_analytic(self) -> bool:
-        """Is the module's own ``jacobian(y)`` usable (memory-free, right shape, equal to autograd)?"""
+        """Is the module's own ``jacobian(y)`` usable (memory-free, right shape, equal to autograd)?
+
+        Checked by one vector-Jacobian product per probe state: ``u^T J`` from the module's Jacobian against
+        autograd's (one reverse pass), with a fixed ``u`` whose entries are all non-zero and distinct, so a wrong
+        entry, a transposed or a mis-scaled Jacobian shows (relative 1e-8); the full ``vmap(jacrev)`` Jacobian it
+        replaces cost 20 field evaluations' worth."""
         jac = getattr(self.field, "jacobian", None)
         if self.memory or not callable(jac) or self.mode != "batch":
             return False
         z = _probe_states(self.dim)
+        i = torch.arange(1, self.dim + 1, dtype=torch.float64)
+        u = torch.stack([1.0 + 0.37 * torch.sin(2.1 * i), -0.8 + 0.29 * torch.cos(1.3 * i)])  # (2, n), no zeros
         try:
             with torch.no_grad():
                 Ja = jac(z)
-            Jr = self.autograd_jacobian(z).detach()
-        except Exception:  # noqa: BLE001 - a jacobian with another signature: use autograd
+            with torch.enable_grad():
+                x = z.clone().requires_grad_(True)
+                (uJ,) = torch.autograd.grad(self._raw(self._t0, x), x, u)
+        except Exception:  # noqa: BLE001 - a jacobian with another signature, or no autograd: use torch.func
             return False
-        if not isinstance(Ja, torch.Tensor) or tuple(Ja.shape) != (2, self.dim, self.dim):
+        if not isinstance(Ja, torch.Tensor) or tuple(Ja.shape) != (2, self.dim, self.dim) or uJ is None:
             return False
-        scale = max(1.0, float(Jr.abs().max()))
-        return bool(torch.allclose(Ja.to(Jr.dtype), Jr, rtol=1e-8, atol=1e-8 * scale))
+        uJa = torch.einsum("bi,bij->bj", u, Ja.to(uJ.dtype))
+        scale = max(1.0, float(uJ.abs().max()), float(uJa.abs().max()))
+        return bool(torch.allclose(uJa, uJ, rtol=1e-8, atol=1e-8 * scale))
 
     def split(self, z: torch.Tensor):
         """``(y, A)`` blocks of flat memory states ``(..., d + d^2)``."""
@@ -172,6 +217,14 @@ class FlatField(nn.Module):
             dy, dA = call(t, self.split(z))
             return torch.cat([dy, dA.flatten(-2)], -1)
         return call(t, z)
+
+    def batch_call(self):
+        """The fastest callable ``(t, z (B, n)) -> f (B, n)`` for batches: the module's own ``forward`` when it
+        takes flat batches and has no hooks (nothing in between), else :meth:`forward`. For hot loops."""
+        m = self.field
+        if self.mode == "batch" and not self.memory and not (m._forward_hooks or m._forward_pre_hooks):
+            return m.forward
+        return self.forward
 
     def forward(self, t, z: torch.Tensor) -> torch.Tensor:
         """``f(t, z)`` for flat states ``(n,)`` or ``(..., n)``, called the way the module was written for."""
@@ -191,8 +244,24 @@ class FlatField(nn.Module):
         return out.reshape(z.shape)
 
     def autograd_jacobian(self, z: torch.Tensor, t: float = 0.0) -> torch.Tensor:
-        """``df/dz`` by ``torch.func`` at states ``(B, n)`` -> ``(B, n, n)``."""
+        """``df/dz`` by autograd at states ``(B, n)`` -> ``(B, n, n)``.
+
+        ``torch.func`` (``vmap(jacrev)``), except for a batch-mode field of at most ``_ROW_VJP_MAX`` states
+        evaluated outside autograd (``torch.no_grad``, plain tensors): there the ``n`` rows ``e_i^T J`` come
+        from ``n`` reverse passes over the whole batch (the rows are independent, which the probe checked), the
+        same products ``jacrev`` takes, without the ~1.5 s CPU that ``jacrev``'s first call spends importing
+        ``torch._dynamo`` in every process."""
         tt = torch.tensor(float(t), dtype=torch.float64)
+        if (self.mode == "batch" and z.ndim == 2 and self.dim <= _ROW_VJP_MAX and not torch.is_grad_enabled()
+                and not is_functorch_wrapped_tensor(z)):
+            with torch.enable_grad():
+                x = z.detach().requires_grad_(True)
+                y = self._raw(tt, x)
+                if not y.requires_grad:  # f does not depend on the state (a constant field): J = 0
+                    return torch.zeros(*z.shape, self.dim, dtype=y.dtype)
+                rows = [torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < self.dim - 1, allow_unused=True,
+                                            materialize_grads=True)[0] for i in range(self.dim)]
+            return torch.stack(rows, 1)
         if self.mode == "loop":
             return torch.stack([jacrev(lambda x: self(tt, x))(x) for x in z])
         return vmap(jacrev(lambda x: self(tt, x)))(z)
@@ -209,14 +278,17 @@ def as_flat_field(field, dim: int | None = None, states=None) -> FlatField:
     return field if isinstance(field, FlatField) else FlatField(field, dim, states)
 
 
-def check_field_values(ff: FlatField, z: torch.Tensor, what: str = "the starting states") -> None:
+def check_field_values(ff: FlatField, z: torch.Tensor, what: str = "the starting states", f=None) -> None:
     """Raise when the field returns non-finite values at finite states ``z`` ``(B, n)`` (a broken field).
+
+    ``f``: the field's values at ``z`` when the caller has them already (else computed here).
 
     Raises:
         FHRNInputError: naming the field and the first such state.
     """
-    with torch.no_grad():
-        f = ff(ff._t0, z)
+    if f is None:
+        with torch.no_grad():
+            f = ff(ff._t0, z)
     if not isinstance(f, torch.Tensor) or tuple(f.shape) != tuple(z.shape):
         raise FHRNInputError(f"field {_name(ff.field)} {_describe(f, tuple(z.shape))} on {what}")
     bad = ~torch.isfinite(f).all(-1) & torch.isfinite(z).all(-1)

@@ -3,12 +3,16 @@
 Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 
 1. starts: states sampled along trajectories (:func:`~fhrn_ode.dynamics._flow.trajectory_samples`), or given;
-2. minimisation of the speed ``q(z) = 1/2 |f(z)|^2`` from all starts at once: ``scipy.optimize.minimize``
-   (L-BFGS-B) on the separable sum, gradient by autograd;
-3. damped Newton polish ``z <- z - a J(z)^+ f(z)`` (from the minimiser's end points, the starts and their mirror images ``-z``) with the field's Jacobian (its own where confirmed, else ``vmap(jacrev(f))``; all starts in one batched ``torch.linalg.solve_ex``, least squares where J is singular)
-   (least squares, so a singular ``J`` does not stop it; ``a`` halves until ``|f|`` decreases);
-4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated; classified by the eigenvalues
-   of ``J`` (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
+2. damped Newton ``z <- z - a J(z)^+ f(z)`` FIRST, from the starts and their mirror images ``-z``, all rows in
+   one batch: the field's Jacobian (its own where confirmed, else autograd), one batched
+   ``torch.linalg.solve_ex`` (least squares where ``J`` is singular, so a singular ``J`` does not stop it),
+   the first of ``a = 1, 1/2, ..., 2^-12`` that lowers ``|f|`` (two field calls at most per iteration);
+3. only for the starts Newton did not converge from: minimisation of the speed ``q(z) = 1/2 |f(z)|^2``
+   (``scipy.optimize.minimize``, L-BFGS-B, on the separable sum, gradient by autograd), then Newton again
+   from the end points and their mirrors;
+4. a polished state with ``|f| <= tol`` is a fixed point; de-duplicated (within ``dedup_tol`` plus each
+   root's own accuracy, so a degenerate root is one point); classified by the eigenvalues of ``J``
+   (:func:`classify_equilibrium`). A minimum of ``q`` that Newton cannot bring to ``|f| <= tol``
    but with ``q <= slow_q`` is a *slow point* (a ghost of a fold, a bottleneck): reported separately,
    never as a fixed point.
 
@@ -136,50 +140,94 @@ def classify_equilibrium(eigenvalues, tol: float | None = None) -> tuple[str, in
     return "saddle", k
 
 
+def _newton_step(J: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
+    """The Newton step ``-J^{-1} F`` for a batch ``J (N, n, n)``, ``F (N, n)`` -> ``(N, n)``: one batched
+    ``torch.linalg.solve_ex`` (LU), and the least-squares ``-J^+ F`` (``torch.linalg.lstsq``, gelsd) for the rows
+    where ``J`` is singular (LU reports it) or the solve is not finite. Rows with a non-finite ``J`` or ``F``
+    get a zero step."""
+    step, info = torch.linalg.solve_ex(J, -F.unsqueeze(-1))  # one batched LU for all rows
+    if bool(torch.isfinite(step).all()):  # an exactly singular U (info > 0) divides by zero: never finite
+        return step.squeeze(-1)
+    ok = torch.isfinite(J).flatten(1).all(-1) & torch.isfinite(F).all(-1)
+    J = torch.where(ok[:, None, None], J, torch.zeros_like(J))
+    rhs = -torch.where(ok[:, None], F, torch.zeros_like(F)).unsqueeze(-1)
+    step = torch.where(ok[:, None, None], step, torch.zeros_like(step))
+    sing = (info != 0) | ~ok | ~torch.isfinite(step).flatten(1).all(-1)
+    step[sing] = torch.linalg.lstsq(J[sing], rhs[sing], driver="gelsd").solution  # singular J: least squares
+    return step.squeeze(-1)
+
+
+#: The shorter step sizes of the backtracking line search: ``a = 2^-k``, ``k = 1 .. 12`` (``k = 0``: the full step).
+_SHORT_STEPS = 0.5 ** torch.arange(1, 13, dtype=torch.float64)
+
+
+def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
+    """Backtracking ``z + a step``, ``a = 1, 1/2, ..., 2^-12``, on the ``active`` rows: each takes the first ``a``
+    with ``|f| < r`` (finite). The full step for every row in one field call ``f(tt, z)``; the 12 shorter ones for
+    the rows that need them in a second call (the same choice as halving one at a time).
+    Returns ``(z, F, r, moved, n_moved)``."""
+    trial = z + step
+    Ft = f(tt, trial)
+    rt = torch.linalg.vector_norm(Ft, dim=-1)
+    better = active & (rt < r)  # a NaN or inf |f| is never smaller
+    n_act, n_better = int(active.sum()), int(better.sum())
+    if n_better == z.shape[0]:  # every row takes the full step (the common case far from the roots)
+        return trial, Ft, rt, better, n_better
+    col = better.unsqueeze(1)
+    z, F, r = torch.where(col, trial, z), torch.where(col, Ft, F), torch.where(better, rt, r)
+    if n_better < n_act:
+        idx = torch.nonzero(active & ~better).squeeze(1)
+        zt = z[idx].unsqueeze(0) + _SHORT_STEPS.to(z.dtype)[:, None, None] * step[idx].unsqueeze(0)  # (K, m, n)
+        Fk = f(tt, zt.reshape(-1, z.shape[1])).reshape(zt.shape)
+        rk = torch.linalg.vector_norm(Fk, dim=-1)  # (K, m)
+        ok = rk < r[idx].unsqueeze(0)
+        has = ok.any(0)
+        k = torch.argmax(ok.to(torch.int8), 0)  # first accepted step size per row
+        cols = torch.arange(idx.numel())
+        sel = idx[has]
+        z[sel], F[sel], r[sel] = zt[k, cols][has], Fk[k, cols][has], rk[k, cols][has]
+        better = better.clone()
+        better[sel] = True
+        n_better += int(has.sum())
+    return z, F, r, better, n_better
+
+
+def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 0.0, F: torch.Tensor | None = None):
+    """Damped Newton on states ``(N, n)`` (see :func:`newton_polish`; ``F``: ``f(z)`` when known); returns
+    ``(z, f(z), |f(z)|)``.
+
+    A row stops when ``|f| <= tol`` or when no step size decreases ``|f|`` (it would compute the same step
+    again: the round-off floor, or a point Newton cannot leave). All rows ride in every batched call (a small
+    batch costs what one row does); the stopped ones are masked."""
+    ff = as_flat_field(ff)
+    f = ff.batch_call()
+    tt = torch.tensor(float(t), dtype=torch.float64)
+    with torch.no_grad():
+        z = z.clone()
+        F = f(tt, z) if F is None else F
+        r = torch.linalg.vector_norm(F, dim=-1)
+        active = r > tol
+        n_act = int(active.sum())
+        for _ in range(int(n_iter)):
+            if n_act == 0:
+                break
+            step = _newton_step(ff.jacobian(z, t), F)
+            z, F, r, moved, n_moved = _line_search(f, tt, z, step, F, r, active)
+            active = moved & (r > tol)
+            n_act = n_moved and int(active.sum())
+    return z, F, r
+
+
 def newton_polish(ff: FlatField, z: torch.Tensor, n_iter: int = 30, tol: float = 1e-12,
                   t: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Damped Newton ``z <- z - a J^+ f`` on states ``(N, n)``; returns ``(z, |f(z)|)``.
 
     ``J^{-1} f`` by one batched ``torch.linalg.solve_ex`` (the least-squares ``J^+ f``, ``torch.linalg.lstsq``
-    gelsd, for rows where ``J`` is singular), and the step ``a`` halves
-    (up to 12 times) until ``|f|`` decreases; rows already below ``tol`` stop moving.
+    gelsd, for rows where ``J`` is singular); the step ``a = 1, 1/2, ..., 2^-12`` is the first that decreases
+    ``|f|`` (all rows' full steps in one field call, the shorter ones in a second); rows below ``tol``, or
+    where no step decreases ``|f|``, stop moving.
     """
-    ff = as_flat_field(ff)
-    tt = torch.tensor(float(t), dtype=torch.float64)
-
-    def fv(x):
-        return ff(tt, x)
-
-    with torch.no_grad():
-        z = z.clone()
-        r = fv(z).norm(dim=-1)
-    for _ in range(int(n_iter)):
-        active = r > tol
-        if not bool(active.any()):
-            break
-        with torch.no_grad():
-            J = field_jacobian(ff, z, t).detach()
-            F = fv(z)
-            ok = torch.isfinite(J).flatten(1).all(-1) & torch.isfinite(F).all(-1)
-            J = torch.where(ok[:, None, None], J, torch.zeros_like(J))
-            rhs = -torch.where(ok[:, None], F, torch.zeros_like(F)).unsqueeze(-1)
-            step, info = torch.linalg.solve_ex(J, rhs)  # one batched LU for all starts
-            sing = (info != 0) | ~torch.isfinite(step).flatten(1).all(-1)
-            if bool(sing.any()):  # singular J: the least-squares step (gelsd) for those rows only
-                step[sing] = torch.linalg.lstsq(J[sing], rhs[sing], driver="gelsd").solution
-            step = step.squeeze(-1)
-            accepted = torch.zeros_like(active)
-            a = torch.ones_like(r)
-            for _ in range(13):
-                trial = z + a[:, None] * step
-                rt = fv(trial).norm(dim=-1)
-                better = active & ~accepted & torch.isfinite(rt) & (rt < r)
-                z = torch.where(better[:, None], trial, z)
-                r = torch.where(better, rt, r)
-                accepted = accepted | better
-                if bool((accepted | ~active).all()):
-                    break
-                a = torch.where(accepted, a, a * 0.5)
+    z, _, r = _newton(ff, z, n_iter, tol, t)
     return z, r
 
 
@@ -197,39 +245,96 @@ def _starts(ff: FlatField, starts, n_starts, radius, t_sample, seed, max_nfe) ->
     return torch.cat([zs, zr]), message
 
 
-def _classified(ff: FlatField, zn: np.ndarray, rn: np.ndarray, conv: np.ndarray, dedup_tol: float) -> list[FixedPoint]:
-    """De-duplicated converged roots, classified with the tolerance their residual allows."""
-    points: list[FixedPoint] = []
-    if not conv.any():
-        return points
-    idx = np.nonzero(conv)[0]
-    reps, counts = _dedup(zn, idx[np.argsort(rn[idx], kind="stable")], dedup_tol)
+#: A converged root is known to about this many Newton steps at it (a root of multiplicity m, where Newton
+#: converges only linearly, lies m steps away): the radius within which two roots are the same root.
+_ROOT_STEPS = 10.0
+
+
+def _classified(ff: FlatField, zn: torch.Tensor, Fn: torch.Tensor, rn: torch.Tensor, conv: torch.Tensor,
+                dedup_tol: float) -> list[FixedPoint]:
+    """De-duplicated converged roots, classified with the tolerance their residual allows.
+
+    Two roots are the same when they are closer than ``dedup_tol max(1, |x|)`` plus both roots' own accuracy,
+    ``_ROOT_STEPS`` Newton steps ``|J^+ f|`` at each (nil for a simple root; for a degenerate one, such as 0 for
+    ``x' = -x^3``, the many points Newton stops at within its slow approach are one root)."""
+    idx = torch.nonzero(conv).squeeze(1)
+    if idx.numel() == 0:
+        return []
     with torch.no_grad():
-        JX = field_jacobian(ff, torch.as_tensor(zn[reps])).detach()
+        zc, rc = zn[idx], rn[idx]
+        Jc = ff.jacobian(zc).detach()
+        acc = (_ROOT_STEPS * _newton_step(Jc, Fn[idx]).norm(dim=-1)).numpy()
+    zc_np, rc_np = zc.numpy(), rc.numpy()
+    reps, counts = _dedup(zc_np, np.argsort(rc_np, kind="stable"), dedup_tol, acc)
+    JX = Jc[torch.as_tensor(reps)]
     lam = torch.linalg.eigvals(JX).numpy()
     jn = torch.linalg.matrix_norm(JX, ord=2).numpy()
+    points: list[FixedPoint] = []
     for k, i in enumerate(reps):
         ev = lam[k][np.argsort(-lam[k].real, kind="stable")]
-        kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rn[i], jn[k]))
-        points.append(FixedPoint(x=zn[i].copy(), residual=float(rn[i]), eigenvalues=ev, kind=kind, unstable_dim=udim,
-                                 stable=bool(abscissa_of_eigvals(ev) < 0 and kind != "non-hyperbolic"),
-                                 eigenvalues_max_real=float(abscissa_of_eigvals(ev)), count=counts[k]))
+        kind, udim = classify_equilibrium(ev, hyperbolicity_tol(ev, rc_np[i], jn[k]))
+        ab = float(abscissa_of_eigvals(ev))
+        points.append(FixedPoint(x=zc_np[i].copy(), residual=float(rc_np[i]), eigenvalues=ev, kind=kind,
+                                 unstable_dim=udim, stable=bool(ab < 0 and kind != "non-hyperbolic"),
+                                 eigenvalues_max_real=ab, count=counts[k]))
     return points
 
 
-def _dedup(z: np.ndarray, order: np.ndarray, tol: float) -> tuple[list[int], list[int]]:
-    """Greedy clusters in the given order: representatives and their member counts."""
+def _dedup(z: np.ndarray, order: np.ndarray, tol: float, acc: np.ndarray | None = None) -> tuple[list[int], list[int]]:
+    """Greedy clusters in the given order: representatives and their member counts. Each point joins the first
+    representative ``j`` it is close to, ``|z_i - z_j| <= tol max(1, |z_j|) + acc_i + acc_j`` (``acc``: each
+    point's own accuracy, default 0), else it becomes one; one vectorised pass per representative."""
+    order = np.asarray(order, dtype=np.int64)
+    zo = z[order]
+    acco = np.zeros(order.size) if acc is None else np.asarray(acc, dtype=np.float64)[order]
+    owner = np.full(order.size, -1)
     reps: list[int] = []
     counts: list[int] = []
-    for i in order:
-        for k, j in enumerate(reps):
-            if np.linalg.norm(z[i] - z[j]) <= tol * max(1.0, np.linalg.norm(z[j])):
-                counts[k] += 1
-                break
-        else:
-            reps.append(int(i))
-            counts.append(1)
+    for pos in range(order.size):
+        if owner[pos] >= 0:
+            continue
+        zj = zo[pos]
+        hit = (owner < 0) & (np.linalg.norm(zo - zj, axis=1) <= tol * max(1.0, float(np.linalg.norm(zj)))
+                             + acco + acco[pos])
+        hit[pos] = True
+        owner[hit] = len(reps)
+        reps.append(int(order[pos]))
+        counts.append(int(hit.sum()))
     return reps, counts
+
+
+def _descend(ff: FlatField, z0: torch.Tensor, n_minimise: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """L-BFGS-B (scipy) on ``sum_i q(z_i)``, ``q = 1/2 |f|^2`` (separable: each start's own descent), gradient by
+    autograd; returns the end points ``(N, n)`` (a start whose descent went non-finite: the start) and their q."""
+    tt = torch.tensor(0.0, dtype=torch.float64)
+
+    def fun(v: np.ndarray):
+        zz = torch.as_tensor(v.reshape(z0.shape)).requires_grad_(True)
+        q = 0.5 * (ff(tt, zz) ** 2).sum(-1)
+        q = torch.where(torch.isfinite(q), q, torch.zeros_like(q))
+        (g,) = torch.autograd.grad(q.sum(), zz)
+        return float(q.sum().detach()), g.numpy().ravel().astype(np.float64)
+
+    z_np = minimize(fun, z0.numpy().ravel().copy(), jac=True, method="L-BFGS-B",
+                    options=dict(maxiter=n_minimise, ftol=0.0, gtol=1e-14)).x
+    za = torch.as_tensor(z_np.reshape(z0.shape))
+    with torch.no_grad():
+        qa = 0.5 * (ff(tt, za) ** 2).sum(-1)
+    bad = ~torch.isfinite(qa)
+    return torch.where(bad[:, None], z0, za), qa
+
+
+def _slow_points(za: np.ndarray, qa: np.ndarray, conv_a: np.ndarray, points: list[FixedPoint], slow_q: float,
+                 dedup_tol: float) -> list[SlowPoint]:
+    """Minima of ``q`` with ``q <= slow_q`` that Newton did not turn into roots, away from every fixed point."""
+    slow = ~conv_a & np.isfinite(qa) & (qa <= slow_q)
+    if not slow.any():
+        return []
+    idx = np.nonzero(slow)[0]
+    reps, counts = _dedup(za, idx[np.argsort(qa[idx], kind="stable")], max(dedup_tol, 1e-3))
+    near_fp = [any(np.linalg.norm(za[i] - p.x) <= 1e-3 * max(1.0, np.linalg.norm(p.x)) for p in points) for i in reps]
+    return [SlowPoint(x=za[i].copy(), q=float(qa[i]), speed=float(np.sqrt(2 * qa[i])), count=c)
+            for i, c, near in zip(reps, counts, near_fp) if not near]
 
 
 def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: int = 64, radius: float = 2.0,
@@ -246,10 +351,11 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
             ``t_sample`` (they find the attractors), a quarter uniform in that ball and a quarter with
             log-uniform radii in ``[radius/100, radius]`` (repellers, saddles, small-scale structure).
         dim: size of the ``y`` state when ``field`` has no ``dim`` attribute.
-        n_minimise: L-BFGS iterations on ``sum q`` (0: Newton only). n_newton: Newton iterations.
+        n_minimise: L-BFGS iterations on ``sum q`` for the starts Newton did not converge from (0: Newton only).
+        n_newton: Newton iterations.
         tol: a polished state with ``|f| <= tol`` is a fixed point.
         slow_q: a non-converged minimum of ``q`` with ``q <= slow_q`` is a slow point.
-        dedup_tol: relative distance under which two points are the same.
+        dedup_tol: relative distance under which two points are the same (plus each root's own accuracy).
         max_nfe: field evaluations the start sampling may spend (a stiff field would take millions); past it
             the trajectories' computed prefix is sampled and ``message`` says so (the result is not a failure:
             these are only starts).
@@ -268,48 +374,28 @@ def find_fixed_points(field, starts=None, *, dim: int | None = None, n_starts: i
     slow_q = check_real("slow_q", slow_q, low=0.0)
     dedup_tol = check_real("dedup_tol", dedup_tol, low=0.0, low_open=True)
     z0, message = _starts(ff, starts, n_starts, radius, t_sample, seed, max_nfe)
-    check_field_values(ff, z0, "the starts")
-    fv, tt = ff, torch.tensor(0.0, dtype=torch.float64)
-    # 2. minimise sum_i q(z_i) with L-BFGS (scipy); the sum is separable, so this is every start's own descent
-    z_np = z0.numpy().ravel().copy()
-
-    def fun(v: np.ndarray):
-        zz = torch.as_tensor(v.reshape(z0.shape)).requires_grad_(True)
-        q = 0.5 * (fv(tt, zz) ** 2).sum(-1)
-        q = torch.where(torch.isfinite(q), q, torch.zeros_like(q))
-        (g,) = torch.autograd.grad(q.sum(), zz)
-        return float(q.sum().detach()), g.numpy().ravel().astype(np.float64)
-
-    if n_minimise > 0:
-        z_np = minimize(fun, z_np, jac=True, method="L-BFGS-B",
-                        options=dict(maxiter=n_minimise, ftol=0.0, gtol=1e-14)).x
-    za = torch.as_tensor(z_np.reshape(z0.shape))
+    N = z0.shape[0]
+    # 2. Newton from the starts and their mirror images -z (odd fields, such as FHRN without drive, have their
+    # roots in +- pairs; for others these are just more starts), all rows in one batch; the first evaluation
+    # also checks the field at the starts
+    zz = torch.cat([z0, -z0])
     with torch.no_grad():
-        qa = 0.5 * (fv(tt, za) ** 2).sum(-1)
-    bad = ~torch.isfinite(qa)
-    za = torch.where(bad[:, None], z0, za)  # a start the descent threw away is polished from where it began
-    # 3. Newton polish, from the minimiser's end points and from the starts themselves (Newton alone reaches the
-    # roots whose basins the descent leaves), and from the mirrored starts -z (odd fields,
-    # such as FHRN without drive, have their roots in +- pairs; for others these are just more starts)
-    # (without a descent, za is z0: polished once)
-    zn, rn = newton_polish(ff, torch.cat([za, -z0] if n_minimise == 0 else [za, z0, -z0, -za]), n_newton,
-                           tol=tol * 1e-3)
-    zn_np, rn_np = zn.numpy(), rn.numpy()
-    conv = np.isfinite(rn_np) & (rn_np <= tol)
-    conv_a = conv[: za.shape[0]]
-    points = _classified(ff, zn_np, rn_np, conv, dedup_tol)
+        F0 = ff.batch_call()(ff._t0, zz)
+    check_field_values(ff, z0, "the starts", f=F0[:N] if isinstance(F0, torch.Tensor) else F0)
+    zn, Fn, rn = _newton(ff, zz, n_newton, tol * 1e-3, F=F0)
+    conv = torch.isfinite(rn) & (rn <= tol)
+    # 3. the starts Newton did not converge from descend q (L-BFGS), then Newton again from the end points +-za
+    za = qa = None
+    need = ~conv[:N]
+    if n_minimise > 0 and bool(need.any()):
+        za, qa = _descend(ff, z0[need], n_minimise)
+        zm, Fm, rm = _newton(ff, torch.cat([za, -za]), n_newton, tol * 1e-3)
+        zn, Fn, rn = torch.cat([zn, zm]), torch.cat([Fn, Fm]), torch.cat([rn, rm])
+        conv = torch.isfinite(rn) & (rn <= tol)
+    points = _classified(ff, zn, Fn, rn, conv, dedup_tol)
     # 4. slow points: small q where Newton found no root
-    qa_np = qa.numpy()
-    slow = ~conv_a & np.isfinite(qa_np) & (qa_np <= slow_q)
-    slow_points: list[SlowPoint] = []
-    if slow.any():
-        idx = np.nonzero(slow)[0]
-        za_np = za.numpy()
-        reps, counts = _dedup(za_np, idx[np.argsort(qa_np[idx], kind="stable")], max(dedup_tol, 1e-3))
-        near_fp = [any(np.linalg.norm(za_np[i] - p.x) <= 1e-3 * max(1.0, np.linalg.norm(p.x)) for p in points)
-                   for i in reps]
-        slow_points = [SlowPoint(x=za_np[i].copy(), q=float(qa_np[i]), speed=float(np.sqrt(2 * qa_np[i])), count=c)
-                       for i, c, near in zip(reps, counts, near_fp) if not near]
+    slow_points = [] if za is None else _slow_points(za.numpy(), qa.numpy(), conv[2 * N:2 * N + za.shape[0]].numpy(),
+                                                     points, slow_q, dedup_tol)
     points.sort(key=lambda p: (round(float(np.linalg.norm(p.x)), 9), tuple(np.round(p.x, 9))))
-    return FixedPointResult(points=points, slow_points=slow_points, n_starts=int(z0.shape[0]), dim=ff.dim,
+    return FixedPointResult(points=points, slow_points=slow_points, n_starts=int(N), dim=ff.dim,
                             tol=tol, slow_q=slow_q, starts=z0.numpy(), message=message)

@@ -15,14 +15,16 @@ best of ``k``. Rows:
   (``lyapunov_spectrum(make_field, y0, values=...)``, fhrn_ode.dynamics' family API) against 32
   separate calls (timed on ``n_sep`` of them, scaled); a row with ``skipped`` when the installed
   dynamics package has no ``values=``.
-* ``fixed_points/lorenz/vs_scipy_root``: :func:`fhrn_ode.dynamics.find_fixed_points` from 16 given
-  starts against ``scipy.optimize.root`` (hybr, analytic Jacobian) from each of the same starts.
+* ``fixed_points/lorenz/vs_scipy_root`` and ``fixed_points/lorenz_n128/vs_scipy_root``:
+  :func:`fhrn_ode.dynamics.find_fixed_points` from 16 (128) given starts ``15 randn`` against
+  ``scipy.optimize.root`` (hybr, analytic Jacobian) from each of the same starts, best of 7 (quick: 3).
 
 Accuracy: for exponents ``max_abs_err`` is ``|sum of our exponents - tr J|`` (exact: Lorenz
 ``-(sigma + 1 + b)``, Lorenz-96 ``-N``) and ``baseline_sum_err`` the same for scipy; ``max_diff``
 the largest difference between our mean exponents and scipy's. For fixed points ``max_abs_err`` is
 the largest distance of a found point to the nearest exact equilibrium (origin and
-``(+-sqrt(b(rho-1)), +-sqrt(b(rho-1)), rho-1)``), ``n_found``/``baseline_n_found`` the distinct points.
+``(+-sqrt(b(rho-1)), +-sqrt(b(rho-1)), rho-1)``), ``n_found``/``baseline_n_found`` the distinct points;
+``ours_cpu_s``/``baseline_cpu_s``/``cpu_speedup`` the same comparison on CPU time (best of k, in turns).
 """
 
 from __future__ import annotations
@@ -159,8 +161,8 @@ def rho_family_case(P: int = 32, n: int = 4, t_transient: float = 5.0, t1: float
                      t1=t1, dt=0.5, separate_scale=P / len(sep), repeats=k)]
 
 
-def fixed_points_case(n_starts: int = 16, k: int = 3, seed: int = 0) -> list[dict]:
-    """Row ``fixed_points/lorenz/vs_scipy_root``."""
+def fixed_points_case(n_starts: int = 16, k: int = 3, seed: int = 0, tag: str = "lorenz") -> list[dict]:
+    """Row ``fixed_points/{tag}/vs_scipy_root`` (``lorenz``: 16 starts; ``lorenz_n128``: 128)."""
     L = LorenzField()
     rhs, jac = _lorenz_numpy()
     g = torch.Generator().manual_seed(seed)
@@ -174,29 +176,48 @@ def fixed_points_case(n_starts: int = 16, k: int = 3, seed: int = 0) -> list[dic
         return np.array([s.x for s in sols if s.success])
 
     (t_ours, res), (t_base, xs) = interleaved([lambda: find_fixed_points(L, starts=z0), scipy_roots], k=k)
+    (c_ours, _), (c_base, _) = _cpu_interleaved([lambda: find_fixed_points(L, starts=z0), scipy_roots], k=k)
     ours = np.array([p.x for p in res.points]).reshape(-1, 3)
 
     def dist(pts):
         return float(np.linalg.norm(pts[:, None, :] - exact[None], axis=-1).min(1).max()) if len(pts) else float("nan")
 
     n_base = len({tuple(np.round(x, 6)) for x in xs})
-    return [make_row("fixed_points/lorenz/vs_scipy_root", t_ours, "scipy.optimize.root (hybr, analytic Jacobian) "
+    return [make_row(f"fixed_points/{tag}/vs_scipy_root", t_ours, "scipy.optimize.root (hybr, analytic Jacobian) "
                      "from each start", t_base, dist(ours), baseline_max_abs_err=dist(xs), n_found=len(ours),
-                     baseline_n_found=n_base, n_starts=n_starts, repeats=k, torch_threads=torch.get_num_threads())]
+                     baseline_n_found=n_base, n_starts=n_starts, repeats=k, torch_threads=torch.get_num_threads(),
+                     ours_cpu_s=c_ours, baseline_cpu_s=c_base, cpu_speedup=c_base / c_ours)]
+
+
+def _cpu_interleaved(fns, k: int) -> list[tuple[float, object]]:
+    """:func:`~.harness.interleaved` on CPU time (``time.process_time``): a millisecond call's wall time on a
+    loaded machine is mostly the time slices it waits for, its CPU time is not."""
+    import time
+
+    best = [float("inf")] * len(fns)
+    outs: list = [None] * len(fns)
+    for _ in range(max(1, int(k))):
+        for i, fn in enumerate(fns):
+            t0 = time.process_time()
+            outs[i] = fn()
+            best[i] = min(best[i], time.process_time() - t0)
+    return list(zip(best, outs))
 
 
 def cases(quick: bool, seed: int = 0) -> list:
-    """Four cases; ``quick``: short windows, few starts (seconds)."""
+    """Five cases; ``quick``: short windows, few starts (seconds)."""
     if quick:
         specs = [("lorenz_n8", lambda: exponents_lorenz_case(2, 1.0, 2.0, 1, seed)),
                  ("l96_n1", lambda: exponents_l96_case(10, 0.5, 1.0, 1, seed)),
                  ("lorenz_rho32", lambda: rho_family_case(4, 2, 0.5, 1.0, 2, 1, seed)),
-                 ("fixed_points", lambda: fixed_points_case(8, 1, seed))]
+                 ("fixed_points", lambda: fixed_points_case(16, 3, seed)),
+                 ("fixed_points_n128", lambda: fixed_points_case(128, 3, seed, "lorenz_n128"))]
     else:
         specs = [("lorenz_n8", lambda: exponents_lorenz_case(8, 10.0, 50.0, 1, seed)),
                  ("l96_n1", lambda: exponents_l96_case(40, 5.0, 20.0, 1, seed)),
                  ("lorenz_rho32", lambda: rho_family_case(32, 4, 5.0, 20.0, 4, 1, seed)),
-                 ("fixed_points", lambda: fixed_points_case(16, 3, seed))]
+                 ("fixed_points", lambda: fixed_points_case(16, 7, seed)),
+                 ("fixed_points_n128", lambda: fixed_points_case(128, 7, seed, "lorenz_n128"))]
     out = []
     for label, fn in specs:
         fn.bench_name = label

@@ -43,6 +43,7 @@ CASE_MODULES: tuple[str, ...] = (
     "fhrn_ode.bench.jacobian",
     "fhrn_ode.bench.exponents",
     "fhrn_ode.bench.dynamics",
+    "fhrn_ode.bench.cycles",
     "fhrn_ode.bench.sweep",
     "fhrn_ode.bench.continuation",
     "fhrn_ode.bench.contention",

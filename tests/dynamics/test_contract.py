@@ -130,3 +130,80 @@ def test_unknowable_size_is_a_clear_error():
     with pytest.raises(FHRNInputError, match="the state size of NoDim is unknown.*pass `dim=`"):
         lyapunov_spectrum(NoDim())
     assert lyapunov_spectrum(NoDim(), dim=2, n_init=1, t_transient=0.0, t1=1.0, t_align=0.0).exponents.shape == (2,)
+
+
+class _LinJac(nn.Module):
+    """``f(y) = A y`` with a ``jacobian`` method that returns ``A + E`` (E = 0: correct)."""
+
+    def __init__(self, E):
+        super().__init__()
+        self.A = nn.Parameter(torch.tensor([[-1.0, 2.0, 0.5], [0.3, -0.7, 1.1], [0.0, 0.4, -2.0]],
+                                           dtype=torch.float64), requires_grad=False)
+        self.E = torch.as_tensor(E, dtype=torch.float64)
+
+    def forward(self, t, y):
+        return y @ self.A.T
+
+    def jacobian(self, y):
+        return (self.A + self.E).expand(*y.shape[:-1], 3, 3)
+
+
+@pytest.mark.parametrize("i, j", [(0, 0), (1, 2), (2, 0)])
+def test_a_wrong_analytic_jacobian_is_refused_by_the_vjp_check(i, j):
+    assert FlatField(_LinJac(np.zeros((3, 3))), dim=3).analytic
+    E = np.zeros((3, 3))
+    E[i, j] = 1e-6  # one entry off by a relative ~1e-6
+    assert not FlatField(_LinJac(E), dim=3).analytic
+    assert not FlatField(_LinJac(np.eye(3)[::-1].copy()), dim=3).analytic  # a permuted error
+    m = _LinJac(np.zeros((3, 3)))
+    m.jacobian = lambda y: m.A.T.expand(*y.shape[:-1], 3, 3)  # the transpose
+    assert not FlatField(m, dim=3).analytic
+
+
+def test_the_probe_verdict_is_kept_per_module_until_it_changes(monkeypatch):
+    calls = []
+    probe = FlatField._probe
+
+    def counted(self):
+        calls.append(1)
+        return probe(self)
+
+    monkeypatch.setattr(FlatField, "_probe", counted)
+    m = _lin.VdPBatch()
+    assert FlatField(m, dim=2).mode == "batch" and FlatField(m, dim=2).mode == "batch"
+    assert len(calls) == 1  # the second FlatField reused the verdict
+    lj = _LinJac(np.zeros((3, 3)))
+    assert FlatField(lj, dim=3).analytic and len(calls) == 2
+    with torch.no_grad():
+        lj.A[0, 0] += 1.0  # an in-place change: probed again (the Jacobian stays right: analytic)
+    assert FlatField(lj, dim=3).analytic and len(calls) == 3
+    lj.E = torch.ones(3, 3, dtype=torch.float64)  # a new attribute object: probed again, now wrong
+    assert not FlatField(lj, dim=3).analytic and len(calls) == 4
+    lj.E.zero_()  # a plain tensor attribute changed in place: probed again, right again
+    assert FlatField(lj, dim=3).analytic and len(calls) == 5
+    assert FlatField(_lin.VdPBatch(), dim=2).mode == "batch" and len(calls) == 6  # another module
+
+
+def test_row_by_row_autograd_jacobian_equals_vmap_jacrev():
+    from torch.func import jacrev, vmap
+
+    from fhrn_ode.field import FHRNField
+    from fhrn_ode.operators import make_operator
+    from fhrn_ode.params import FHRNParams
+
+    class Partly(nn.Module):  # one component does not depend on the state, the other not at all on y_1
+        def forward(self, t, x):
+            return torch.stack([x[..., 0] ** 2, torch.ones_like(x[..., 0])], -1)
+
+    class Constant(nn.Module):
+        def forward(self, t, x):
+            return torch.ones_like(x)
+
+    for m in (_lin.VdPBatch(), Partly(), Constant(),
+              FHRNField(make_operator("mixed", 3), FHRNParams(memory="hebbian", beta=0.5))):
+        ff = FlatField(m, dim=None if isinstance(m, FHRNField) else 2)
+        z = torch.randn(5, ff.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            J = ff.autograd_jacobian(z)  # n reverse passes over the batch
+        t0 = torch.tensor(0.0, dtype=torch.float64)
+        torch.testing.assert_close(J, vmap(jacrev(lambda x: ff(t0, x)))(z), rtol=0, atol=0)
