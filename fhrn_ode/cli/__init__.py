@@ -287,8 +287,9 @@ def _fast_exit(code: int) -> None:  # pragma: no cover - exercised by the subpro
         return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
+        try:  # None when the process started with that descriptor closed
+            if stream is not None:
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (the reader went away): nothing left to say
             pass
     os._exit(code)
@@ -316,7 +317,8 @@ def entry() -> None:  # pragma: no cover - exercised by the subprocess tests
                 pass
         for stream in (sys.stdout, sys.stderr):
             try:
-                stream.flush()
+                if stream is not None:
+                    stream.flush()
             except (OSError, ValueError):
                 pass
         os._exit(code)
