@@ -58,3 +58,14 @@ def test_memory_escape_numbers_of_claims():
     norm, t = _escape(False)
     assert f"at \\|y\\| = {norm}, t = {t} (`fhrn-ode claims`;" in _text("docs/findings.md")
     assert f"instead of {norm} at t = {t})" in _text("docs/cli.md")
+
+
+def test_fig4_exact_ratio_in_figures_md():
+    """fig4_exact's title and manifest carry rho(W_hat) (analysis/exact_boundary.py); figures.md quotes it."""
+    from fhrn_ode.operators import make_operator
+    from fhrn_ode.spectrum import spectral_abscissa
+
+    rho = float(spectral_abscissa(make_operator("mixed", 2, seed=0)))  # the manifest's params.rho_W_hat
+    page = _text("docs/figures.md")
+    assert f"lies `1/rho(W_hat) = {1 / rho:.1f}` times above the small-gain line" in page
+    assert f"(`rho(W_hat) = {rho:.3g}`, in the title and in the manifest's `params`)" in page

@@ -40,6 +40,27 @@ def test_figure_data_shapes_and_finite():
         paper.fig4a_data(resolution=2)
 
 
+def test_fig4_exact_data_is_the_exact_boundary_and_its_figure_only_plots():
+    """fig4_exact: the continued Hopf curve of J_4 (M19) is |W_r|_crit = 1/(gamma |g| rho(W_hat)) (M23) at
+    every beta it reaches, 1/rho(W_hat) times the small-gain line (M21); the figure draws that data."""
+    from fhrn_ode.analysis import fig4_exact_data, wr_crit_small_gain
+    from fhrn_ode.figures.continuation import plot_fig4_exact
+    from fhrn_ode.spectrum import spectral_abscissa
+
+    d = paper.FIGURE_DATA["fig4_exact"](resolution=R)
+    c = d.curve
+    assert c.kind == "hopf" and c.status == "success" and len(c) > 5 and c.p2[0] == 0.0 and c.p2.max() > 4.5
+    assert d.rho_W_hat == pytest.approx(float(spectral_abscissa(make_operator("mixed", 2, seed=0))))
+    np.testing.assert_allclose(c.p * d.rho_W_hat, wr_crit_small_gain(1.0, c.p2, 1.1), rtol=1e-10)
+    np.testing.assert_allclose(d.small_gain, wr_crit_small_gain(1.0, d.betas, 1.1), rtol=0)
+    assert d.params == dict(operator="mixed d=2", operator_seed=0, gamma=1.0, radius=1.1, rho_W_hat=d.rho_W_hat)
+    fig = plot_fig4_exact(d)
+    lines = fig.axes[0].get_lines()
+    assert np.array_equal(lines[0].get_xdata(), c.p2) and np.array_equal(lines[-1].get_ydata(), d.small_gain)
+    with pytest.raises(FHRNInputError, match="resolution"):
+        fig4_exact_data(resolution=3)
+
+
 def test_phase_portrait_on_plane_and_project_unchanged():
     W = make_operator("random", 4, seed=0)
     B = np.zeros((4, 2)); B[0, 0] = B[2, 1] = 1.0  # noqa: E702
