@@ -71,16 +71,23 @@ def plot_bifurcation(diag, *, title: str = ""):
     parameter; vertical lines at the located Hopf (dashed) and fold (dotted) points; labels of the attractor."""
     apply_style()
     fig, ax = new_figure(5.6, 4.0)
+    kinds = set()
     for v, eqs in zip(diag.values, diag.equilibria):
-        for e in eqs:
-            ax.plot(v, e["norm"], "o", ms=4, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white")
+        for e in eqs:  # on top of the cycles' bars (a small cycle near the Hopf point would hide them)
+            ax.plot(v, e["norm"], "o", ms=5, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white",
+                    zorder=4)
+            kinds.add("stable" if e["stable"] else "unstable")
     for v, cs in zip(diag.values, diag.cycles):
         for c in cs:
-            ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt")
-            ax.plot(v, c["radius_mean"], "s", ms=4, color="C2")
-    ax.plot([], [], "o", color="C0", ms=4, label="stable equilibrium")
-    ax.plot([], [], "o", color="C3", mfc="white", ms=4, label="unstable equilibrium")
-    ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
+            ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt", zorder=2)
+            ax.plot(v, c["radius_mean"], "s", ms=4, color="C2", zorder=2)
+            kinds.add("cycle")
+    if "stable" in kinds:
+        ax.plot([], [], "o", color="C0", ms=5, label="stable equilibrium")
+    if "unstable" in kinds:
+        ax.plot([], [], "o", color="C3", mfc="white", ms=5, label="unstable equilibrium")
+    if "cycle" in kinds:
+        ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
     for b in diag.bifurcations:
         ax.axvline(b.value, color="k", lw=0.9, ls="--" if b.kind == "hopf" else ":")
     if any(b.kind == "hopf" for b in diag.bifurcations):
@@ -90,7 +97,7 @@ def plot_bifurcation(diag, *, title: str = ""):
     top = ax.get_ylim()[1]
     for v, lab in zip(diag.values, diag.label):
         if lab in ("chaos", "divergence", "quasi-periodic"):
-            ax.text(v, top, lab[:5], rotation=90, fontsize=7, va="top", ha="center")
+            ax.text(v, top, lab[:5], rotation=90, fontsize=8, va="top", ha="center")
     ax.set(xlabel=diag.param, ylabel="|y|", title=title or f"bifurcation diagram in {diag.param}")
     ax.legend(fontsize=8, loc="best")
     return fig

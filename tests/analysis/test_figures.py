@@ -191,7 +191,13 @@ FIGURE_COMMANDS = {
     "check": ["check", "{sweep}", "--contexts", "4"],
     "check_one": ["check", "{sweep}/gamma_0.2", "--contexts", "4"],
     "sweep-report": ["sweep-report", "--bundled", "quick"],
-    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b", "--resolution", "8", "--no-progress"],
+    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b,fig4_exact", "--resolution", "8", "--no-progress"],
+    "claims": ["claims", "--quick", "--no-progress"],
+    "halting": ["halting", "reference", "--contexts", "2", "--gammas", "0", "0.5"],
+    "saliency": ["saliency", "--kappa", "5"],
+    "slots": ["slots", "--t1", "3", "--ks", "0,1", "--lams", "1,10"],
+    "bifurcation": ["bifurcation", "--param", "kappa", "--range", "0.7:1.4:2", "--n-init", "1", "--n-starts", "8"],
+    "bench": ["bench", "--plot", "{out}/bench.png", "--from-json", "{root}/docs/img/bench_scaling.json"],
 }
 
 
@@ -211,10 +217,19 @@ def test_saved_figures_are_legible_and_unclipped(name, tmp_path, monkeypatch, ca
     import fhrn_ode.figures.paper as paper_figs
 
     monkeypatch.setattr(paper_figs, "atomic_savefig", checking_savefig)  # imported at its module's top
-    argv = [a.replace("{sweep}", str(tmp_path / "sw")) for a in FIGURE_COMMANDS[name]]
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    argv = [a.replace("{sweep}", str(tmp_path / "sw")).replace("{root}", str(root)).replace("{out}", str(out))
+            for a in FIGURE_COMMANDS[name]]
     if "{sweep}" in " ".join(FIGURE_COMMANDS[name]):
         _tiny_sweep(tmp_path / "sw")
-    assert main([*argv, "--out", str(tmp_path / "out")]) in (0, 1)
+    if "{out}" in " ".join(FIGURE_COMMANDS[name]):  # a command without --out (bench --plot PNG)
+        out.mkdir()
+    else:
+        argv += ["--out", str(out)]
+    assert main(argv) in (0, 1)
     capsys.readouterr()
     assert seen, f"{name} saved no figure"
     bad = {p: v for p, v in seen.items() if v}
