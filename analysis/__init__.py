@@ -24,6 +24,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ".stability": ("OperatorCheck", "SmallGainSurface", "StabilityMap", "brute_force_critical_scale",
                    "check_operator", "effective_gain", "exact_critical_scale", "small_gain_surface",
                    "stability_map", "wr_crit_small_gain"),
+    ".dynamics_panels": ("DynPanelData", "DYN_PANEL_DATA", "bifurcation_panel", "exponents_panel",
+                         "fixed_points_panel"),
     ".exact_boundary": ("Fig4ExactData", "fig4_exact_data", "j4_family"),
     ".lyapunov": ("LyapunovTraces", "ViolationReport", "lyapunov_derivative", "lyapunov_traces", "paper_V",
                   "violation_report"),

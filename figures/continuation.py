@@ -103,8 +103,11 @@ def plot_fig4_exact(d):
     """The continued exact boundary against the small-gain line in the ``(beta, |W_r|)`` plane, from the
     :class:`~fhrn_ode.analysis.exact_boundary.Fig4ExactData` of ``fig4_exact_data``."""
     fig = plot_codim2([d.curve], small_gain=(d.betas, d.small_gain),
-                      title=f"exact boundary by continuation (rho(W_hat) = {d.rho_W_hat:.3g}) vs small gain")
+                      title=f"exact boundary by continuation vs small gain\n"
+                            f"rho(W_hat) = {d.rho_W_hat:.3g}, ratio 1/rho = {1 / d.rho_W_hat:.3g}")
     ax = fig.axes[0]
+    ax.lines[0].set_label(f"exact boundary ({d.curve.kind} curve)")
+    ax.legend(fontsize=8)
     ax.set_ylim(0, None)
     return fig
 

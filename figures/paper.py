@@ -205,12 +205,16 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progres
     """
     import matplotlib.pyplot as plt
 
+    from fhrn_ode.analysis.dynamics_panels import DYN_PANEL_DATA
+
     from .dynamics import CAPTIONS as DYN_CAPTIONS, PANELS as DYN_PANELS  # dynamics panels (figures/dynamics.py)
 
-    names = list(FIGURES) + list(DYN_PANELS) if not only else list(only)
-    bad = [n for n in names if n not in FIGURES and n not in DYN_PANELS]
+    data_of, plot_of = {**data.FIGURE_DATA, **DYN_PANEL_DATA}, {**FIGURES, **DYN_PANELS}
+    caption_of = {**CAPTIONS, **DYN_CAPTIONS}
+    names = list(plot_of) if not only else list(only)
+    bad = [n for n in names if n not in plot_of]
     if bad:
-        raise FHRNInputError(f"`only` must name panels among {', '.join([*FIGURES, *DYN_PANELS])}; got {', '.join(bad)}")
+        raise FHRNInputError(f"`only` must name panels among {', '.join(plot_of)}; got {', '.join(bad)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
@@ -219,19 +223,11 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progres
     bar = Progress(len(names), "figures", unit="panel", enabled=progress)
     for name in names:
         bar.update(0, panel=name)
-        if name in DYN_PANELS:
-            (d, dyn_params), plot = DYN_PANELS[name][0](resolution=resolution, seed=seed), DYN_PANELS[name][1]
-            fig = plot(d)
-            files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
-            plt.close(fig)
-            manifest["figures"][name] = dict(files=[p.name for p in files], caption=DYN_CAPTIONS[name] + " " + NOTE, params=dyn_params)
-            bar.update(1)
-            continue
-        d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
-        fig = FIGURES[name](d)
+        d = data_of[name](resolution=resolution, seed=seed)
+        fig = plot_of[name](d)
         files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
         plt.close(fig)
-        manifest["figures"][name] = dict(files=[p.name for p in files], caption=CAPTIONS[name] + " " + NOTE,
+        manifest["figures"][name] = dict(files=[p.name for p in files], caption=caption_of[name] + " " + NOTE,
                                          params=d.params, **_summary(name, d))
         bar.update(1)
     bar.close()
