@@ -29,10 +29,11 @@ def plot_halting(results):
     rs = sorted(results, key=lambda r: (r.gamma, r.trained_gamma))
     g = np.array([r.gamma for r in rs])
     trained = np.array([r.gamma == r.trained_gamma for r in rs])
-    for vals, lab, mk in (([r.converged.mean() for r in rs], "loop halts", "o"),
-                          ([r.ode_stable.mean() for r in rs], "ODE stable", "s"),
-                          ([r.agreement for r in rs], "agreement", "^")):
-        a.plot(g, vals, mk + "-", label=lab, ms=5, alpha=0.85)
+    # the three often coincide (every context ODE-stable: agreement = halting): wide solid, medium, dashed open
+    for vals, lab, kw in (([r.converged.mean() for r in rs], "loop halts", dict(fmt="o-", lw=3.0, ms=7)),
+                          ([r.ode_stable.mean() for r in rs], "ODE stable", dict(fmt="s-", lw=1.6, ms=5)),
+                          ([r.agreement for r in rs], "agreement", dict(fmt="^--", lw=1.2, ms=7, mfc="none"))):
+        a.plot(g, vals, kw.pop("fmt"), label=lab, **kw)
     if trained.any() and not trained.all():
         a.plot(g[trained], np.zeros(trained.sum()) - 0.04, "k|", ms=10, label="trained gain")
     a.set_xlabel(r"reentry gain $\gamma$")
@@ -108,7 +109,8 @@ def plot_saliency(report, bif: dict, scan, below=None):
             ys += [b, b]
         ax.plot(xs, ys, color="C3", lw=0.9, alpha=0.85, label=f"orbit from $Z_0$={rep.z0:g}")
         for zf, s in zip(rep.fixed_points, rep.stable):
-            ax.plot([zf], [zf], "o", color="k" if s else "w", mec="k", ms=6)
+            ax.plot([zf], [zf], "o", color="k" if s else "w", mec="k", ms=6, zorder=3,
+                    label=f"$Z_+$ = {zf:.3g} (stable)" if s else f"$Z_-$ = {zf:.3g} (unstable)")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlim(z[0], hi)
         ax.set_ylim(-0.5 * hi, hi)

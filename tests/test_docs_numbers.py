@@ -135,7 +135,7 @@ def halting_rows(table: list[dict], *, verdicts: bool = True) -> list[str]:
     """The rows of companions.md §3's tables from the ``table`` of ``halting.json`` (``fhrn-ode halting --out``)."""
     rows = []
     for r in table:
-        g = f"{r['gamma']:g}" if verdicts else f"{r['trained_gamma']:.1f}"
+        g = f"{r['gamma'] if verdicts else r['trained_gamma']:g}"
         if verdicts and r["gamma"] == r["trained_gamma"]:
             g = f"**{g} (trained)**"
         cells = [g, str(r["n_contexts"]), f"{r['fraction_converged']:.3f}", f"{r['fraction_ode_stable']:.3f}",
