@@ -34,7 +34,8 @@ def test_zero_contour_radii_and_their_gammas():
     readme = _text("README.md")
     assert f"crosses 0 at {r_claims} for `gamma = 1`" in readme
     assert f"the drawn Fig. 2(b) uses `gamma = 2`, where it crosses at {r_fig}" in readme
-    assert f"(the zero crossing at {r_claims} for `gamma = 1`, next to `r* = {r_star}`)" in _text("docs/figures.md")
+    assert f"(the zero crossing at {r_claims} for `gamma = 1`, a green dot next to the dashed `r* = {r_star}` line)" \
+        in _text("docs/figures.md")
     assert f"The zero contour ({r_fig} at the figure's `gamma = 2`)" in _text("docs/figures.md")
     assert f"(r = {r_fig} vs r* = {r_star} at gamma 2, kappa 10)" in _text("docs/findings.md")
 
