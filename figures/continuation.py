@@ -44,8 +44,9 @@ def plot_branches(branches, *, component: int = 0, title: str = ""):
             ax.plot(ps, ys, style, color=_COLORS.get(b.kind, "k"), lw=1.6)
         for sp in b.special:
             yy = sp.data.get("amplitude", sp.x[component] if b.kind != "cycles" else np.nan)
-            ax.plot(sp.p, yy, "o", ms=5, color="k")
-            ax.annotate(sp.kind, (sp.p, yy), textcoords="offset points", xytext=(4, 4), fontsize=9)
+            ax.plot(sp.p, yy, "o", ms=5, color="k", zorder=3)
+            lab = sp.kind + (f" (l1 = {sp.normal_form['l1']:.3g})" if "l1" in sp.normal_form else "")
+            ax.annotate(lab, (sp.p, yy), textcoords="offset points", xytext=(4, 4), fontsize=9)
     if one:
         ax.set_xlabel(one[0].param)
         ax.set_ylabel(f"x[{component}] (equilibria), amplitude (cycles)")

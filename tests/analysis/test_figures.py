@@ -197,6 +197,7 @@ FIGURE_COMMANDS = {
     "saliency": ["saliency", "--kappa", "5"],
     "slots": ["slots", "--t1", "3", "--ks", "0,1", "--lams", "1,10"],
     "bifurcation": ["bifurcation", "--param", "kappa", "--range", "0.7:1.4:2", "--n-init", "1", "--n-starts", "8"],
+    "continue": ["continue", "--param", "kappa", "--start", "0.2", "--range", "0:3"],
     "bench": ["bench", "--plot", "{out}/bench.png", "--from-json", "{root}/docs/img/bench_scaling.json"],
 }
 
