@@ -128,6 +128,7 @@ def _ring(quick: bool) -> Claim:
     err_pred = max(abs(m - p) for _, m, p in rows)
     at_threshold = integrate(ROT, initial_conditions(8, 2, 2.0, seed=0), params=FHRNParams(kappa=1.0), t1=30.0, n_points=31)
     r_thr = float(at_threshold.y[-1].norm(dim=-1).mean())
+    k_curve = np.logspace(np.log10(rows[0][0]), np.log10(rows[-1][0]), 200)  # the closed form, for the panel
     return Claim(
         "ring-radius", "Sec. 2.3, Fig. 2(a), S17", "trajectories converge to a ring at |y| ~ 1",
         "does_not_hold",
@@ -138,7 +139,8 @@ def _ring(quick: bool) -> Claim:
          "predicted_r_star": [p for _, _, p in rows], "max_abs_error": err_pred,
          "kappa_1_final_radius_t30": r_thr, "kappa_1_algebraic_prediction": float(1.0 / np.sqrt(2.0 * 30.0))},
         {"kappa": [k for k, _, _ in rows], "final_radius": [m for _, m, _ in rows],
-         "predicted": [p for _, _, p in rows]},
+         "predicted": [p for _, _, p in rows], "kappa_curve": k_curve.tolist(),
+         "r_star_curve": [ring_radius(float(k), 1.0, 1.0) for k in k_curve]},
     )
 
 

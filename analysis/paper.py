@@ -21,13 +21,14 @@ from fhrn_ode.field import FHRNField
 from fhrn_ode.operators import make_operator
 from fhrn_ode.params import FHRNParams, ring_radius
 
+from .exact_boundary import Fig4ExactData, fig4_exact_data
 from .lyapunov import LyapunovTraces, lyapunov_traces
 from .phase import PhasePortrait, phase_portrait
 from .spectra import SpectralMap, spectral_map
 from .stability import SmallGainSurface, StabilityMap, small_gain_surface, stability_map
 
-__all__ = ["FIG2_PARAMS", "FIG2D_MIX", "FIG3B_RADII", "Fig2Data", "Fig2bData", "Fig3aData", "Fig3bData", "Fig4aData", "Fig4bData",
-           "fig2_data", "fig2b_data", "fig3a_data", "fig3b_data", "fig4a_data", "fig4b_data",
+__all__ = ["FIG2_PARAMS", "FIG2D_MIX", "FIG3B_RADII", "Fig2Data", "Fig2bData", "Fig3aData", "Fig3bData", "Fig4aData", "Fig4bData", "Fig4ExactData",
+           "fig2_data", "fig2b_data", "fig3a_data", "fig3b_data", "fig4a_data", "fig4b_data", "fig4_exact_data",
            "antisym_zero_contour_radius", "FIGURE_DATA"]
 
 #: Model parameters of Figs. 2-3 (our choice).
@@ -196,4 +197,5 @@ FIGURE_DATA = {
     "fig3b": fig3b_data,
     "fig4a": fig4a_data,
     "fig4b": fig4b_data,
+    "fig4_exact": fig4_exact_data,
 }

@@ -290,9 +290,10 @@ def slot_regimes(*, d: int = 4, n_slots: int = 4, gamma: float = 1.0, kappa: flo
             absc.append(float("nan") if fpk is None else fpk.spectral_abscissa)
             absc_cf.append(aligned_abscissa(p, np.diag(W), K))
             y0k = integrate_slots(SlotFHRNField(W, p0, K), yk0, Mk0, t1=t1, n_points=nt, max_norm=1e12).y[:, 0]
-        nr = np.log(np.linalg.norm(y0k, axis=-1))
-        h = len(nr) // 2  # growth rate over the second half (transient gone)
-        gr.append(float((nr[-1] - nr[h]) / (t1 * (len(nr) - 1 - h) / (nt - 1))))
+        nr = np.log(np.linalg.norm(y0k, axis=-1))  # NaN after a run stopped at max_norm (fast growth)
+        last = int(np.flatnonzero(np.isfinite(nr))[-1])
+        h = min(len(nr) // 2, last // 2)  # growth rate over the second half of the finite part (transient gone)
+        gr.append(float((nr[last] - nr[h]) / (t1 * (last - h) / (nt - 1))))
         gr_cf.append(growth_rate_no_homeostasis(p, w, K))
         rad_cf.append(aligned_radius(p, w, K))
     # (d) heavy decay: slots vs the memory-free field (fhrn_ode.integrate), same y0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from ._style import new_figure
+from ._style import new_figure, panel_letters
 
 __all__ = ["plot_bench_scaling", "scaling_series"]
 
@@ -48,7 +48,7 @@ def plot_bench_scaling(rows: list[dict], *, note: str = ""):
     measured in the same run), with the d = 192 point marked: no solver of this field can go below it.
     """
     series = scaling_series(rows)
-    fig, axes = new_figure(10, 4.2, ncols=2, constrained_layout=True)
+    fig, axes = new_figure(10, 5.0, ncols=2, constrained_layout=True)
     styles = {"ours": dict(c="k", marker="o", lw=2.0, label="ours: fhrn_ode.integrate (dopri5)")}
     for i, (peer, label) in enumerate(PEERS.items()):
         styles[peer] = dict(c=f"C{i}", marker="s^vDx"[i], lw=1.2, label=label)
@@ -73,12 +73,15 @@ def plot_bench_scaling(rows: list[dict], *, note: str = ""):
         d192 = [v for d, v in mm if d == 192]
         if d192:
             axes[1].axhline(d192[0], ls=":", c="0.4", lw=0.8)
-            axes[1].annotate(f"matmul limit at d = 192: {d192[0]:.2g} s", (192, d192[0]), textcoords="offset points",
-                             xytext=(-150, -14), fontsize=7, color="0.3")
-    for ax in axes:
-        handles, labels = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(fontsize=8, loc="upper left")
+            axes[1].text(0.02, d192[0], f"matmul limit at d = 192: {d192[0]:.2g} s", fontsize=8, color="0.3",
+                         transform=axes[1].get_yaxis_transform(), va="bottom")  # above the dotted line, left
+    handles, labels = {}, []
+    for ax in axes:  # one legend for both panels, under them: no series hidden behind it
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=3, fontsize=8)
+    panel_letters(axes)
     title = "FHRN ring field, dopri5 rtol 1e-7 / atol 1e-9, t1 = 20, 401 saved times"
     fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=9)
     if not any(math.isfinite(v) for s in series.values() for v in s.values()):

@@ -6,25 +6,24 @@ import numpy as np
 
 from fhrn_ode.analysis.claims import ClaimsReport
 
-from ._style import apply_style
+from ._style import apply_style, new_figure, panel_letters
 
 __all__ = ["plot_claims"]
 
 
 def plot_claims(report: ClaimsReport):
     """A 2x3 figure: zero contour vs ring, V along trajectories, |y(t)|, ring radius vs kappa,
-    Fig. 4 beta trade-off, memory-driven growth. Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-
+    Fig. 4 beta trade-off, memory-driven growth; panel letters (a)-(f), each title ends with the verdict on
+    the paper's claim. Returns the matplotlib figure."""
     apply_style()
     c = {cl.id: cl for cl in report.claims}
-    fig, axs = plt.subplots(2, 3, figsize=(13, 7.2))
+    fig, axs = new_figure(13, 7.6, nrows=2, ncols=3)
     ax = axs[0, 0]
     p = c["zero-contour"].panel
     ax.plot(p["r"], p["rho"], color="C0", label=r"$\rho(J(r e_1))$")
     ax.axhline(0, color="k", lw=0.8)
     ax.axvline(p["r_star"], color="C3", ls="--", label=f"ring r* = {p['r_star']:.3f}")
-    ax.axvline(p["r_zero"], color="C2", ls=":", label=f"rho = 0 at {p['r_zero']:.3f}")
+    ax.plot(p["r_zero"], 0.0, "o", color="C2", ms=6, zorder=3, label=f"rho = 0 at {p['r_zero']:.3f}")
     ax.axvline(1.0, color="0.5", ls="-.", lw=0.8, label="|y| = 1")
     ax.set(xlabel="|y|", ylabel="spectral abscissa", title="Fig. 2(b): zero contour vs ring", ylim=(-3, 10))
     ax.legend(fontsize=8)
@@ -36,17 +35,16 @@ def plot_claims(report: ClaimsReport):
     ax.legend(fontsize=8)
     ax = axs[0, 2]
     p = c["radius-monotone"].panel
-    for r in p["r"]:
-        ax.plot(p["t"], r, lw=1)
-    ax.axhline(p["r_star"], color="C3", ls="--", label="r*")
+    for k, r in enumerate(p["r"]):
+        ax.plot(p["t"], r, lw=1, color="C0", alpha=0.8, label=f"|y(t)|, {len(p['r'])} starts" if k == 0 else None)
+    ax.axhline(p["r_star"], color="C3", ls="--", zorder=3, label=f"r* = {p['r_star']:.3f}")
     ax.axhline(1.0, color="0.5", ls="-.", label="|y| = 1")
     ax.set(xlabel="t", ylabel="|y(t)|", title="Fig. 3(b): radius settles at r*, not 1", xlim=(0, 2))
     ax.legend(fontsize=8)
     ax = axs[1, 0]
     p = c["ring-radius"].panel
-    ax.semilogx(p["kappa"], p["final_radius"], "o", label="integrated")
-    k = np.logspace(np.log10(min(p["kappa"])), np.log10(max(p["kappa"])), 200)
-    ax.semilogx(k, np.sqrt(np.clip(1 - 1 / k, 0, None)), "-", label=r"$\sqrt{\theta^2 - leak/\kappa}$")
+    ax.semilogx(p["kappa"], p["final_radius"], "o", zorder=3, label="integrated")
+    ax.semilogx(p["kappa_curve"], p["r_star_curve"], "-", label=r"$\sqrt{\theta^2 - leak/\kappa}$")
     ax.axhline(1.0, color="0.5", ls="-.", label="paper: |y| = 1")
     ax.set(xlabel=r"$\kappa$ (leak = 1)", ylabel="ring radius", title="ring radius vs homeostasis")
     ax.legend(fontsize=8)
@@ -56,9 +54,17 @@ def plot_claims(report: ClaimsReport):
     ax.set(xlabel=r"$\beta$", ylabel=r"$|W_r|_{crit}$ at |y| = 1.1, $\gamma$ = 1", title="Fig. 4: beta raises the bound")
     ax = axs[1, 2]
     p = c["bounded-ISS"].panel
-    for lab, run in p.items():
-        ax.semilogy(run["t"], run["r"], label=lab)
+    for k, (lab, run) in enumerate(p.items()):
+        ax.semilogy(run["t"], run["r"], color=f"C{k}", label=lab)
+        status = c["bounded-ISS"].numbers.get(lab, {}).get("status", "success")
+        t_end = np.asarray(run["t"])[np.isfinite(run["r"])]
+        if status != "success" and len(t_end):
+            ax.plot(t_end[-1], np.nanmax(run["r"]), "x", color=f"C{k}", ms=8, mew=2,
+                    label=f"stopped: status '{status}'")
     ax.set(xlabel="t", ylabel="max |y(t)|", title="Hebbian memory vs homeostasis (kappa = 1)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    ids = ["zero-contour", "V-monotone", "radius-monotone", "ring-radius", "fig4-beta-tradeoff", "bounded-ISS"]
+    for a, cid in zip(axs.ravel(), ids):
+        a.set_title(f"{a.get_title()}\nclaim: {c[cid].verdict.replace('_', ' ')}")
+    panel_letters(axs)
     return fig

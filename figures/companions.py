@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import STYLE
+from ._style import STYLE, new_figure, panel_letters
 
 __all__ = ["plot_halting", "plot_saliency", "plot_slots"]
 
@@ -29,10 +29,11 @@ def plot_halting(results):
     rs = sorted(results, key=lambda r: (r.gamma, r.trained_gamma))
     g = np.array([r.gamma for r in rs])
     trained = np.array([r.gamma == r.trained_gamma for r in rs])
-    for vals, lab, mk in (([r.converged.mean() for r in rs], "loop halts", "o"),
-                          ([r.ode_stable.mean() for r in rs], "ODE stable", "s"),
-                          ([r.agreement for r in rs], "agreement", "^")):
-        a.plot(g, vals, mk + "-", label=lab, ms=5, alpha=0.85)
+    # the three often coincide (every context ODE-stable: agreement = halting): wide solid, medium, dashed open
+    for vals, lab, kw in (([r.converged.mean() for r in rs], "loop halts", dict(fmt="o-", lw=3.0, ms=7)),
+                          ([r.ode_stable.mean() for r in rs], "ODE stable", dict(fmt="s-", lw=1.6, ms=5)),
+                          ([r.agreement for r in rs], "agreement", dict(fmt="^--", lw=1.2, ms=7, mfc="none"))):
+        a.plot(g, vals, kw.pop("fmt"), label=lab, **kw)
     if trained.any() and not trained.all():
         a.plot(g[trained], np.zeros(trained.sum()) - 0.04, "k|", ms=10, label="trained gain")
     a.set_xlabel(r"reentry gain $\gamma$")
@@ -73,19 +74,24 @@ def plot_halting(results):
     return fig
 
 
-def plot_saliency(report, bif: dict, scan):
+def plot_saliency(report, bif: dict, scan, below=None):
     """Two figures of the saliency map ``Z <- kappa (1 - 1/Z)``.
 
     Cobweb: the map, the diagonal and the orbit of ``report`` (with ``Z±``), next to a below-threshold
     orbit at ``kappa = 3.8`` that collapses. Bifurcation: the branches ``Z+`` (stable, solid) and ``Z-``
     (unstable, dashed) against ``kappa`` with the orbit tails from ``bif['z0']``, and the escape time below
     ``kappa_c`` (iterated, closed form, and the law ``2 pi / sqrt(4 - kappa)``) on log axes.
-    """
-    from fhrn_ode.analysis.saliency import saliency_report
 
+    ``below``: the below-threshold report of the cobweb's right panel; by default
+    ``analysis.saliency.saliency_report(3.8, report.z0, 60)`` (``Z_0 = 10`` if ``report.z0 <= 0``).
+    """
+    if below is None:
+        from fhrn_ode.analysis.saliency import saliency_report
+
+        below = saliency_report(3.8, report.z0 if report.z0 > 0 else 10.0, 60)
     figs = []
     fig, axes = _fig(9.6, 4.0, 2)
-    for ax, rep in zip(axes, (report, saliency_report(3.8, report.z0 if report.z0 > 0 else 10.0, 60))):
+    for ax, rep in zip(axes, (report, below)):
         orb = np.asarray(rep.orbit)
         fin = orb[np.isfinite(orb)]
         hi = max(2.5 * rep.kappa, float(np.max(fin)) * 1.1 if fin.size else 1.0, 4.0)
@@ -103,7 +109,8 @@ def plot_saliency(report, bif: dict, scan):
             ys += [b, b]
         ax.plot(xs, ys, color="C3", lw=0.9, alpha=0.85, label=f"orbit from $Z_0$={rep.z0:g}")
         for zf, s in zip(rep.fixed_points, rep.stable):
-            ax.plot([zf], [zf], "o", color="k" if s else "w", mec="k", ms=6)
+            ax.plot([zf], [zf], "o", color="k" if s else "w", mec="k", ms=6, zorder=3,
+                    label=f"$Z_+$ = {zf:.3g} (stable)" if s else f"$Z_-$ = {zf:.3g} (unstable)")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlim(z[0], hi)
         ax.set_ylim(-0.5 * hi, hi)
@@ -112,20 +119,22 @@ def plot_saliency(report, bif: dict, scan):
         esc = "escapes (Z<=0) at t=%g" % rep.escape_time if np.isfinite(rep.escape_time) else "no escape"
         ax.set_title(rf"cobweb, $\kappa$={rep.kappa:g} ({rep.regime}; {esc})", fontsize=9)
         ax.legend(fontsize=8, loc="lower right")
+    panel_letters(axes)
     fig.tight_layout()
     figs.append(fig)
 
     fig, (a, b) = _fig(10.0, 4.0, 2)
     k = bif["kappa"]
-    a.plot(k, bif["z_plus"], "k-", lw=1.5, label=r"$Z_+$ (stable, $f'=Z_-/Z_+$)")
-    a.plot(k, bif["z_minus"], "k--", lw=1.2, label=r"$Z_-$ (unstable, $f'=Z_+/Z_-$)")
     tails = bif["tail"]
     kk = np.repeat(k[:, None], tails.shape[1], 1)
-    a.plot(kk.ravel(), tails.ravel(), ".", color="C3", ms=2, alpha=0.5, zorder=3)
+    a.plot(kk.ravel(), tails.ravel(), "o", color="C3", ms=4, mew=0, alpha=0.35, zorder=1,
+           label=rf"orbit tails from $Z_0$={bif['z0']:g}")  # under the branch lines: both stay visible
+    a.plot(k, bif["z_plus"], "k-", lw=1.2, zorder=3, label=r"$Z_+$ (stable, $f'=Z_-/Z_+$)")
+    a.plot(k, bif["z_minus"], "k--", lw=1.2, zorder=3, label=r"$Z_-$ (unstable, $f'=Z_+/Z_-$)")
     a.axvline(4.0, color="C0", lw=0.8, ls=":", label=r"$\kappa_c=4$")
     a.set_xlabel(r"gain $\kappa$")
     a.set_ylabel(r"$Z$")
-    a.set_title(rf"bifurcation (orbit tails from $Z_0$={bif['z0']:g} in red)", fontsize=9)
+    a.set_title(rf"bifurcation of $Z_{{t+1}}=\kappa(1-1/Z_t)$", fontsize=9)
     a.legend(fontsize=8)
     eps = 4.0 - scan.kappa
     b.loglog(eps, scan.escape_time, "o", ms=3, label="iterated")
@@ -135,6 +144,7 @@ def plot_saliency(report, bif: dict, scan):
     b.set_ylabel(rf"escape time from $Z_0$={scan.z0:g}")
     b.set_title("collapse below the critical gain", fontsize=9)
     b.legend(fontsize=8)
+    panel_letters((a, b))
     fig.tight_layout()
     figs.append(fig)
     return figs
@@ -146,8 +156,8 @@ def plot_slots(reg):
     equilibrium vs the number of aligned slots K (closed form line); (c) the equilibrium's spectral abscissa vs K
     (closed form line: stable for every K, margin shrinking like 1/K) and, without homeostasis, the growth rate
     of ``|y|`` (crossing 0 at ``K_crit``); (d) heavy decay: max deviation from the memory-free trajectory vs lam."""
-    fig, axes = _fig(16.0, 3.7, 4)
-    a, b, c, e = axes
+    fig, axes = new_figure(11.0, 8.0, nrows=2, ncols=2)
+    a, b, c, e = axes.ravel()
     a2 = a.twinx()
     for k in range(reg.slot_norms.shape[1]):
         a.plot(reg.t, reg.slot_similarity[:, k], color=f"C{k}", lw=1.2, label=f"$s_{k + 1}$")
@@ -158,14 +168,14 @@ def plot_slots(reg):
     a.set_ylabel(r"$s_k=\cos(m_k, y)$")
     a2.set_ylabel(r"$|m_k|$")
     a.set_xlabel("t")
-    a.set_title(r"(a) $s_k$ (solid), $|m_k|$ (dashed), $e^{-\lambda t}$ (dotted)", fontsize=9)
-    a.legend(fontsize=8, ncol=2, loc="center right")
+    a.set_title(r"(a) $s_k$ (solid), $|m_k|$ (dashed), $e^{-\lambda t}$ (dotted)")
+    a.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))  # under the axes: off the data
     ks = reg.ks
     b.plot(ks, reg.radius_vs_k, "o", label="integrated")
     b.plot(ks, reg.radius_vs_k_closed_form, "-", lw=1, label="closed form")
     b.set_xlabel("aligned slots K")
     b.set_ylabel(r"$|y|$ at equilibrium")
-    b.set_title("(b) slots raise the set-point radius", fontsize=9)
+    b.set_title("(b) slots raise the set-point radius")
     b.legend(fontsize=8)
     c.plot(ks, reg.abscissa_vs_k, "o", color="C0", label=r"spectral abscissa, $\kappa>0$ (Newton+autograd)")
     c.plot(ks, reg.abscissa_vs_k_closed_form, "-", color="C0", lw=1, label="closed form")
@@ -174,12 +184,13 @@ def plot_slots(reg):
     c.axhline(0, color="k", lw=0.6)
     c.axvline(reg.k_critical, color="C3", lw=0.8, ls=":", label=r"$K_{crit}$ ($\kappa=0$)")
     c.set_xlabel("slots K")
-    c.set_title("(c) too many slots", fontsize=9)
-    c.legend(fontsize=8, loc="center right")
+    c.set_ylabel("rate")
+    c.set_title("(c) too many slots")
+    c.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     e.loglog(reg.lams, reg.deviation_vs_lam, "o-", label="max |y_slots - y_memory-free|")
     e.loglog(reg.lams, reg.deviation_vs_lam[-1] * reg.lams[-1] / reg.lams, "k--", lw=0.8, label=r"$\propto 1/\lambda$")
     e.set_xlabel(r"slot decay $\lambda$")
-    e.set_title("(d) heavy decay: stateless", fontsize=9)
+    e.set_ylabel("max distance to the memory-free y(t)")
+    e.set_title("(d) heavy decay: stateless")
     e.legend(fontsize=8)
-    fig.tight_layout()
     return fig

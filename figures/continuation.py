@@ -8,7 +8,7 @@ import numpy as np
 
 from ._style import apply_style, new_figure
 
-__all__ = ["plot_branches", "plot_codim2", "plot_basins", "fig4_exact_data", "plot_fig4_exact", "PANELS", "CAPTIONS"]
+__all__ = ["plot_branches", "plot_codim2", "plot_basins", "plot_fig4_exact"]
 
 _COLORS = {"equilibria": "C0", "cycles": "C3", "fold": "C1", "hopf": "C2"}
 
@@ -44,8 +44,9 @@ def plot_branches(branches, *, component: int = 0, title: str = ""):
             ax.plot(ps, ys, style, color=_COLORS.get(b.kind, "k"), lw=1.6)
         for sp in b.special:
             yy = sp.data.get("amplitude", sp.x[component] if b.kind != "cycles" else np.nan)
-            ax.plot(sp.p, yy, "o", ms=5, color="k")
-            ax.annotate(sp.kind, (sp.p, yy), textcoords="offset points", xytext=(4, 4), fontsize=9)
+            ax.plot(sp.p, yy, "o", ms=5, color="k", zorder=3)
+            lab = sp.kind + (f" (l1 = {sp.normal_form['l1']:.3g})" if "l1" in sp.normal_form else "")
+            ax.annotate(lab, (sp.p, yy), textcoords="offset points", xytext=(4, 4), fontsize=9)
     if one:
         ax.set_xlabel(one[0].param)
         ax.set_ylabel(f"x[{component}] (equilibria), amplitude (cycles)")
@@ -99,68 +100,15 @@ def plot_basins(b, *, title: str = ""):
     return fig
 
 
-def _j4_family(W_hat, gamma: float, radius: float):
-    """``(s, beta) -> field`` with ``f(y) = (-I + gamma g(radius; beta) s W_hat) y``: its Jacobian is the
-    paper's J_4 (M19) with ``|W_r|_2 = s``, so its stability boundary is the exact one (M22)-(M23)."""
-    import torch
-    from torch import nn
-
-    from fhrn_ode.homeostasis import gain
-
-    Wt = torch.as_tensor(np.asarray(W_hat), dtype=torch.float64)
-
-    class J4(nn.Module):
-        dim = Wt.shape[0]
-
-        def __init__(self, s, beta):
-            super().__init__()
-            self.s, self.beta = s, beta
-
-        def forward(self, t, y):
-            g = gain(torch.tensor(radius * radius, dtype=torch.float64), float(self.beta))
-            return -y + gamma * g * self.s * (y @ Wt.T)
-
-    return J4
-
-
-def fig4_exact_data(resolution: int = 60, seed: int = 0):
-    """The exact Fig. 4 boundary of the mixed 2-D operator by continuation: the Hopf point of ``y = 0`` in
-    ``s = |W_r|_2`` at ``beta = 0``, continued in ``(beta, s)``; with the paper's small-gain line (M21)."""
-    import torch
-
-    from fhrn_ode.analysis.stability import wr_crit_small_gain
-    from fhrn_ode.dynamics.continuation import ContinuationOptions, ContinuationProblem, continuation
-    from fhrn_ode.spectrum import spectral_abscissa
-    from fhrn_ode.operators import make_operator
-
-    W = make_operator("mixed", 2, seed=seed)
-    gamma, radius = 1.0, 1.1
-    fam = _j4_family(W, gamma, radius)
-    pr = ContinuationProblem(x0=torch.zeros(2), p0=1.0, make_field=fam, param="|W_r|", param2="beta", p2_0=0.0)
-    eq = continuation(pr, ContinuationOptions(p_min=0.0, p_max=100.0, ds=0.5, ds_max=5.0, normal_forms=False))
-    start = (eq.points("H") + eq.points("BP"))[0]
-    if start.kind == "BP":
-        start.kind = "LP"  # a real eigenvalue through 0 of a linear field: the fold system defines the curve
-    curve = continuation(pr, ContinuationOptions(p2_min=0.0, p2_max=5.0, ds=0.1, ds_max=0.5, detect=()), start=start)
-    betas = np.linspace(0.0, 5.0, max(8, int(resolution)))
-    sg = wr_crit_small_gain(gamma, betas, radius)  # the paper's small-gain line (Fig. 4a), its one home
-    rho = float(spectral_abscissa(np.asarray(W)))
-    params = dict(operator="mixed d=2", operator_seed=seed, gamma=gamma, radius=radius, rho_W_hat=rho)
-    return (curve, (betas, sg), rho), params
-
-
 def plot_fig4_exact(d):
-    """The continued exact boundary against the small-gain line, in the ``(beta, |W_r|)`` plane."""
-    curve, small_gain, rho = d
-    fig = plot_codim2([curve], small_gain=small_gain,
-                      title=f"exact boundary by continuation (rho(W_hat) = {rho:.3f}) vs small gain")
+    """The continued exact boundary against the small-gain line in the ``(beta, |W_r|)`` plane, from the
+    :class:`~fhrn_ode.analysis.exact_boundary.Fig4ExactData` of ``fig4_exact_data``."""
+    fig = plot_codim2([d.curve], small_gain=(d.betas, d.small_gain),
+                      title=f"exact boundary by continuation vs small gain\n"
+                            f"rho(W_hat) = {d.rho_W_hat:.3g}, ratio 1/rho = {1 / d.rho_W_hat:.3g}")
     ax = fig.axes[0]
+    ax.lines[0].set_label(f"exact boundary ({d.curve.kind} curve)")
+    ax.legend(fontsize=8)
     ax.set_ylim(0, None)
     return fig
 
-
-PANELS = {"fig4_exact": (fig4_exact_data, plot_fig4_exact)}
-CAPTIONS = {"fig4_exact": "Fig. 4, exact: the stability boundary of J_4 = -I + gamma g(|y|) W_r (M19) for the "
-                          "mixed 2-D direction, traced by continuing the Hopf point of y = 0 in (beta, |W_r|) "
-                          "(solid), against the paper's small-gain line |W_r|_crit = 1/(gamma |g|) (dotted); "
-                          "their ratio is 1/rho(W_hat) (M23)."}

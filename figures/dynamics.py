@@ -1,8 +1,8 @@
 """Figures of the dynamics analyses: fixed points on the phase plane, exponent convergence, bifurcation diagram.
 
 Each ``plot_*`` takes the result dataclass of ``fhrn_ode.analysis`` (fixed_points, exponents, bifurcation) and
-returns a matplotlib figure. :data:`PANELS` lists the panels ``fhrn-ode figures`` draws (``data(resolution,
-seed)`` -> ``(result, params)``, and the plot).
+returns a matplotlib figure. :data:`PANELS` lists the panels ``fhrn-ode figures`` draws (their data:
+:mod:`fhrn_ode.analysis.dynamics_panels`).
 """
 
 from __future__ import annotations
@@ -71,16 +71,23 @@ def plot_bifurcation(diag, *, title: str = ""):
     parameter; vertical lines at the located Hopf (dashed) and fold (dotted) points; labels of the attractor."""
     apply_style()
     fig, ax = new_figure(5.6, 4.0)
+    kinds = set()
     for v, eqs in zip(diag.values, diag.equilibria):
-        for e in eqs:
-            ax.plot(v, e["norm"], "o", ms=4, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white")
+        for e in eqs:  # on top of the cycles' bars (a small cycle near the Hopf point would hide them)
+            ax.plot(v, e["norm"], "o", ms=5, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white",
+                    zorder=4)
+            kinds.add("stable" if e["stable"] else "unstable")
     for v, cs in zip(diag.values, diag.cycles):
         for c in cs:
-            ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt")
-            ax.plot(v, c["radius_mean"], "s", ms=4, color="C2")
-    ax.plot([], [], "o", color="C0", ms=4, label="stable equilibrium")
-    ax.plot([], [], "o", color="C3", mfc="white", ms=4, label="unstable equilibrium")
-    ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
+            ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt", zorder=2)
+            ax.plot(v, c["radius_mean"], "s", ms=4, color="C2", zorder=2)
+            kinds.add("cycle")
+    if "stable" in kinds:
+        ax.plot([], [], "o", color="C0", ms=5, label="stable equilibrium")
+    if "unstable" in kinds:
+        ax.plot([], [], "o", color="C3", mfc="white", ms=5, label="unstable equilibrium")
+    if "cycle" in kinds:
+        ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
     for b in diag.bifurcations:
         ax.axvline(b.value, color="k", lw=0.9, ls="--" if b.kind == "hopf" else ":")
     if any(b.kind == "hopf" for b in diag.bifurcations):
@@ -90,57 +97,18 @@ def plot_bifurcation(diag, *, title: str = ""):
     top = ax.get_ylim()[1]
     for v, lab in zip(diag.values, diag.label):
         if lab in ("chaos", "divergence", "quasi-periodic"):
-            ax.text(v, top, lab[:5], rotation=90, fontsize=7, va="top", ha="center")
+            ax.text(v, top, lab[:5], rotation=90, fontsize=8, va="top", ha="center")
     ax.set(xlabel=diag.param, ylabel="|y|", title=title or f"bifurcation diagram in {diag.param}")
     ax.legend(fontsize=8, loc="best")
     return fig
 
 
-# -- panels of `fhrn-ode figures` ------------------------------------------------------------------
-def _fp_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.dynamics.fixed_points import find_fixed_points
-    from fhrn_ode.field import FHRNField
-    from fhrn_ode.operators import make_operator
-    from fhrn_ode.params import FHRNParams
-
-    p = FHRNParams()
-    field = FHRNField(make_operator("sym", 2, seed=seed), p)
-    n = 64 if resolution >= 20 else 32  # low --resolution (tests): a cheaper search
-    return (find_fixed_points(field, n_starts=n, n_minimise=200 if n == 64 else 50, seed=seed), field), \
-        dict(wr="sym", n_starts=n, **p.to_dict())
-
-
-def _ex_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.dynamics.exponents import lyapunov_spectrum
-    from fhrn_ode.dynamics.systems import LorenzField
-
-    t1 = 40.0 if resolution >= 20 else 2.0  # the panel's cost follows --resolution (tests use 8)
-    n = 8 if resolution >= 20 else 4
-    spec = lyapunov_spectrum(LorenzField(), n_init=n, radius=10.0, t_transient=10.0 if n == 8 else 3.0, t1=t1,
-                             dt=0.5, rtol=1e-6, atol=1e-8, seed=seed)
-    return spec, dict(system="lorenz", sigma=10.0, rho=28.0, b=8.0 / 3.0, n_init=n, t1=t1, dt=0.5)
-
-
-def _bif_data(resolution: int = 60, seed: int = 0):
-    from fhrn_ode.dynamics.bifurcation import bifurcation_sweep, fhrn_family
-    from fhrn_ode.operators import make_operator
-    from fhrn_ode.params import FHRNParams
-
-    vals = np.linspace(0.55, 3.05, max(3, resolution // 6))
-    p = FHRNParams()
-    small = resolution < 20
-    d = bifurcation_sweep(fhrn_family(make_operator("antisym", 2, seed=seed), p, "kappa"), vals, param="kappa",
-                          n_init=1 if small else 2, t_transient=5.0 if small else 10.0, n_starts=12 if small else 24,
-                          exponents=False, seed=seed)
-    return d, dict(wr="antisym", param="kappa", range=[float(vals[0]), float(vals[-1]), int(vals.size)],
-                   **{k: v for k, v in p.to_dict().items() if k != "kappa"})
-
-
-#: The ``dyn_*`` panels of ``fhrn-ode figures``: name -> (data function, plot function).
+# -- panels of `fhrn-ode figures` (data: fhrn_ode.analysis.dynamics_panels) -------------------------
+#: The ``dyn_*`` panels of ``fhrn-ode figures``: name -> the plot of its ``DynPanelData``.
 PANELS = {
-    "dyn_fixed_points": (_fp_data, lambda d: plot_fixed_points(d[0], d[1], title="fixed points, symmetric W*")),
-    "dyn_exponents": (_ex_data, lambda d: plot_exponents(d, title="Lorenz: Lyapunov exponents (Benettin, QR)")),
-    "dyn_bifurcation": (_bif_data, lambda d: plot_bifurcation(d, title="antisymmetric W*: Hopf of the origin in kappa")),
+    "dyn_fixed_points": lambda d: plot_fixed_points(d.result, d.field, title="fixed points, symmetric W*"),
+    "dyn_exponents": lambda d: plot_exponents(d.result, title="Lorenz: Lyapunov exponents (Benettin, QR)"),
+    "dyn_bifurcation": lambda d: plot_bifurcation(d.result, title="antisymmetric W*: Hopf of the origin in kappa"),
 }
 #: One caption per ``dyn_*`` panel (written into the figures manifest).
 CAPTIONS = {

@@ -13,6 +13,7 @@ from fhrn_ode._errors import FHRNInputError
 from fhrn_ode._io import atomic_savefig, atomic_write_json
 from fhrn_ode.analysis import paper as data
 
+from .continuation import plot_fig4_exact
 from ._style import apply_style, new_figure, zero_centred_ticks
 
 __all__ = ["FIGURES", "CAPTIONS", "make_figures", "fig2_portrait", "fig2b", "fig3a", "fig3b", "fig4a", "fig4b"]
@@ -30,6 +31,9 @@ CAPTIONS = {
     "fig4a": "Small-gain boundary |W_r|_crit = 1/(gamma g(|y|)) over (gamma, beta) at |y| = 1.1.",
     "fig4b": "r_e = gamma g |W_r|_2 over (beta, |W_r|) at |y| = 1.1, gamma = 1: r_e = 1 (small-gain, sufficient) "
              "versus the exact boundaries rho(-I + gamma g W) = 0 of three operator directions.",
+    "fig4_exact": "Fig. 4, exact: the stability boundary of J_4 = -I + gamma g(|y|) W_r (M19) for the mixed 2-D "
+                  "direction, traced by continuing the Hopf point of y = 0 in (beta, |W_r|) (solid), against the "
+                  "paper's small-gain line |W_r|_crit = 1/(gamma |g|) (dotted); their ratio is 1/rho(W_hat) (M23).",
 }
 
 
@@ -177,6 +181,7 @@ FIGURES = {
     "fig3b": fig3b,
     "fig4a": fig4a,
     "fig4b": fig4b,
+    "fig4_exact": plot_fig4_exact,
 }
 
 
@@ -200,15 +205,16 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progres
     """
     import matplotlib.pyplot as plt
 
-    from .continuation import CAPTIONS as CONT_CAPTIONS, PANELS as CONT_PANELS  # exact Fig. 4 by continuation
+    from fhrn_ode.analysis.dynamics_panels import DYN_PANEL_DATA
+
     from .dynamics import CAPTIONS as DYN_CAPTIONS, PANELS as DYN_PANELS  # dynamics panels (figures/dynamics.py)
 
-    DYN_PANELS, DYN_CAPTIONS = {**DYN_PANELS, **CONT_PANELS}, {**DYN_CAPTIONS, **CONT_CAPTIONS}
-
-    names = list(FIGURES) + list(DYN_PANELS) if not only else list(only)
-    bad = [n for n in names if n not in FIGURES and n not in DYN_PANELS]
+    data_of, plot_of = {**data.FIGURE_DATA, **DYN_PANEL_DATA}, {**FIGURES, **DYN_PANELS}
+    caption_of = {**CAPTIONS, **DYN_CAPTIONS}
+    names = list(plot_of) if not only else list(only)
+    bad = [n for n in names if n not in plot_of]
     if bad:
-        raise FHRNInputError(f"`only` must name panels among {', '.join([*FIGURES, *DYN_PANELS])}; got {', '.join(bad)}")
+        raise FHRNInputError(f"`only` must name panels among {', '.join(plot_of)}; got {', '.join(bad)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"note": NOTE, "resolution": resolution, "seed": seed, "figures": {}}
@@ -217,19 +223,11 @@ def make_figures(out, *, only=None, resolution: int = 60, seed: int = 0, progres
     bar = Progress(len(names), "figures", unit="panel", enabled=progress)
     for name in names:
         bar.update(0, panel=name)
-        if name in DYN_PANELS:
-            (d, dyn_params), plot = DYN_PANELS[name][0](resolution=resolution, seed=seed), DYN_PANELS[name][1]
-            fig = plot(d)
-            files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
-            plt.close(fig)
-            manifest["figures"][name] = dict(files=[p.name for p in files], caption=DYN_CAPTIONS[name] + " " + NOTE, params=dyn_params)
-            bar.update(1)
-            continue
-        d = data.FIGURE_DATA[name](resolution=resolution, seed=seed)
-        fig = FIGURES[name](d)
+        d = data_of[name](resolution=resolution, seed=seed)
+        fig = plot_of[name](d)
         files = [atomic_savefig(fig, out / f"{name}.{ext}") for ext in ("png", "pdf")]
         plt.close(fig)
-        manifest["figures"][name] = dict(files=[p.name for p in files], caption=CAPTIONS[name] + " " + NOTE,
+        manifest["figures"][name] = dict(files=[p.name for p in files], caption=caption_of[name] + " " + NOTE,
                                          params=d.params, **_summary(name, d))
         bar.update(1)
     bar.close()

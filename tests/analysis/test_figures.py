@@ -40,6 +40,27 @@ def test_figure_data_shapes_and_finite():
         paper.fig4a_data(resolution=2)
 
 
+def test_fig4_exact_data_is_the_exact_boundary_and_its_figure_only_plots():
+    """fig4_exact: the continued Hopf curve of J_4 (M19) is |W_r|_crit = 1/(gamma |g| rho(W_hat)) (M23) at
+    every beta it reaches, 1/rho(W_hat) times the small-gain line (M21); the figure draws that data."""
+    from fhrn_ode.analysis import fig4_exact_data, wr_crit_small_gain
+    from fhrn_ode.figures.continuation import plot_fig4_exact
+    from fhrn_ode.spectrum import spectral_abscissa
+
+    d = paper.FIGURE_DATA["fig4_exact"](resolution=R)
+    c = d.curve
+    assert c.kind == "hopf" and c.status == "success" and len(c) > 5 and c.p2[0] == 0.0 and c.p2.max() > 4.5
+    assert d.rho_W_hat == pytest.approx(float(spectral_abscissa(make_operator("mixed", 2, seed=0))))
+    np.testing.assert_allclose(c.p * d.rho_W_hat, wr_crit_small_gain(1.0, c.p2, 1.1), rtol=1e-10)
+    np.testing.assert_allclose(d.small_gain, wr_crit_small_gain(1.0, d.betas, 1.1), rtol=0)
+    assert d.params == dict(operator="mixed d=2", operator_seed=0, gamma=1.0, radius=1.1, rho_W_hat=d.rho_W_hat)
+    fig = plot_fig4_exact(d)
+    lines = fig.axes[0].get_lines()
+    assert np.array_equal(lines[0].get_xdata(), c.p2) and np.array_equal(lines[-1].get_ydata(), d.small_gain)
+    with pytest.raises(FHRNInputError, match="resolution"):
+        fig4_exact_data(resolution=3)
+
+
 def test_phase_portrait_on_plane_and_project_unchanged():
     W = make_operator("random", 4, seed=0)
     B = np.zeros((4, 2)); B[0, 0] = B[2, 1] = 1.0  # noqa: E702
@@ -170,7 +191,14 @@ FIGURE_COMMANDS = {
     "check": ["check", "{sweep}", "--contexts", "4"],
     "check_one": ["check", "{sweep}/gamma_0.2", "--contexts", "4"],
     "sweep-report": ["sweep-report", "--bundled", "quick"],
-    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b", "--resolution", "8", "--no-progress"],
+    "figures": ["figures", "--only", "fig2a,fig2b,fig3a,fig4b,fig4_exact", "--resolution", "8", "--no-progress"],
+    "claims": ["claims", "--quick", "--no-progress"],
+    "halting": ["halting", "reference", "--contexts", "2", "--gammas", "0", "0.5"],
+    "saliency": ["saliency", "--kappa", "5"],
+    "slots": ["slots", "--t1", "3", "--ks", "0,1", "--lams", "1,10"],
+    "bifurcation": ["bifurcation", "--param", "kappa", "--range", "0.7:1.4:2", "--n-init", "1", "--n-starts", "8"],
+    "continue": ["continue", "--param", "kappa", "--start", "0.2", "--range", "0:3"],
+    "bench": ["bench", "--plot", "{out}/bench.png", "--from-json", "{root}/docs/img/bench_scaling.json"],
 }
 
 
@@ -190,10 +218,19 @@ def test_saved_figures_are_legible_and_unclipped(name, tmp_path, monkeypatch, ca
     import fhrn_ode.figures.paper as paper_figs
 
     monkeypatch.setattr(paper_figs, "atomic_savefig", checking_savefig)  # imported at its module's top
-    argv = [a.replace("{sweep}", str(tmp_path / "sw")) for a in FIGURE_COMMANDS[name]]
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    argv = [a.replace("{sweep}", str(tmp_path / "sw")).replace("{root}", str(root)).replace("{out}", str(out))
+            for a in FIGURE_COMMANDS[name]]
     if "{sweep}" in " ".join(FIGURE_COMMANDS[name]):
         _tiny_sweep(tmp_path / "sw")
-    assert main([*argv, "--out", str(tmp_path / "out")]) in (0, 1)
+    if "{out}" in " ".join(FIGURE_COMMANDS[name]):  # a command without --out (bench --plot PNG)
+        out.mkdir()
+    else:
+        argv += ["--out", str(out)]
+    assert main(argv) in (0, 1)
     capsys.readouterr()
     assert seen, f"{name} saved no figure"
     bad = {p: v for p, v in seen.items() if v}
