@@ -93,7 +93,7 @@ class _Rhs(torch.nn.Module):
         """The spread of the last few evaluation times (about one step), or None."""
         if len(self.times) < 2:
             return None
-        ts = [float(x) for x in self.times]
+        ts = [float(x.detach()) if isinstance(x, torch.Tensor) else float(x) for x in self.times]
         return max(ts) - min(ts)
 
 
