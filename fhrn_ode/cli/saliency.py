@@ -49,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
         import numpy as np
 
         from .._io import atomic_savefig, atomic_write_json
-        from ..analysis.saliency import bifurcation_data, escape_scan
+        from ..analysis.saliency import bifurcation_data, escape_scan, saliency_report
         from ..figures.companions import plot_saliency
 
         files.append(atomic_write_json(out / "saliency.json", obj))
+        # the cobweb's right panel: a below-threshold orbit (kappa = 3.8) from the same start, computed here
+        below = None if args.no_plot else saliency_report(3.8, rep.z0 if rep.z0 > 0 else 10.0, 60)
         figs = () if args.no_plot else plot_saliency(rep, bifurcation_data(np.linspace(0.5, 10.0, 400), z0=10.0),
-                                                     escape_scan(4.0 - np.logspace(-4, np.log10(3.5), 60), z0=10.0))
+                                                     escape_scan(4.0 - np.logspace(-4, np.log10(3.5), 60), z0=10.0),
+                                                     below=below)
         for name, fig in zip(("cobweb.png", "bifurcation.png"), figs):
             files.append(atomic_savefig(fig, out / name))
             plt.close(fig)
