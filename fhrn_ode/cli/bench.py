@@ -69,8 +69,13 @@ def run(args) -> int:
         from ..figures.bench import plot_bench_scaling
         from .._io import atomic_savefig, atomic_write_json
 
-        fig = plot_bench_scaling(rows, note=f"{platform.node()}: {os.cpu_count()} CPUs, torch "
-                                            f"{torch_version()}, {time.strftime('%Y-%m-%d %H:%M')}")
+        if args.from_json is None:
+            note = (f"{platform.node()}: {os.cpu_count()} CPUs, torch {torch_version()}, "
+                    f"{time.strftime('%Y-%m-%d %H:%M')}")
+        else:  # the rows do not record their machine: say where they come from, not where they are redrawn
+            src = Path(args.from_json)
+            note = f"redrawn from {src.name} (written {time.strftime('%Y-%m-%d %H:%M', time.localtime(src.stat().st_mtime))})"
+        fig = plot_bench_scaling(rows, note=note)
         if args.from_json is None:
             atomic_write_json(plot.with_suffix(".json"), rows)
         atomic_savefig(fig, plot)

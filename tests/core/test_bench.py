@@ -167,3 +167,19 @@ def test_field_on_columns_equals_field_on_rows(params):
     rows, cols = f(t, y), f._forward_columns(t, y.T.contiguous())
     np.testing.assert_allclose(cols.T.numpy(), rows.numpy(), rtol=1e-13, atol=1e-13)
     assert torch.all(rows[1] == 0) and f.nfe == 2
+
+
+def test_plot_from_json_names_the_rows_source_not_this_machine(tmp_path, monkeypatch):
+    """`bench --plot --from-json` redraws stored rows: the figure's note says where they come from (the rows do
+    not record their machine), never this machine and this time as if it had measured them."""
+    import fhrn_ode.figures.bench as fb
+
+    rows = [make_row("integrate/d2_n8/vs_vectorised", 0.2, "solve_ivp", 0.1, 1e-7, d=2, n=8)]
+    src = tmp_path / "rows.json"
+    src.write_text(json.dumps(rows))
+    notes = []
+    real = fb.plot_bench_scaling
+    monkeypatch.setattr(fb, "plot_bench_scaling", lambda r, note="": notes.append(note) or real(r, note=note))
+    assert main(["bench", "--plot", str(tmp_path / "b.png"), "--from-json", str(src)]) == 0
+    assert notes and notes[0].startswith("redrawn from rows.json (written ")
+    assert (tmp_path / "b.png").stat().st_size > 0
