@@ -154,8 +154,8 @@ class Lorenz96Field(nn.Module):
         """
         if x.shape[-1] <= _L96_AFFINE_MAX:
             return torch.bmm(self.jacobian(x), Q)
-        xm1 = x.roll(1, -1)[..., None]
-        return xm1 * (Q.roll(-1, -2) - Q.roll(2, -2)) + (x.roll(-1, -1) - x.roll(2, -1))[..., None] * Q.roll(1, -2) - Q
+        out = Q.roll(-1, -2).sub_(Q.roll(2, -2)).mul_(x.roll(1, -1).unsqueeze(-1)).sub_(Q)  # in place on a fresh roll
+        return out.addcmul_((x.roll(-1, -1) - x.roll(2, -1)).unsqueeze(-1), Q.roll(1, -2))
 
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Closed-form Jacobian at states ``(B, N)`` -> ``(B, N, N)``."""
