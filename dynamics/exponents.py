@@ -238,10 +238,10 @@ class _LeanTangent(TangentField):
         elif ff.analytic and ff.mode == "batch" and not ff.memory:
             m = ff.field
             if not (m._forward_hooks or m._forward_pre_hooks):
-                fwd, jac = m.forward, m.jacobian
+                fwd, jq = m.forward, _jacobian_matmul(m)
 
                 def lean(t, z, Q):
-                    return torch.cat([fwd(t, z).reshape(-1), torch.bmm(jac(z), Q).reshape(-1)])
+                    return torch.cat([fwd(t, z).reshape(-1), jq(z, Q).reshape(-1)])
 
                 self._lean = lean
         self._n = ff.dim
@@ -261,6 +261,32 @@ class _LeanTangent(TangentField):
             N = state.shape[0] // (n + n * k)
             zQ = self._views[key] = (state[:N * n].view(N, n), state[N * n:].view(N, n, k))
         return self._lean(t, *zQ)
+
+
+def _jacobian_matmul(m):
+    """``(z, Q) -> J(z) Q`` of a field with a confirmed ``jacobian``: its optional ``jacobian_matmul(z, Q)``
+    (e.g. :meth:`~fhrn_ode.dynamics.systems.Lorenz96Field.jacobian_matmul`, ``O(n k)`` for a sparse ``J``), checked
+    on the first call against ``jacobian(z) @ Q`` (a disagreement beyond 1e-10 relative raises
+    :class:`FHRNInputError`); else ``torch.bmm(jacobian(z), Q)``."""
+    jac, jm = m.jacobian, getattr(m, "jacobian_matmul", None)
+    if not callable(jm):
+        return lambda z, Q: torch.bmm(jac(z), Q)
+    checked = False
+
+    def first(z, Q):
+        nonlocal checked
+        out = jm(z, Q)
+        if not checked:
+            ref = torch.bmm(jac(z), Q)
+            bad = out.shape != ref.shape or not bool(
+                ((out - ref).abs() <= 1e-10 * (1.0 + ref.abs().amax())).all())
+            if bad:
+                raise FHRNInputError(f"the field's `jacobian_matmul` disagrees with `jacobian(z) @ Q` (shape "
+                                     f"{tuple(out.shape)} vs {tuple(ref.shape)}); fix or remove the method")
+            checked = True
+        return out
+
+    return first
 
 
 def _reraise(raw: dict, result):

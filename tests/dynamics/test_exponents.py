@@ -182,3 +182,47 @@ def test_lorenz_with_stacked_params_equals_each_member():
         one = LorenzField(rho=r)
         torch.testing.assert_close(f[i], one(0.0, x[i]), rtol=1e-14, atol=1e-12)
         np.testing.assert_allclose(J[i].numpy(), lorenz_jacobian(x[i].numpy(), rho=r), atol=1e-12)
+
+
+@pytest.mark.parametrize("N", [5, 40, 70, 100])  # 70, 100: past _L96_AFFINE_MAX, the O(N k) sparse form
+def test_lorenz96_jacobian_matmul_equals_autograd_jacobian_times_q(N):
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    L = Lorenz96Field(N, 8.0)
+    g = torch.Generator().manual_seed(N)
+    x = 3.0 * torch.randn(3, N, dtype=torch.float64, generator=g)
+    Q = torch.randn(3, N, 7, dtype=torch.float64, generator=g)
+    J = torch.func.vmap(torch.func.jacrev(lambda y: L(0.0, y)))(x)
+    np.testing.assert_allclose(L.jacobian_matmul(x, Q).numpy(), (J @ Q).numpy(), rtol=0, atol=1e-13)
+
+
+def test_lorenz96_exponents_through_jacobian_matmul_sum_to_minus_n():
+    # N = 70: the lean tangent path takes the sparse jacobian_matmul; the same run without the method (J @ Q)
+    # gives the same exponents, and both sum to tr J = -N
+    from fhrn_ode.dynamics.exponents import _LeanTangent
+    from fhrn_ode.dynamics._contract import FlatField
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    class Dense(Lorenz96Field):
+        jacobian_matmul = None
+
+    N = 70
+    x0 = 8.0 + 0.01 * torch.randn(1, N, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    kw = dict(t_transient=1.0, t1=2.0, dt=0.5, t_align=0.0, rtol=1e-8, atol=1e-10)
+    lean = _LeanTangent(FlatField(Lorenz96Field(N, 8.0)), N)
+    assert lean._lean is not None
+    sparse, dense = lyapunov_spectrum(Lorenz96Field(N, 8.0), x0, **kw), lyapunov_spectrum(Dense(N, 8.0), x0, **kw)
+    assert abs(sparse.sum + N) < 1e-6 and abs(dense.sum + N) < 1e-6
+    np.testing.assert_allclose(sparse.exponents, dense.exponents, atol=1e-7)
+
+
+def test_a_jacobian_matmul_that_disagrees_with_jacobian_is_refused():
+    from fhrn_ode.dynamics.systems import Lorenz96Field
+
+    class Wrong(Lorenz96Field):
+        def jacobian_matmul(self, x, Q):
+            return 2.0 * super().jacobian_matmul(x, Q)
+
+    with pytest.raises(FHRNInputError, match="`jacobian_matmul` disagrees with `jacobian"):
+        lyapunov_spectrum(Wrong(6, 8.0), torch.ones(1, 6, dtype=torch.float64), t_transient=0.0, t1=0.5, dt=0.5,
+                          t_align=0.0)
