@@ -157,15 +157,40 @@ def _newton_step(J: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
     return step.squeeze(-1)
 
 
-#: The shorter step sizes of the backtracking line search: ``a = 2^-k``, ``k = 1 .. 12`` (``k = 0``: the full step).
-_SHORT_STEPS = 0.5 ** torch.arange(1, 13, dtype=torch.float64)
+#: The step sizes of the backtracking line search: ``a = 2^-k``, ``k = 0 .. 12`` (``k = 0``: the full step).
+_STEPS = 0.5 ** torch.arange(0, 13, dtype=torch.float64)
+_SHORT_STEPS = _STEPS[1:]
+
+#: Up to this many state entries in the batch (``N n``), the line search tries all 13 step sizes of every row in
+#: ONE field call: for a small batch a field call costs about what one row does, so this saves the second call
+#: and the ~25 small ops that pick the rows needing shorter steps (same choice, same result: Lorenz from 16
+#: starts, 96 entries, 3.7 -> 3.3 ms); above it the 13-fold field work costs more than it saves (Lorenz from
+#: 128 starts, 768 entries, was 8% slower fused).
+_FUSED_MAX = 256
+
+
+def _line_search_fused(f, tt: torch.Tensor, z, step, F, r, active):
+    """:func:`_line_search` for a small batch: all 13 step sizes of every row in one field call."""
+    zt = z.unsqueeze(0) + _STEPS.to(z.dtype)[:, None, None] * step.unsqueeze(0)  # (13, N, n); a = 1: z + step exactly
+    Fk = f(tt, zt.reshape(-1, z.shape[1])).reshape(zt.shape)
+    rk = torch.linalg.vector_norm(Fk, dim=-1)  # (13, N)
+    ok = (rk < r) & active  # a NaN or inf |f| is never smaller
+    better = ok.any(0)
+    k = torch.argmax(ok.to(torch.int8), 0)  # first accepted step size per row (0: the full step)
+    cols = torch.arange(z.shape[0])
+    col = better.unsqueeze(1)
+    z, F, r = torch.where(col, zt[k, cols], z), torch.where(col, Fk[k, cols], F), torch.where(better, rk[k, cols], r)
+    return z, F, r, better, int(better.sum())
 
 
 def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     """Backtracking ``z + a step``, ``a = 1, 1/2, ..., 2^-12``, on the ``active`` rows: each takes the first ``a``
     with ``|f| < r`` (finite). The full step for every row in one field call ``f(tt, z)``; the 12 shorter ones for
-    the rows that need them in a second call (the same choice as halving one at a time).
+    the rows that need them in a second call (the same choice as halving one at a time); a batch of at most
+    ``_FUSED_MAX`` entries tries all 13 in one call (:func:`_line_search_fused`).
     Returns ``(z, F, r, moved, n_moved)``."""
+    if z.numel() <= _FUSED_MAX:
+        return _line_search_fused(f, tt, z, step, F, r, active)
     trial = z + step
     Ft = f(tt, trial)
     rt = torch.linalg.vector_norm(Ft, dim=-1)

@@ -108,8 +108,10 @@ def test_newton_step_matches_lstsq_where_singular_and_solve_elsewhere():
     np.testing.assert_allclose(s[2].numpy(), [0.0, 0.0])  # a non-finite Jacobian: no step
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_one_call_line_search_equals_halving_one_step_at_a_time(seed):
+def test_one_call_line_search_equals_halving_one_step_at_a_time(seed, fused, monkeypatch):
+    monkeypatch.setattr(fp, "_FUSED_MAX", 10 ** 9 if fused else 0)  # all 13 steps in one call, or full + shorter
     ff = FlatField(Poly())
     f = ff.batch_call()
     tt = torch.tensor(0.0, dtype=torch.float64)
@@ -130,3 +132,15 @@ def test_one_call_line_search_equals_halving_one_step_at_a_time(seed):
         a = torch.where(acc, a, a * 0.5)
     assert torch.equal(moved, acc) and n_moved == int(acc.sum()) and 0 < n_moved < int(active.sum())
     assert torch.equal(z1, zs) and torch.equal(r1, rs) and torch.equal(F1, f(tt, z1))
+
+
+def test_fused_and_two_call_line_searches_give_the_same_fixed_points(monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    z0 = 15.0 * torch.randn(16, 3, dtype=torch.float64, generator=g)
+    res = {}
+    for fused in (True, False):
+        monkeypatch.setattr(fp, "_FUSED_MAX", 10 ** 9 if fused else 0)
+        res[fused] = find_fixed_points(LorenzField(), starts=z0)
+    assert len(res[True].points) == 3
+    for p, q in zip(res[True].points, res[False].points, strict=True):  # the same choices: bit for bit
+        assert np.array_equal(p.x, q.x) and p.residual == q.residual and (p.kind, p.count) == (q.kind, q.count)
