@@ -180,7 +180,7 @@ def _line_search_fused(f, tt: torch.Tensor, z, step, F, r, active):
     cols = torch.arange(z.shape[0])
     col = better.unsqueeze(1)
     z, F, r = torch.where(col, zt[k, cols], z), torch.where(col, Fk[k, cols], F), torch.where(better, rk[k, cols], r)
-    return z, F, r, better, int(better.sum())
+    return z, F, r, better
 
 
 def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
@@ -188,7 +188,7 @@ def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     with ``|f| < r`` (finite). The full step for every row in one field call ``f(tt, z)``; the 12 shorter ones for
     the rows that need them in a second call (the same choice as halving one at a time); a batch of at most
     ``_FUSED_MAX`` entries tries all 13 in one call (:func:`_line_search_fused`).
-    Returns ``(z, F, r, moved, n_moved)``."""
+    Returns ``(z, F, r, moved)``."""
     if z.numel() <= _FUSED_MAX:
         return _line_search_fused(f, tt, z, step, F, r, active)
     trial = z + step
@@ -197,7 +197,7 @@ def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
     better = active & (rt < r)  # a NaN or inf |f| is never smaller
     n_act, n_better = int(active.sum()), int(better.sum())
     if n_better == z.shape[0]:  # every row takes the full step (the common case far from the roots)
-        return trial, Ft, rt, better, n_better
+        return trial, Ft, rt, better
     col = better.unsqueeze(1)
     z, F, r = torch.where(col, trial, z), torch.where(col, Ft, F), torch.where(better, rt, r)
     if n_better < n_act:
@@ -213,8 +213,7 @@ def _line_search(f, tt: torch.Tensor, z, step, F, r, active):
         z[sel], F[sel], r[sel] = zt[k, cols][has], Fk[k, cols][has], rk[k, cols][has]
         better = better.clone()
         better[sel] = True
-        n_better += int(has.sum())
-    return z, F, r, better, n_better
+    return z, F, r, better
 
 
 def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 0.0, F: torch.Tensor | None = None):
@@ -237,9 +236,9 @@ def _newton(ff: FlatField, z: torch.Tensor, n_iter: int, tol: float, t: float = 
             if n_act == 0:
                 break
             step = _newton_step(ff.jacobian(z, t), F)
-            z, F, r, moved, n_moved = _line_search(f, tt, z, step, F, r, active)
+            z, F, r, moved = _line_search(f, tt, z, step, F, r, active)
             active = moved & (r > tol)
-            n_act = n_moved and int(active.sum())
+            n_act = int(active.sum())
     return z, F, r
 
 
@@ -282,16 +281,15 @@ def _classified(ff: FlatField, zn: torch.Tensor, Fn: torch.Tensor, rn: torch.Ten
     Two roots are the same when they are closer than ``dedup_tol max(1, |x|)`` plus both roots' own accuracy,
     ``_ROOT_STEPS`` Newton steps ``|J^+ f|`` at each (nil for a simple root; for a degenerate one, such as 0 for
     ``x' = -x^3``, the many points Newton stops at within its slow approach are one root)."""
-    idx = torch.nonzero(conv).squeeze(1)
-    if idx.numel() == 0:
+    idx = np.flatnonzero(conv.numpy())  # the row selections in numpy (exact copies; cheaper for few rows)
+    if idx.size == 0:
         return []
+    zc_np, rc_np = zn.numpy()[idx], rn.numpy()[idx]
     with torch.no_grad():
-        zc, rc = zn[idx], rn[idx]
-        Jc = ff.jacobian(zc).detach()
-        acc = (_ROOT_STEPS * _newton_step(Jc, Fn[idx]).norm(dim=-1)).numpy()
-    zc_np, rc_np = zc.numpy(), rc.numpy()
+        Jc = ff.jacobian(torch.from_numpy(zc_np)).detach()
+        acc = (_ROOT_STEPS * _newton_step(Jc, torch.from_numpy(Fn.numpy()[idx])).norm(dim=-1)).numpy()
     reps, counts = _dedup(zc_np, np.argsort(rc_np, kind="stable"), dedup_tol, acc)
-    JX = Jc[torch.as_tensor(reps)]
+    JX = torch.from_numpy(Jc.numpy()[reps])
     lam = torch.linalg.eigvals(JX).numpy()
     jn = torch.linalg.matrix_norm(JX, ord=2).numpy()
     points: list[FixedPoint] = []
