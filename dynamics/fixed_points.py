@@ -6,7 +6,8 @@ Method (as FixedPointFinder does for discrete RNNs, here for the ODE):
 2. damped Newton ``z <- z - a J(z)^+ f(z)`` FIRST, from the starts and their mirror images ``-z``, all rows in
    one batch: the field's Jacobian (its own where confirmed, else autograd), one batched
    ``torch.linalg.solve_ex`` (least squares where ``J`` is singular, so a singular ``J`` does not stop it),
-   the first of ``a = 1, 1/2, ..., 2^-12`` that lowers ``|f|`` (two field calls at most per iteration);
+   the first of ``a = 1, 1/2, ..., 2^-12`` that lowers ``|f|`` (two field calls at most per iteration, one for
+   a small batch);
 3. only for the starts Newton did not converge from: minimisation of the speed ``q(z) = 1/2 |f(z)|^2``
    (``scipy.optimize.minimize``, L-BFGS-B, on the separable sum, gradient by autograd), then Newton again
    from the end points and their mirrors;
@@ -160,6 +161,7 @@ def _newton_step(J: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
 #: The step sizes of the backtracking line search: ``a = 2^-k``, ``k = 0 .. 12`` (``k = 0``: the full step).
 _STEPS = 0.5 ** torch.arange(0, 13, dtype=torch.float64)
 _SHORT_STEPS = _STEPS[1:]
+_STEPS_COL = _STEPS[:, None, None]  # (13, 1, 1): broadcasts against states (N, n)
 
 #: Up to this many state entries in the batch (``N n``), the line search tries all 13 step sizes of every row in
 #: ONE field call: for a small batch a field call costs about what one row does, so this saves the second call
@@ -171,7 +173,7 @@ _FUSED_MAX = 256
 
 def _line_search_fused(f, tt: torch.Tensor, z, step, F, r, active):
     """:func:`_line_search` for a small batch: all 13 step sizes of every row in one field call."""
-    zt = z.unsqueeze(0) + _STEPS.to(z.dtype)[:, None, None] * step.unsqueeze(0)  # (13, N, n); a = 1: z + step exactly
+    zt = z + _STEPS_COL.to(z.dtype) * step  # (13, N, n); a = 1: z + step exactly
     Fk = f(tt, zt.reshape(-1, z.shape[1])).reshape(zt.shape)
     rk = torch.linalg.vector_norm(Fk, dim=-1)  # (13, N)
     ok = (rk < r) & active  # a NaN or inf |f| is never smaller
