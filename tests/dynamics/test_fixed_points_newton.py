@@ -108,8 +108,10 @@ def test_newton_step_matches_lstsq_where_singular_and_solve_elsewhere():
     np.testing.assert_allclose(s[2].numpy(), [0.0, 0.0])  # a non-finite Jacobian: no step
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_one_call_line_search_equals_halving_one_step_at_a_time(seed):
+def test_one_call_line_search_equals_halving_one_step_at_a_time(seed, fused, monkeypatch):
+    monkeypatch.setattr(fp, "_FUSED_MAX", 10 ** 9 if fused else 0)  # all 13 steps in one call, or full + shorter
     ff = FlatField(Poly())
     f = ff.batch_call()
     tt = torch.tensor(0.0, dtype=torch.float64)
@@ -119,7 +121,7 @@ def test_one_call_line_search_equals_halving_one_step_at_a_time(seed):
     r = F.norm(dim=-1)
     step = 4.0 * torch.randn(64, 2, dtype=torch.float64, generator=g)  # often too long: backtracking needed
     active = torch.rand(64, generator=g) < 0.8
-    z1, F1, r1, moved, n_moved = fp._line_search(f, tt, z.clone(), step, F.clone(), r.clone(), active)
+    z1, F1, r1, moved = fp._line_search(f, tt, z.clone(), step, F.clone(), r.clone(), active)
     zs, rs, acc = z.clone(), r.clone(), torch.zeros(64, dtype=torch.bool)
     a = torch.ones(64, dtype=torch.float64)
     for _ in range(13):  # the reference: halve a until |f| decreases, one field call per halving
@@ -128,5 +130,17 @@ def test_one_call_line_search_equals_halving_one_step_at_a_time(seed):
         better = active & ~acc & torch.isfinite(rt) & (rt < rs)
         zs, rs, acc = torch.where(better[:, None], trial, zs), torch.where(better, rt, rs), acc | better
         a = torch.where(acc, a, a * 0.5)
-    assert torch.equal(moved, acc) and n_moved == int(acc.sum()) and 0 < n_moved < int(active.sum())
+    assert torch.equal(moved, acc) and 0 < int(moved.sum()) < int(active.sum())  # some rows backtracked
     assert torch.equal(z1, zs) and torch.equal(r1, rs) and torch.equal(F1, f(tt, z1))
+
+
+def test_fused_and_two_call_line_searches_give_the_same_fixed_points(monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    z0 = 15.0 * torch.randn(16, 3, dtype=torch.float64, generator=g)
+    res = {}
+    for fused in (True, False):
+        monkeypatch.setattr(fp, "_FUSED_MAX", 10 ** 9 if fused else 0)
+        res[fused] = find_fixed_points(LorenzField(), starts=z0)
+    assert len(res[True].points) == 3
+    for p, q in zip(res[True].points, res[False].points, strict=True):  # the same choices: bit for bit
+        assert np.array_equal(p.x, q.x) and p.residual == q.residual and (p.kind, p.count) == (q.kind, q.count)
