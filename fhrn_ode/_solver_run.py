@@ -213,10 +213,11 @@ def _run_chunked(rhs, y0, tt, spec: _Spec, pre: _Prefix, is_tuple: bool) -> None
 def _failure(exc: BaseException, rhs: _Rhs, tt: torch.Tensor, spec: _Spec, t_reached: float) -> str:
     """The message of a run stopped by a budget or a solver give-up (issue 21: name the budget; say
     'stiff' only when the step size collapsed)."""
+    tt = tt.detach()  # a time grid that carries grad (fit, adjoint) is read as numbers here
     span = abs(float(tt[-1] - tt[0]))
     step = rhs.last_step()
     collapsed = step is not None and step < _COLLAPSED * max(span, 1e-300)
-    t_now = float(rhs.times[-1]) if rhs.times else t_reached
+    t_now = float(torch.as_tensor(rhs.times[-1]).detach()) if rhs.times else t_reached
     where = f"at t = {t_now:.6g} of [{float(tt[0]):.6g}, {float(tt[-1]):.6g}]"
     tail = (f"; the step size collapsed to {step:.3g} (the system is stiff there, or the solution blows up)"
             if collapsed else "")
