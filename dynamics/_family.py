@@ -83,11 +83,10 @@ class _Stacked:
             vals.append(torch.stack([t.detach() for t in ts]))
         self.vals = tuple(vals)
 
-    def direct(self, fn, *args):
-        """``fn(base, *args)`` once with the WHOLE stacked tensors ``(P, ...)`` swapped in (no ``vmap``): for
-        modules that broadcast a leading member axis of their parameters against states ``(P, N, n)``."""
+    def _swapped(self, fn, vals, *args):
+        """``fn(base, *args)`` with ``vals`` in the member-differing slots, the originals restored after."""
         old = [d[k] for d, k in self.slots]
-        for (d, k), v in zip(self.slots, self.vals):
+        for (d, k), v in zip(self.slots, vals):
             d[k] = v
         try:
             return fn(self.base, *args)
@@ -95,17 +94,15 @@ class _Stacked:
             for (d, k), v in zip(self.slots, old):
                 d[k] = v
 
+    def direct(self, fn, *args):
+        """``fn(base, *args)`` once with the WHOLE stacked tensors ``(P, ...)`` swapped in (no ``vmap``): for
+        modules that broadcast a leading member axis of their parameters against states ``(P, N, n)``."""
+        return self._swapped(fn, self.vals, *args)
+
     def __call__(self, fn, *args):
         """``fn(base, *args_i)`` for every member ``i`` (``args`` carry the member axis first), in one ``vmap``."""
         def one(vals, *a):
-            old = [d[k] for d, k in self.slots]
-            for (d, k), v in zip(self.slots, vals):
-                d[k] = v
-            try:
-                return fn(self.base, *a)
-            finally:
-                for (d, k), v in zip(self.slots, old):
-                    d[k] = v
+            return self._swapped(fn, vals, *a)
 
         return vmap(one)(self.vals, *args)
 

@@ -18,29 +18,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.integrate import solve_ivp
-from torch import nn
-
 from .harness import interleaved, make_row
 from ..dynamics import find_cycles
+from ..examples.van_der_pol import VanDerPol  # the user-field example: one home for the Van der Pol module
 
 __all__ = ["VDP_PERIOD", "VanDerPol", "cases", "scipy_cycles", "vdp_case"]
 
 #: Period of the Van der Pol cycle at mu = 1 (Hairer, Norsett & Wanner, Solving ODEs I, §II.10).
 VDP_PERIOD = 6.6632868593
-
-
-class VanDerPol(nn.Module):
-    """``u' = v``, ``v' = mu (1 - u^2) v - u`` on states ``(..., 2)`` (torchdiffeq style)."""
-
-    dim = 2
-
-    def __init__(self, mu: float = 1.0) -> None:
-        super().__init__()
-        self.mu = float(mu)
-
-    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        u, v = x[..., 0], x[..., 1]
-        return torch.stack([v, self.mu * (1 - u * u) * v - u], -1)
 
 
 def _vdp_numpy(mu: float):
