@@ -55,7 +55,7 @@ from ._torchdiffeq import import_torchdiffeq
 
 torchdiffeq = import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq.py)
 
-__all__ = ["FAST_PATH_PROBLEM", "GroupRMSNorm", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
+__all__ = ["FAST_PATH_PROBLEM", "GroupRMSNorm", "STAGE_MAJOR_METHODS", "TESTED_TORCHDIFFEQ", "odeint_stage_major", "fast_path_available", "partial_solution"]
 
 #: torchdiffeq versions the fast path is tested on (pyproject: ``torchdiffeq>=0.2.4,<0.2.6``).
 TESTED_TORCHDIFFEQ: tuple[str, ...] = ("0.2.4", "0.2.5")
@@ -66,9 +66,9 @@ def _load_internals():
     import importlib
 
     # by module path: ``torchdiffeq._impl.odeint`` as an attribute is the function, not the module
-    _d, _m, _o = (importlib.import_module(f"torchdiffeq._impl.{n}") for n in ("dopri5", "misc", "odeint"))
+    _d, _d8, _m, _o = (importlib.import_module(f"torchdiffeq._impl.{n}") for n in ("dopri5", "dopri8", "misc", "odeint"))
 
-    names = {"Dopri5Solver": _d, "Perturb": _m, "_check_inputs": _m, "_compute_error_ratio": _m,
+    names = {"Dopri5Solver": _d, "Dopri8Solver": _d8, "Perturb": _m, "_check_inputs": _m, "_compute_error_ratio": _m,
              "_flat_to_shape": _m, "_PerturbFunc": _m, "_rms_norm": _m, "SOLVERS": _o}
     missing = [n for n, mod in names.items() if not hasattr(mod, n)]
     if missing:
@@ -140,8 +140,9 @@ def _direct_callable(f):
 
 
 if _T is not None:
-    class StageMajorDopri5(_T["Dopri5Solver"]):
-        """torchdiffeq's dopri5 with a stage-major buffer and a lean step loop (module docstring)."""
+    class _StageMajor:
+        """The stage-major step loop over a torchdiffeq adaptive Runge-Kutta solver's own tableau (module
+        docstring); mixed into torchdiffeq's ``Dopri5Solver`` and ``Dopri8Solver`` below."""
 
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
@@ -149,7 +150,7 @@ if _T is not None:
             S = len(tab.alpha) + 1
             # FSAL property of Dormand-Prince (as used by torchdiffeq): y1 is the last stage input.
             if not (float(tab.c_sol[-1]) == 0.0 and bool((tab.c_sol[:-1] == tab.beta[-1]).all())):
-                raise ValueError("StageMajorDopri5 needs a first-same-as-last tableau")
+                raise ValueError(f"{type(self).__name__} needs a first-same-as-last tableau")
             dt_ = tab.c_sol.dtype
             e0 = torch.zeros(S, dtype=dt_)
             e0[0] = 1.0
@@ -176,12 +177,15 @@ if _T is not None:
         def _before_integrate(self, t):
             super()._before_integrate(t)
             if len(self.step_t) or len(self.jump_t):
-                raise ValueError("StageMajorDopri5 does not support step_t/jump_t")
+                raise ValueError(f"{type(self).__name__} does not support step_t/jump_t")
             st = self.rk_state
             y0 = st.y1
             shape, dev, dty = y0.shape, y0.device, y0.dtype
             self._t_dtype = y0.abs().dtype
             self._min_step, self._max_step = float(self.min_step), float(self.max_step)
+            # a step never passes the last save time when the tableau's dense output is of lower order than
+            # its solution (dopri8: torchdiffeq's 4th-order fit), so the final state is a step's own y1
+            self._t_end = float(t[-1]) if self.order > 5 else math.inf
             self._safety, self._ifactor, self._dfactor = float(self.safety), float(self.ifactor), float(self.dfactor)
             self._scalar_tol = ((self._rms or self._groups is not None)
                                 and self.rtol.numel() == 1 and self.atol.numel() == 1)
@@ -251,6 +255,9 @@ if _T is not None:
             t0, t1 = self._dense_t
             if not (t0 <= next_t <= t1):
                 raise RuntimeError("invalid interpolation, fails `t0 <= t <= t1`: {}, {}, {}".format(t0, next_t, t1))
+            if next_t == t1 == self._t_end:  # a step ended on the last save time: its own y1, no fit
+                out.copy_(self._y1f)
+                return
             y0f, coeffT = self._dense
             x = (next_t - t0) / (t1 - t0) if t1 > t0 else 0.0
             # one tensor from a list: 4x cheaper than four element assignments into a buffer
@@ -258,7 +265,7 @@ if _T is not None:
             torch.addmv(y0f, coeffT, xp, out=out)
 
         def _advance_until_event(self, event_fn):
-            raise TypeError("StageMajorDopri5 does not support event_fn; use torchdiffeq.odeint")
+            raise TypeError(f"{type(self).__name__} does not support event_fn; use torchdiffeq.odeint")
 
         def _optimal_step(self, dt: float, error_ratio: float) -> float:
             """torchdiffeq's ``_optimal_step_size`` on floats."""
@@ -295,6 +302,9 @@ if _T is not None:
             func = self.func
             func.callback_step(t0, y0, dt)
             t1 = t0 + dt
+            if t1 > self._t_end:  # the last step ends on the last save time (_before_integrate)
+                t1 = self._t_end
+                dt = t1 - t0
             if not (t1 > t0):
                 raise RuntimeError("underflow in dt {}".format(dt))
             j = 1 - self._last
@@ -329,11 +339,22 @@ if _T is not None:
                 func.callback_reject_step(t0, y0, dt)
             self._dt = min(max(self._optimal_step(dt, error_ratio), self._min_step), self._max_step)
 
-    _SOLVERS = {**_T["SOLVERS"], "dopri5": StageMajorDopri5}
+    class StageMajorDopri5(_StageMajor, _T["Dopri5Solver"]):
+        """torchdiffeq's dopri5 (Dormand-Prince 5(4), 7 stages, FSAL) on the stage-major loop."""
+
+    class StageMajorDopri8(_StageMajor, _T["Dopri8Solver"]):
+        """torchdiffeq's dopri8 (Dormand-Prince 8(7), 14 stages with the FSAL stage) on the stage-major loop."""
+
+    _SOLVERS = {**_T["SOLVERS"], "dopri5": StageMajorDopri5, "dopri8": StageMajorDopri8}
 
 
-def odeint_stage_major(func, y0, t, *, rtol=1e-7, atol=1e-9, options=None):
-    """``torchdiffeq.odeint(func, y0, t, method='dopri5', ...)`` run on the stage-major solver.
+#: The methods the stage-major loop runs (torchdiffeq's tableaus; every other method runs on torchdiffeq).
+STAGE_MAJOR_METHODS: tuple[str, ...] = ("dopri5", "dopri8")
+
+
+def odeint_stage_major(func, y0, t, *, rtol=1e-7, atol=1e-9, options=None, method: str = "dopri5"):
+    """``torchdiffeq.odeint(func, y0, t, method=method, ...)`` run on the stage-major solver
+    (``method`` one of :data:`STAGE_MAJOR_METHODS`).
 
     Same input handling as torchdiffeq (tuples of tensors, norms, decreasing ``t``) through its
     ``_check_inputs``. No autograd through the solver (the stage buffers are written in place): the
@@ -341,10 +362,12 @@ def odeint_stage_major(func, y0, t, *, rtol=1e-7, atol=1e-9, options=None):
     Without the fast path (:data:`FAST_PATH_PROBLEM`), this is ``torchdiffeq.odeint``.
     """
     if not fast_path_available():
-        return torchdiffeq.odeint(func, y0, t, rtol=rtol, atol=atol, method="dopri5", options=options)
+        return torchdiffeq.odeint(func, y0, t, rtol=rtol, atol=atol, method=method, options=options)
+    if method not in STAGE_MAJOR_METHODS:
+        raise ValueError(f"odeint_stage_major runs {', '.join(STAGE_MAJOR_METHODS)}, not {method!r}")
     shapes, func, y0, t, rtol, atol, method, options, event_fn, _ = _T["_check_inputs"](
-        func, y0, t, rtol, atol, "dopri5", options, None, _SOLVERS)
-    solver = StageMajorDopri5(func=func, y0=y0, rtol=rtol, atol=atol, **options)
+        func, y0, t, rtol, atol, method, options, None, _SOLVERS)
+    solver = _SOLVERS[method](func=func, y0=y0, rtol=rtol, atol=atol, **options)
     try:
         solution = solver.integrate(t)
     except BaseException as exc:

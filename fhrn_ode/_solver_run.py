@@ -168,10 +168,11 @@ class _Prefix:
 
 
 def _run_fast(rhs, y0, tt, spec: _Spec, pre: _Prefix) -> None:
-    """Stage-major dopri5 (no autograd); on any exception the computed saved times are kept."""
+    """The stage-major loop (dopri5/dopri8, no autograd); on any exception the computed saved times are kept."""
     try:
         with torch.no_grad():
-            sol = odeint_stage_major(rhs, y0, tt, rtol=spec.rtol, atol=spec.atol, options=spec.options)
+            sol = odeint_stage_major(rhs, y0, tt, rtol=spec.rtol, atol=spec.atol, options=spec.options,
+                                     method=spec.method)
     except BaseException as exc:
         part = partial_solution(exc)
         if part is not None:

@@ -11,8 +11,9 @@
   only non-finite saved states count as diverged (no implicit norm bound);
 * a Ctrl-C (or SIGTERM through the CLI) raises :class:`fhrn_ode._errors.Interrupted` carrying the
   computed prefix as a :class:`Solution` (never swallowed);
-* ``method="dopri5"`` without a gradient to compute runs on the stage-major dopri5 of
-  :mod:`fhrn_ode._dopri5` (same steps as torchdiffeq's, faster); every other case on torchdiffeq.
+* ``method="dopri5"`` or ``"dopri8"`` without a gradient to compute runs on the stage-major loop of
+  :mod:`fhrn_ode._dopri5` over torchdiffeq's own tableau (same steps as torchdiffeq's, faster); every
+  other case on torchdiffeq.
 
 Fixed-step methods (``euler``, ``midpoint``, ``rk4``, ``explicit_adams``, ``implicit_adams``, ...) step
 on a grid that contains every save time: each save interval ``[t_i, t_{i+1}]`` is cut into
@@ -34,6 +35,7 @@ import_torchdiffeq()  # without scipy.integrate (start-up: fhrn_ode/_torchdiffeq
 from torchdiffeq._impl.odeint import SOLVERS as _TD_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
+from ._dopri5 import STAGE_MAJOR_METHODS
 from ._errors import FHRNInputError, Interrupted, check_int, check_real
 from ._threads import limit_threads, threads_for
 from ._solver_run import (_OutOfBudget, _Prefix, _Rhs, _Spec, _failure, _is_give_up, _pad, _run_adaptive,
@@ -50,8 +52,8 @@ FIXED_SOLVERS: tuple[str, ...] = tuple(k for k in SOLVERS if issubclass(_TD_SOLV
 ADAPTIVE_SOLVERS: tuple[str, ...] = tuple(k for k in SOLVERS if k not in FIXED_SOLVERS)
 #: Default number of fixed steps per smallest save interval (default ``step_size = min |dt| / 10``).
 FIXED_STEPS_PER_INTERVAL = 10
-#: Run ``method="dopri5"`` without gradients on the stage-major dopri5 (``fhrn_ode/_dopri5.py``); the
-#: benchmark switches it off for its plain-torchdiffeq rows.
+#: Run ``method="dopri5"``/``"dopri8"`` without gradients on the stage-major loop (``fhrn_ode/_dopri5.py``);
+#: the benchmark switches it off for its plain-torchdiffeq rows.
 _STAGE_MAJOR_DOPRI5 = True
 #: Default tolerances of the adaptive methods (torchdiffeq's ``odeint`` defaults).
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9
@@ -162,7 +164,7 @@ def _settings(func, comps, tt, method, rtol, atol, step_size, adjoint, adjoint_p
     if adjoint and adjoint_params is None and not isinstance(func, torch.nn.Module):
         raise FHRNInputError("`adjoint=True` with a plain callable needs `adjoint_params` (the tensors to "
                              "differentiate)")
-    fast = _STAGE_MAJOR_DOPRI5 and method == "dopri5" and not adjoint and not _needs_grad(func, comps, adjoint_params)
+    fast = _STAGE_MAJOR_DOPRI5 and method in STAGE_MAJOR_METHODS and not adjoint and not _needs_grad(func, comps, adjoint_params)
     return _Spec(method, rtol, atol, step_size if fixed else None, bool(adjoint), adjoint_params, opts, fast)
 
 

@@ -5,9 +5,11 @@ best of ``k``. Rows:
 
 * ``exponents/lorenz_n8/vs_scipy_loop``: all three Lyapunov exponents of Lorenz (sigma 10, rho 28,
   b 8/3), 8 starts, transient 10, averaging 50, QR every 0.5, rtol 1e-8 / atol 1e-10, no alignment
-  phase. Ours: :func:`fhrn_ode.dynamics.lyapunov_spectrum`. Baseline (:func:`scipy_benettin`): a Python
-  loop over the starts, ``solve_ivp`` (RK45) on the state for the transient, then per window on the
-  state + tangent system ``(x, Q)`` with the analytic Jacobian, ``numpy.linalg.qr`` every ``dt``.
+  phase. Ours: :func:`fhrn_ode.dynamics.lyapunov_spectrum` with its default method (dopri8, key
+  ``method``). Baseline (:func:`scipy_benettin`): a Python loop over the starts, ``solve_ivp`` (RK45) on
+  the state for the transient, then per window on the state + tangent system ``(x, Q)`` with the
+  analytic Jacobian, ``numpy.linalg.qr`` every ``dt``. The same loop with scipy's 8th-order DOP853 (the
+  like-for-like order) gives the row ``.../vs_scipy_dop853_loop``.
 * ``exponents/l96_n1/vs_scipy_loop``: the same for Lorenz-96 (N = 40, F = 8; ours
   :class:`~fhrn_ode.dynamics.systems.Lorenz96Field`, scipy :class:`Lorenz96Numpy`), one
   start (transient 5, averaging 20). ``per_time_unit_s`` = time / (transient + averaging).
@@ -72,8 +74,9 @@ def _lorenz_numpy(sigma=10.0, rho=28.0, b=8.0 / 3.0):
 
 
 def scipy_benettin(rhs, jac, x0: np.ndarray, t_transient: float, t1: float, dt: float, rtol: float,
-                   atol: float) -> np.ndarray:
-    """Exponents ``(N, n)`` of each start ``x0`` ``(N, n)`` by the plain scipy Benettin loop (the baseline)."""
+                   atol: float, method: str = "RK45") -> np.ndarray:
+    """Exponents ``(N, n)`` of each start ``x0`` ``(N, n)`` by the plain scipy Benettin loop (the baseline),
+    ``solve_ivp`` with ``method`` (RK45, or DOP853 for the like-for-like row)."""
     n = x0.shape[1]
     m = int(round(t1 / dt))
 
@@ -84,10 +87,11 @@ def scipy_benettin(rhs, jac, x0: np.ndarray, t_transient: float, t1: float, dt: 
     out = []
     for x in x0:
         if t_transient > 0:
-            x = solve_ivp(lambda t, y: rhs(y), (0.0, t_transient), x, rtol=rtol, atol=atol).y[:, -1]
+            x = solve_ivp(lambda t, y: rhs(y), (0.0, t_transient), x, method=method, rtol=rtol, atol=atol).y[:, -1]
         Q, logs = np.eye(n), np.zeros(n)
         for _ in range(m):
-            s = solve_ivp(tangent, (0.0, dt), np.concatenate([x, Q.ravel()]), rtol=rtol, atol=atol).y[:, -1]
+            s = solve_ivp(tangent, (0.0, dt), np.concatenate([x, Q.ravel()]), method=method, rtol=rtol,
+                          atol=atol).y[:, -1]
             x = s[:n]
             Q, R = np.linalg.qr(s[n:].reshape(n, n))
             logs += np.log(np.abs(np.diag(R)))
@@ -96,19 +100,27 @@ def scipy_benettin(rhs, jac, x0: np.ndarray, t_transient: float, t1: float, dt: 
 
 
 def _exponent_row(name, field, rhs, jac, x0, trace, t_transient, t1, dt, k, extra):
+    """Rows ``name`` (vs the RK45 loop, the issue's baseline) and ``name`` with ``vs_scipy_dop853_loop``."""
     kw = dict(t_transient=t_transient, t1=t1, dt=dt, t_align=0.0, rtol=1e-8, atol=1e-10)
     x0n = x0.numpy()
-    (t_ours, spec), (t_base, ex) = interleaved(
+    method = inspect.signature(lyapunov_spectrum).parameters["method"].default
+    (t_ours, spec), (t_base, ex), (t_853, ex853) = interleaved(
         [lambda: lyapunov_spectrum(field, x0, **kw),
-         lambda: scipy_benettin(rhs, jac, x0n, t_transient, t1, dt, 1e-8, 1e-10)], k=k, warmup=0)
-    base_mean = np.sort(ex, 1)[:, ::-1].mean(0)
-    return make_row(name, t_ours, "python loop over starts: solve_ivp RK45 on (x, Q) with the analytic Jacobian, "
-                    "numpy QR every dt", t_base, abs(float(spec.sum) - trace),
-                    baseline_sum_err=abs(float(base_mean.sum()) - trace),
-                    max_diff=float(np.abs(np.asarray(spec.exponents) - base_mean[:len(spec.exponents)]).max()),
-                    largest=float(spec.exponents[0]), baseline_largest=float(base_mean[0]), n_init=int(x0.shape[0]),
-                    t_transient=t_transient, t1=t1, dt=dt, rtol=1e-8, atol=1e-10, repeats=k,
-                    torch_threads=torch.get_num_threads(), **extra)
+         lambda: scipy_benettin(rhs, jac, x0n, t_transient, t1, dt, 1e-8, 1e-10),
+         lambda: scipy_benettin(rhs, jac, x0n, t_transient, t1, dt, 1e-8, 1e-10, method="DOP853")], k=k, warmup=0)
+    rows = []
+    for row_name, what, t_b, e in ((name, "RK45", t_base, ex),
+                                   (name.replace("vs_scipy_loop", "vs_scipy_dop853_loop"), "DOP853", t_853, ex853)):
+        base_mean = np.sort(e, 1)[:, ::-1].mean(0)
+        rows.append(make_row(
+            row_name, t_ours, f"python loop over starts: solve_ivp {what} on (x, Q) with the analytic Jacobian, "
+            "numpy QR every dt", t_b, abs(float(spec.sum) - trace),
+            baseline_sum_err=abs(float(base_mean.sum()) - trace),
+            max_diff=float(np.abs(np.asarray(spec.exponents) - base_mean[:len(spec.exponents)]).max()),
+            largest=float(spec.exponents[0]), baseline_largest=float(base_mean[0]), n_init=int(x0.shape[0]),
+            t_transient=t_transient, t1=t1, dt=dt, rtol=1e-8, atol=1e-10, repeats=k, method=method,
+            baseline_method=what, nfe=int(spec.nfe), torch_threads=torch.get_num_threads(), **extra))
+    return rows
 
 
 def _lorenz_starts(n: int, seed: int) -> torch.Tensor:
@@ -122,8 +134,8 @@ def exponents_lorenz_case(n: int = 8, t_transient: float = 10.0, t1: float = 50.
     """Row ``exponents/lorenz_n{n}/vs_scipy_loop``."""
     L = LorenzField()
     rhs, jac = _lorenz_numpy()
-    return [_exponent_row(f"exponents/lorenz_n{n}/vs_scipy_loop", L, rhs, jac, _lorenz_starts(n, seed), L.trace,
-                          t_transient, t1, 0.5, k, {})]
+    return _exponent_row(f"exponents/lorenz_n{n}/vs_scipy_loop", L, rhs, jac, _lorenz_starts(n, seed), L.trace,
+                         t_transient, t1, 0.5, k, {})
 
 
 def exponents_l96_case(n_dim: int = 40, t_transient: float = 5.0, t1: float = 20.0, k: int = 1,
@@ -132,11 +144,12 @@ def exponents_l96_case(n_dim: int = 40, t_transient: float = 5.0, t1: float = 20
     L, Ln = Lorenz96Field(n_dim, 8.0), Lorenz96Numpy(n_dim, 8.0)
     g = torch.Generator().manual_seed(seed)
     x0 = (8.0 + 0.01 * torch.randn(1, n_dim, dtype=torch.float64, generator=g))
-    row = _exponent_row("exponents/l96_n1/vs_scipy_loop", L, Ln.rhs, Ln.jacobian, x0, -float(n_dim),
-                        t_transient, t1, 0.5, k, {"n_dim": n_dim, "forcing": 8.0})
-    row["per_time_unit_s"] = row["ours_s"] / (t_transient + t1)
-    row["baseline_per_time_unit_s"] = row["baseline_s"] / (t_transient + t1)
-    return [row]
+    rows = _exponent_row("exponents/l96_n1/vs_scipy_loop", L, Ln.rhs, Ln.jacobian, x0, -float(n_dim),
+                         t_transient, t1, 0.5, k, {"n_dim": n_dim, "forcing": 8.0})
+    for row in rows:
+        row["per_time_unit_s"] = row["ours_s"] / (t_transient + t1)
+        row["baseline_per_time_unit_s"] = row["baseline_s"] / (t_transient + t1)
+    return rows
 
 
 def rho_family_case(P: int = 32, n: int = 4, t_transient: float = 5.0, t1: float = 20.0, n_sep: int = 4, k: int = 1,

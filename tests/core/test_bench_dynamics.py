@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from fhrn_ode.bench.contention import cpu_hog
-from fhrn_ode.bench.dynamics import Lorenz96Numpy, fixed_points_case, rho_family_case, scipy_benettin
+from fhrn_ode.bench.dynamics import (Lorenz96Numpy, exponents_lorenz_case, fixed_points_case, rho_family_case,
+                                     scipy_benettin)
 from fhrn_ode.bench.harness import RESULT_KEYS, interleaved
 from fhrn_ode.dynamics.systems import Lorenz96Field
 
@@ -29,6 +30,23 @@ def test_scipy_benettin_gives_the_exponents_of_a_linear_field():
     assert ex.shape == (1, 2)
     assert np.sort(ex[0]) == pytest.approx([-2.5, -1.0], abs=0.02)  # finite-time: alignment bias only
     assert ex.sum() == pytest.approx(-3.5, abs=1e-8)  # the trace, exactly
+
+
+def test_scipy_benettin_dop853_agrees_with_rk45():
+    A = np.array([[-1.0, 3.0], [0.0, -2.5]])
+    ex = scipy_benettin(lambda x: A @ x, lambda x: A, np.array([[1.0, 1.0]]), 0.5, 4.0, 0.5, 1e-10, 1e-12,
+                        method="DOP853")
+    assert ex.sum() == pytest.approx(-3.5, abs=1e-8)
+
+
+def test_exponent_rows_rk45_and_dop853_baselines():
+    rows = exponents_lorenz_case(2, 0.5, 1.0, 1, seed=0)
+    assert [r["name"] for r in rows] == ["exponents/lorenz_n2/vs_scipy_loop", "exponents/lorenz_n2/vs_scipy_dop853_loop"]
+    assert [r["baseline_method"] for r in rows] == ["RK45", "DOP853"] and rows[0]["method"] == "dopri8"
+    for r in rows:
+        assert set(RESULT_KEYS) <= set(r)
+        assert r["max_abs_err"] < 1e-6 and r["baseline_sum_err"] < 1e-6  # the sum is tr J = -(sigma + 1 + b)
+        assert r["max_diff"] < 1e-3  # same starts, same windows: the exponents agree
 
 
 def test_interleaved_runs_in_turns_and_keeps_the_best():
