@@ -227,20 +227,74 @@ class _Guard(nn.Module):
         return torch.where(ok, f, torch.zeros_like(z))
 
 
+def _lean_tangent(ff) -> Callable | None:
+    """``(t, z, Q) -> [vec f(z), vec J(z) Q]`` without the contract's dispatch, or None where the general path
+    must run (see :class:`TangentField`)."""
+    if hasattr(ff, "tangent"):  # a family (dynamics/_family.py): its one-call f and J Q when stacked
+        return ff.tangent if ff.stacked and ff.analytic else None
+    if not (ff.analytic and ff.mode == "batch" and not ff.memory):
+        return None
+    m = ff.field
+    if m._forward_hooks or m._forward_pre_hooks:
+        return None
+    fwd, jq = m.forward, _jacobian_matmul(m)
+
+    def lean(t, z, Q):
+        return torch.cat([fwd(t, z).reshape(-1), jq(z, Q).reshape(-1)])
+
+    return lean
+
+
+def _jacobian_matmul(m) -> Callable:
+    """``(z, Q) -> J(z) Q`` of a field with a confirmed ``jacobian``: its optional ``jacobian_matmul(z, Q)``
+    (e.g. :meth:`~fhrn_ode.dynamics.systems.Lorenz96Field.jacobian_matmul`, ``O(n k)`` for a sparse ``J``), checked
+    on the first call against ``jacobian(z) @ Q`` (a disagreement beyond 1e-10 relative raises
+    :class:`FHRNInputError`); else ``torch.bmm(jacobian(z), Q)``."""
+    jac, jm = m.jacobian, getattr(m, "jacobian_matmul", None)
+    if not callable(jm):
+        return lambda z, Q: torch.bmm(jac(z), Q)
+    checked = False
+
+    def first(z, Q):
+        nonlocal checked
+        out = jm(z, Q)
+        if not checked:
+            ref = torch.bmm(jac(z), Q)
+            bad = out.shape != ref.shape or not bool(
+                ((out - ref).abs() <= 1e-10 * (1.0 + ref.abs().amax())).all())
+            if bad:
+                raise FHRNInputError(f"the field's `jacobian_matmul` disagrees with `jacobian(z) @ Q` (shape "
+                                     f"{tuple(out.shape)} vs {tuple(ref.shape)}); fix or remove the method")
+            checked = True
+        return out
+
+    return first
+
+
 class TangentField(nn.Module):
     """The field with its variational equation: ``dz/dt = f(z)``, ``dQ/dt = J(z) Q``.
 
     Two layouts: the tuple ``(z, Q)`` with ``z`` ``(N, n)`` and ``Q`` ``(N, n, k)``; or, with ``k`` given, ONE
     flat tensor ``u = [vec z, vec Q]`` ``(N n + N n k,)`` (:meth:`pack`), which the stage-major solver
-    integrates in one buffer and whose blocks are contiguous views (``J Q`` is written in place). ``J Q`` is a batched product with the field's own Jacobian
-    when the contract confirmed one (``FlatField.analytic``), else Jacobian-vector products
+    integrates in one buffer and whose blocks are contiguous views. ``J Q`` is a batched product with the
+    field's own Jacobian when the contract confirmed one (``FlatField.analytic``; the field's optional
+    ``jacobian_matmul(z, Q)`` where it has one, checked on first use), else Jacobian-vector products
     (:func:`jvp_rows`): the tangent dynamics of Benettin's algorithm and of the monodromy matrix.
+
+    The lean path (``lean=True``, default; flat layout, analytic Jacobian, a batch-mode field without memory
+    or hooks, or a stacked analytic family): the ``(z, Q)`` views of each solver buffer are built once, the
+    field's ``forward`` and ``jacobian`` are called without the contract's dispatch (the contract already
+    confirmed batch mode and the Jacobian), ``[vec f, vec J Q]`` is one ``cat``, and a stacked family computes
+    ``f`` and ``J Q`` of all members in one call (``FamilyField.tangent``). Same formula, same numbers (equal
+    to ``lean=False`` to 1e-14, tests/dynamics/test_exponents.py).
     """
 
-    def __init__(self, ff: FlatField, k: int | None = None) -> None:
+    def __init__(self, ff: FlatField, k: int | None = None, lean: bool = True) -> None:
         super().__init__()
         self.ff = ff
         self.k = k
+        self._lean = _lean_tangent(ff) if lean and k is not None else None
+        self._views: dict = {}
 
     def _fJQ(self, t, z: torch.Tensor, Q: torch.Tensor, out: torch.Tensor | None = None):
         N, n, k = Q.shape
@@ -259,6 +313,16 @@ class TangentField(nn.Module):
     def forward(self, t, state):
         if isinstance(state, tuple):
             return self._fJQ(t, *state)
+        if self._lean is not None:
+            # the solver evaluates on a few reused stage buffers: their (z, Q) views are built once per buffer
+            # (keyed by address and size; a cached view keeps its buffer alive, so an address is never reused)
+            key = (state.data_ptr(), state.shape[0])
+            zQ = self._views.get(key)
+            if zQ is None:
+                if len(self._views) >= 16:
+                    self._views.clear()
+                zQ = self._views[key] = self.unpack(state)
+            return self._lean(t, *zQ)
         z, Q = self.unpack(state)
         out = torch.empty_like(state)
         dz, dQ = self.unpack(out)

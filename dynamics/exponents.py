@@ -34,7 +34,7 @@ import torch
 
 from fhrn_ode._errors import FHRNInputError, Interrupted, check_int, check_real
 
-from ._family import FamilyField, family_values, make_family
+from ._family import family_values, make_family
 from ._flow import (Budget, BudgetExceeded, TangentField, as_flat_field, as_states, check_field_values, odeint,
                     random_states, solver_options)
 
@@ -191,7 +191,7 @@ def _benettin(ff, z: torch.Tensor, k: int, times, solve_kw: dict, budget: Budget
     finite = np.full((m, N, k), np.nan)
     alive = torch.ones(N, dtype=torch.bool)
     out = dict(logs=logs, finite=finite, alive=alive, done=0, status="success", message="", t_align=m0 * dt)
-    tan = _LeanTangent(ff, k)
+    tan = TangentField(ff, k)
     span = torch.tensor([0.0, dt], dtype=torch.float64)
     from tqdm import tqdm
 
@@ -222,75 +222,6 @@ def _benettin(ff, z: torch.Tensor, k: int, times, solve_kw: dict, budget: Budget
             out.update(status="interrupted", message=f"interrupted; averaged over the {out['done']} windows completed",
                        interrupt=exc)
     return out
-
-
-class _LeanTangent(TangentField):
-    """:class:`TangentField` on the flat layout with less per-evaluation overhead where the field has a confirmed
-    analytic Jacobian: the ``(z, Q)`` views of each solver buffer are built once, the user's ``forward`` and
-    ``jacobian`` are called without the contract's dispatch (the contract already confirmed batch mode and the
-    Jacobian), and ``[vec f, vec J Q]`` is one ``cat``. A stacked analytic family computes ``f`` and ``J Q`` of all
-    members in one call (:meth:`FamilyField.tangent`). Same formula, same numbers (equal to
-    :class:`TangentField` to 1e-14, tests/dynamics/test_exponents.py); any other field goes through
-    :class:`TangentField` unchanged (to be folded into it: ``_flow.py`` belongs to the fixed-point/cycle work)."""
-
-    def __init__(self, ff, k: int) -> None:
-        super().__init__(ff, k)
-        self._lean = None
-        if isinstance(ff, FamilyField):
-            if ff.stacked and ff.analytic:
-                self._lean = ff.tangent
-        elif ff.analytic and ff.mode == "batch" and not ff.memory:
-            m = ff.field
-            if not (m._forward_hooks or m._forward_pre_hooks):
-                fwd, jq = m.forward, _jacobian_matmul(m)
-
-                def lean(t, z, Q):
-                    return torch.cat([fwd(t, z).reshape(-1), jq(z, Q).reshape(-1)])
-
-                self._lean = lean
-        self._n = ff.dim
-        self._views: dict = {}
-
-    def forward(self, t, state):
-        if self._lean is None or isinstance(state, tuple):
-            return super().forward(t, state)
-        # the solver evaluates on a few reused stage buffers: their (z, Q) views are built once per buffer
-        # (keyed by address and size; a cached view keeps its buffer alive, so an address is never reused)
-        key = (state.data_ptr(), state.shape[0])
-        zQ = self._views.get(key)
-        if zQ is None:
-            if len(self._views) >= 16:
-                self._views.clear()
-            n, k = self._n, self.k
-            N = state.shape[0] // (n + n * k)
-            zQ = self._views[key] = (state[:N * n].view(N, n), state[N * n:].view(N, n, k))
-        return self._lean(t, *zQ)
-
-
-def _jacobian_matmul(m):
-    """``(z, Q) -> J(z) Q`` of a field with a confirmed ``jacobian``: its optional ``jacobian_matmul(z, Q)``
-    (e.g. :meth:`~fhrn_ode.dynamics.systems.Lorenz96Field.jacobian_matmul`, ``O(n k)`` for a sparse ``J``), checked
-    on the first call against ``jacobian(z) @ Q`` (a disagreement beyond 1e-10 relative raises
-    :class:`FHRNInputError`); else ``torch.bmm(jacobian(z), Q)``."""
-    jac, jm = m.jacobian, getattr(m, "jacobian_matmul", None)
-    if not callable(jm):
-        return lambda z, Q: torch.bmm(jac(z), Q)
-    checked = False
-
-    def first(z, Q):
-        nonlocal checked
-        out = jm(z, Q)
-        if not checked:
-            ref = torch.bmm(jac(z), Q)
-            bad = out.shape != ref.shape or not bool(
-                ((out - ref).abs() <= 1e-10 * (1.0 + ref.abs().amax())).all())
-            if bad:
-                raise FHRNInputError(f"the field's `jacobian_matmul` disagrees with `jacobian(z) @ Q` (shape "
-                                     f"{tuple(out.shape)} vs {tuple(ref.shape)}); fix or remove the method")
-            checked = True
-        return out
-
-    return first
 
 
 def _reraise(raw: dict, result):

@@ -126,8 +126,6 @@ def test_lean_tangent_equals_the_contract_tangent_field():
     # the lean path (analytic Jacobian called directly; a family's f and J Q in one vmap) is the same formula
     from fhrn_ode.dynamics._contract import FlatField
     from fhrn_ode.dynamics._family import make_family
-    from fhrn_ode.dynamics.exponents import _LeanTangent
-
     g = torch.Generator().manual_seed(1)
     z = 10 * torch.randn(6, 3, dtype=torch.float64, generator=g)
     Q = torch.randn(6, 3, 2, dtype=torch.float64, generator=g)
@@ -135,7 +133,7 @@ def test_lean_tangent_equals_the_contract_tangent_field():
     fam = make_family(lambda r: LorenzField(rho=r), [20.0, 28.0, 35.0], 2)
     assert fam.stacked and fam.broadcast  # LorenzField broadcasts params (P, 3): one call, no vmap
     for ff in (FlatField(LorenzField(rho=31.0)), fam):
-        lean, ref = _LeanTangent(ff, 2), TangentField(ff, 2)
+        lean, ref = TangentField(ff, 2), TangentField(ff, 2, lean=False)
         assert lean._lean is not None
         torch.testing.assert_close(lean(t, lean.pack(z, Q)), ref(t, ref.pack(z, Q)), rtol=1e-14, atol=1e-12)
     # Lorenz-96 does not broadcast a stacked forcing: the vmap path, checked member by member
@@ -145,7 +143,7 @@ def test_lean_tangent_equals_the_contract_tangent_field():
     assert f96.stacked and not f96.broadcast
     z6 = torch.randn(6, 6, dtype=torch.float64, generator=g)
     Q6 = torch.randn(6, 6, 2, dtype=torch.float64, generator=g)
-    got = _LeanTangent(f96, 2)(t, TangentField(f96, 2).pack(z6, Q6))
+    got = TangentField(f96, 2)(t, TangentField(f96, 2).pack(z6, Q6))
     want = []
     for i, F in enumerate([4.0, 8.0]):
         one = FlatField(Lorenz96Field(6, F))
@@ -199,7 +197,6 @@ def test_lorenz96_jacobian_matmul_equals_autograd_jacobian_times_q(N):
 def test_lorenz96_exponents_through_jacobian_matmul_sum_to_minus_n():
     # N = 70: the lean tangent path takes the sparse jacobian_matmul; the same run without the method (J @ Q)
     # gives the same exponents, and both sum to tr J = -N
-    from fhrn_ode.dynamics.exponents import _LeanTangent
     from fhrn_ode.dynamics._contract import FlatField
     from fhrn_ode.dynamics.systems import Lorenz96Field
 
@@ -209,7 +206,7 @@ def test_lorenz96_exponents_through_jacobian_matmul_sum_to_minus_n():
     N = 70
     x0 = 8.0 + 0.01 * torch.randn(1, N, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     kw = dict(t_transient=1.0, t1=2.0, dt=0.5, t_align=0.0, rtol=1e-8, atol=1e-10)
-    lean = _LeanTangent(FlatField(Lorenz96Field(N, 8.0)), N)
+    lean = TangentField(FlatField(Lorenz96Field(N, 8.0)), N)
     assert lean._lean is not None
     sparse, dense = lyapunov_spectrum(Lorenz96Field(N, 8.0), x0, **kw), lyapunov_spectrum(Dense(N, 8.0), x0, **kw)
     assert abs(sparse.sum + N) < 1e-6 and abs(dense.sum + N) < 1e-6
