@@ -76,14 +76,32 @@ class LorenzField(nn.Module):
             return torch.addmm(self._e, p, self._P).view(-1, 3, 3)
         if is_functorch_wrapped_tensor(p) or p.requires_grad:  # inside vmap/grad (a stacked family): no cache
             return torch.addmv(self._e, self._P.t(), p).view(3, 3)
+        return self._plain(p)[1]
+
+    def _plain(self, p: torch.Tensor) -> tuple:
+        """``(key, L, L^T contiguous, vec L, E, D)`` for plain (unbatched, no-grad) parameters ``p``: rebuilt
+        when ``p`` changes (another tensor, an in-place edit, dtype or device), else read from a plain
+        attribute (not a buffer: never stacked or saved). One lookup per call of ``forward``/``jacobian``."""
         key = (p.data_ptr(), p._version, p.dtype, p.device)
         cache = self.__dict__.get("_Lcache")
         if cache is None or cache[0] != key:
-            cache = (key, torch.addmv(self._e, self._P.t(), p).view(3, 3))
-            self.__dict__["_Lcache"] = cache  # a plain attribute: not a buffer, never stacked or saved
-        return cache[1]
+            L = torch.addmv(self._e, self._P.t(), p).view(3, 3)
+            cache = (key, L, L.t().contiguous(), L.reshape(9), self._E, self._D)
+            self.__dict__["_Lcache"] = cache
+        return cache
+
+    def _fast(self) -> tuple | None:
+        """The cached constants when ``params`` is a plain 1-D tensor outside vmap/grad, else None."""
+        p = self._buffers["params"]
+        if p.ndim > 1 or p.requires_grad or is_functorch_wrapped_tensor(p):
+            return None
+        return self._plain(p)
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2:
+            c = self._fast()
+            if c is not None:  # the common case, one product each: x L^T + (u v, u w) E
+                return torch.addmm(torch.mm(x, c[2]), x[:, :1] * x[:, 1:], c[4])
         q = x[..., :1] * x[..., 1:]  # (u v, u w)
         if self.params.ndim > 1:  # a family: x (P, N, 3), L (P, 3, 3)
             return torch.baddbmm(q @ self._E, x, self._L().mT)
@@ -96,6 +114,10 @@ class LorenzField(nn.Module):
 
         The Lorenz field is quadratic, so ``J`` is affine in ``x``: ``vec J(x) = vec L + x D`` (one product).
         """
+        if x.ndim == 2:
+            c = self._fast()
+            if c is not None:
+                return torch.addmm(c[3], x, c[5]).view(-1, 3, 3)
         if self.params.ndim > 1:  # a family: x (P, N, 3) -> (P, N, 3, 3)
             vecL = self._L().reshape(-1, 1, 9)
             return torch.baddbmm(vecL, x, self._D.expand(x.shape[0], 3, 9)).view(*x.shape, 3)
