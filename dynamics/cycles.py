@@ -348,6 +348,8 @@ def _classify(tn, zi, fi, tol, tol_eq, max_norm):
     d = np.linalg.norm(np.diff(xc, axis=0), axis=1)
     if d.size >= 2 and d[-1] <= 0.9 * d[0]:
         return "contracting", cand  # still approaching: shooting decides (cycle or not settled)
+    if d.size >= 3 and np.linalg.norm(xc[-1] - xc[0]) >= 0.9 * d.sum():
+        return "contracting", cand  # a slow one-way drift (at a Hopf point it shrinks like r^3, algebraically)
     return "aperiodic", None
 
 
@@ -364,7 +366,7 @@ def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> tup
     x, T, M, converged, why = _shoot(ff, x_last, T0, p, nrm, n_newton if out == "cycle" else max(n_newton, 12),
                                      rtol, atol, budget)
     if not converged:  # a cycle is a zero shooting reaches, closed returns alone do not make one
-        return "not settled", f"{'closed' if out == 'cycle' else 'contracting'} returns, but {why}"
+        return "not settled", f"return points {'closed' if out == 'cycle' else 'still moving'}, but {why}"
     mu = floquet_multipliers(M)
     j = int(np.argmin(np.abs(mu - 1.0)))
     others = np.delete(mu, j)
