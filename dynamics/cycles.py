@@ -8,16 +8,21 @@
    crossings are located on the cubic Hermite interpolant of the saved states and velocities
    (``scipy.interpolate.CubicHermiteSpline``) by ``scipy.optimize.brentq``; the crossing times give the
    return times, the crossing states the return map.
-3. Outcomes: 'cycle' when the return times agree (relative ``tol``) and the return points coincide, or when
-   the return points still contract and shooting (4.) converges from the last one; 'equilibrium' when
-   ``|f|`` has dropped below ``tol_eq`` (or is still decaying, below 1e-3 of its recorded maximum and
-   halving over the last quarter of the record); 'divergence' when it left the ball ``max_norm`` or
-   stopped being finite; 'field error' when the field returned non-finite values at a finite state;
-   'not settled' when fewer than 3 returns were recorded by ``t_max``, when a contracting approach did not
-   converge by shooting, or when a budget (``max_nfe``, ``wall_s``) ran out (``status`` 'failed' then);
-   else 'aperiodic' (returns that neither agree nor contract).
+3. Outcomes, every closeness measured RELATIVE TO THE ORBIT'S SIZE ``amp`` (:func:`_amplitude`, over the last
+   return), never to ``max(1, |z|)``: 'cycle' only when shooting (4.) converges, from return points that
+   coincide (times within relative ``tol``, points within ``tol * amp``) or from an approach still under way
+   (return points that contract, or drift one way) that ends on a stable cycle; 'equilibrium' when ``|f|``
+   has dropped below ``tol_eq`` (or is still decaying, below 1e-3 of its recorded maximum and halving over
+   the last quarter of the record); 'divergence' when it left the ball ``max_norm`` or stopped being finite;
+   'field error' when the field returned non-finite values at a finite state; 'not settled' when fewer
+   than 3 returns were recorded by ``t_max``, when shooting did not converge or ended on an unstable cycle
+   (``message`` says why, per trajectory), or when a budget (``max_nfe``, ``wall_s``) ran out (``status``
+   'failed' then); else 'aperiodic' (returns that neither agree, contract nor drift one way).
 4. Each cycle is refined by shooting: Newton on ``phi_T(x) - x = 0`` with the phase condition on the
-   section (the Jacobian ``[[M - I, f(phi_T x)], [n^T, 0]]``).
+   section (the Jacobian ``[[M - I, f(phi_T x)], [n^T, 0]]``); converged when the residual and the next
+   Newton correction are both within :data:`SHOOT_TOL_FACTOR` ``(rtol max(amp, |x|) + atol)``. At the Hopf
+   point of the ring (``r' = -kappa r^3``: a spiral decaying like ``t^-1/2``, no cycle) the residual shrinks
+   with the orbit but each correction stays ~0.12 of it: 'not settled', never 'cycle'.
 5. Floquet multipliers = eigenvalues of the monodromy matrix ``M = d phi_T / d x`` (:func:`monodromy`),
    obtained from the variational equation ``dM/dt = J M`` integrated with the orbit, or by autograd
    through the solver; one multiplier is 1 (along the flow), the cycle is stable iff the others lie
@@ -87,7 +92,8 @@ class CycleResult:
 
     Attributes:
         cycles: the distinct cycles. outcomes: per trajectory (module docstring, 3.). status: 'success', or
-        'failed' when a budget ran out or the solver gave up (``message`` says which). nfe: field evaluations.
+        'failed' when a budget ran out or the solver gave up (``message`` says which; it also says why each
+        trajectory that shooting decided is 'not settled'). nfe: field evaluations.
         spacing: save spacing used (follows the field's time scale).
     """
 
@@ -174,12 +180,8 @@ def _crossings(t: np.ndarray, Z: np.ndarray, F: np.ndarray, p: np.ndarray, nrm: 
     return out_t, (spl(out_t) if out_t.size else np.zeros((0, Z.shape[1])))
 
 
-#: Shooting has converged when the residual ``|(phi_T(x) - x, n . (x - p))|`` AND the Newton correction still
-#: to be made are both at most ``SHOOT_TOL_FACTOR * (rtol * max(amp, |x|) + atol)``: ``1e-6`` of the orbit's
-#: amplitude ``amp`` (:func:`_amplitude`) at the default ``rtol = 1e-9``, never below the solver's own error
-#: floor. A small residual alone is no cycle: at a collapsing orbit (a Hopf point, where the spiral decays like
-#: ``t^-1/2`` and no cycle exists) it is small only because the orbit is, while each correction stays a fixed
-#: fraction (about 0.1) of the orbit: never converged. At a true cycle Newton converges quadratically.
+#: Shooting converged: residual and next Newton correction both <= ``SHOOT_TOL_FACTOR (rtol max(amp, |x|) + atol)``
+#: (1e-6 of the orbit's size at rtol 1e-9); the correction rules out a collapsing orbit (module docstring, 4.).
 SHOOT_TOL_FACTOR = 1e3
 #: Orbit samples per shooting solve for the amplitude (dense output: no extra solver steps).
 _SHOOT_SAMPLES = 33
@@ -275,7 +277,8 @@ def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radi
             field, module docstring 1.); chunks are appended until every moving trajectory crossed its
             section 4 times or ``t_max`` is reached.
         n_save: saved states per chunk (the Hermite interpolant's knots).
-        tol: relative agreement of return times and return points for a cycle.
+        tol: relative agreement of return times, and of return points relative to the orbit's size, for closed
+            returns (shooting must still converge, module docstring 3.-4.).
         tol_eq: ``|f|`` below which the trajectory has reached an equilibrium.
         max_norm: beyond it a trajectory counts as diverged.
         n_newton: shooting-Newton refinements of each cycle.
@@ -283,7 +286,7 @@ def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radi
 
     Returns:
         :class:`CycleResult` (``outcomes[i]`` in 'cycle', 'equilibrium', 'divergence', 'field error',
-        'not settled', 'aperiodic').
+        'not settled', 'aperiodic'; ``message`` says why each trajectory that shooting decided is 'not settled').
 
     Raises:
         FHRNInputError: bad options or states, a broken field (wrong shape, non-finite at the starts).
