@@ -375,7 +375,7 @@ def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> tup
     others = np.delete(mu, j)
     stable = bool(np.all(np.abs(others) < 1.0))
     if out == "contracting" and not stable:
-        return "not settled", "contracting returns, but shooting reached an unstable cycle"
+        return "not settled", "return points still moving, but shooting reached an unstable cycle"
     for k, c in enumerate(cycles):  # a contracting approach that shot onto a known cycle
         if abs(c.period - T) <= 10 * tol * c.period and np.min(np.linalg.norm(c.orbit - x, axis=1)) <= c.spacing:
             cycles[k] = _with_count(c, c.count + 1)

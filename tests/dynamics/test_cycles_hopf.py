@@ -8,6 +8,7 @@ multiplier ``exp(-2 kappa r*^2 T)``.
 
 import numpy as np
 import pytest
+import torch
 
 from fhrn_ode.dynamics.cycles import find_cycles
 from fhrn_ode.field import FHRNField
@@ -47,3 +48,30 @@ def test_small_cycle_just_past_the_hopf_point_has_the_closed_form_radius_and_mul
     assert abs(c.radius_mean - r) < 1e-8 and c.radius_max - c.radius_min < 1e-8
     np.testing.assert_allclose(np.abs(c.floquet_multipliers), [1.0, np.exp(-2 * p.kappa * r * r * T)], rtol=1e-7)
     assert c.stable and c.trivial_error < 1e-8
+
+
+def test_a_slow_one_way_drift_at_the_hopf_point_goes_to_shooting_not_to_aperiodic():
+    # r0 = 0.004 over 300 time units: each return moves by ~2 pi r^3 and that shrinks only algebraically, so the
+    # returns neither agree nor contract by 0.9; they drift one way (net move = the path) and shooting decides
+    res = find_cycles(_ring(1.0), np.array([[0.004, 0.0]]), t_transient=0.0, t_record=300.0)
+    assert res.cycles == [] and res.outcomes == ["not settled"]
+    assert "return points still moving, but shooting did not converge" in res.message
+
+
+class _Torus(torch.nn.Module):
+    """Two uncoupled Hopf normal forms ``r' = r (1 - r^2)`` at angular rates 1 and sqrt(2): a quasi-periodic torus."""
+
+    dim = 4
+
+    def forward(self, t, y):
+        out = []
+        for k, w in ((0, 1.0), (2, 2 ** 0.5)):
+            a, b = y[..., k], y[..., k + 1]
+            r2 = a * a + b * b
+            out += [a * (1 - r2) - w * b, b * (1 - r2) + w * a]
+        return torch.stack(out, -1)
+
+
+def test_the_drift_rule_leaves_a_quasi_periodic_torus_aperiodic():
+    res = find_cycles(_Torus(), n_init=2, t_transient=10.0)
+    assert res.cycles == [] and res.outcomes == ["aperiodic", "aperiodic"] and res.message == ""
