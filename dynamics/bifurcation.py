@@ -21,7 +21,8 @@ Bifurcation points, never read off the grid:
   (:mod:`~fhrn_ode.dynamics.normal_forms`, Kuznetsov's normalisation: ``r' = mu r - r^3`` has ``l1 = -1``);
 * equilibria are classified with a zero-eigenvalue tolerance set by the residual Newton reached
   (:func:`~fhrn_ode.dynamics.fixed_points.hyperbolicity_tol`): a degenerate point is 'non-hyperbolic',
-  never a saddle;
+  never a saddle, and its ``stable`` is None (not decided by linearisation) unless an eigenvalue has a
+  positive real part (:func:`_linear_stability`);
 * a branch that ends inside the sweep (a saddle-node collision): its end is located by bisection on the
   existence of the continued point, kind 'fold', kept only when a zero eigenvalue is found there (else the
   branch was merely lost by the fixed-point finder between two grid values).
@@ -94,7 +95,8 @@ class BifurcationDiagram:
         param: the parameter name. values: ``(V,)``.
         attractors: per value, ``{outcome: count}`` over the trajectories. label: per value, the most
             frequent outcome.
-        equilibria: per value, list of ``{"x", "norm", "kind", "unstable_dim", "stable", "eigenvalues_max_real"}``.
+        equilibria: per value, list of ``{"x", "norm", "kind", "unstable_dim", "stable", "eigenvalues_max_real"}``;
+            ``stable`` is None where the linearisation does not decide (:func:`_linear_stability`).
         cycles: per value, list of ``{"period", "radius_min", "radius_max", "radius_mean", "stable", "max_nontrivial_multiplier"}``.
         largest_exponent: per value, the largest Lyapunov exponent (NaN where not computed).
         branches: list of ``{"values": [...], "norm": [...], "unstable_dim": [...]}`` (continued fixed points).
@@ -129,6 +131,19 @@ def fhrn_family(W, params: FHRNParams | None, param: str) -> Callable[[float], F
             raise FHRNInputError("`W` is zero: its scale cannot be swept")
         return lambda p: FHRNField(Wn / nrm * p, params)
     return lambda p: FHRNField(Wn, params.replace(**{param: float(p)}))
+
+
+def _linear_stability(kind: str, unstable_dim: int) -> bool | None:
+    """What the linearisation says about an equilibrium's stability (Lyapunov's indirect method).
+
+    True for a hyperbolic point with no unstable eigenvalue; False when an eigenvalue has a positive real part
+    (``unstable_dim > 0``, hyperbolic or not); None for a 'non-hyperbolic' point without one: a zero real part
+    leaves the decision to the nonlinear terms (at a supercritical Hopf point the origin attracts like
+    ``t^-1/2``, at a subcritical one it repels), which the linearisation does not see.
+    """
+    if unstable_dim > 0:
+        return False
+    return None if kind == "non-hyperbolic" else True
 
 
 def _sorted_real(lam: np.ndarray) -> np.ndarray:
@@ -224,8 +239,8 @@ def _one_value(make_field, p, dim, prev, n_starts, radius, seed, tol, n_init, t_
         kind, u = classify_equilibrium(lam, hyperbolicity_tol(lam, r, float(np.linalg.norm(J, 2))))
         ud.append(u)
         eq.append(dict(x=x.tolist(), norm=float(np.linalg.norm(x[:ff.y_dim])), kind=kind, unstable_dim=u,
-                       stable=bool(abscissa_of_eigvals(lam) < 0 and kind != "non-hyperbolic"),
-                       eigenvalues_max_real=float(abscissa_of_eigvals(lam)), residual=float(r)))
+                       stable=_linear_stability(kind, u), eigenvalues_max_real=float(abscissa_of_eigvals(lam)),
+                       residual=float(r)))
     cyc = find_cycles(ff, n_init=n_init, radius=radius, t_transient=t_transient, seed=seed, n_newton=3,
                       max_nfe=max_nfe, wall_s=wall_s)
     outs, lam1 = list(cyc.outcomes), np.nan

@@ -8,16 +8,21 @@
    crossings are located on the cubic Hermite interpolant of the saved states and velocities
    (``scipy.interpolate.CubicHermiteSpline``) by ``scipy.optimize.brentq``; the crossing times give the
    return times, the crossing states the return map.
-3. Outcomes: 'cycle' when the return times agree (relative ``tol``) and the return points coincide, or when
-   the return points still contract and shooting (4.) converges from the last one; 'equilibrium' when
-   ``|f|`` has dropped below ``tol_eq`` (or is still decaying, below 1e-3 of its recorded maximum and
-   halving over the last quarter of the record); 'divergence' when it left the ball ``max_norm`` or
-   stopped being finite; 'field error' when the field returned non-finite values at a finite state;
-   'not settled' when fewer than 3 returns were recorded by ``t_max``, when a contracting approach did not
-   converge by shooting, or when a budget (``max_nfe``, ``wall_s``) ran out (``status`` 'failed' then);
-   else 'aperiodic' (returns that neither agree nor contract).
+3. Outcomes, every closeness measured RELATIVE TO THE ORBIT'S SIZE ``amp`` (:func:`_amplitude`, over the last
+   return), never to ``max(1, |z|)``: 'cycle' only when shooting (4.) converges, from return points that
+   coincide (times within relative ``tol``, points within ``tol * amp``) or from an approach still under way
+   (return points that contract, or drift one way) that ends on a stable cycle; 'equilibrium' when ``|f|``
+   has dropped below ``tol_eq`` (or is still decaying, below 1e-3 of its recorded maximum and halving over
+   the last quarter of the record); 'divergence' when it left the ball ``max_norm`` or stopped being finite;
+   'field error' when the field returned non-finite values at a finite state; 'not settled' when fewer
+   than 3 returns were recorded by ``t_max``, when shooting did not converge or ended on an unstable cycle
+   (``message`` says why, per trajectory), or when a budget (``max_nfe``, ``wall_s``) ran out (``status``
+   'failed' then); else 'aperiodic' (returns that neither agree, contract nor drift one way).
 4. Each cycle is refined by shooting: Newton on ``phi_T(x) - x = 0`` with the phase condition on the
-   section (the Jacobian ``[[M - I, f(phi_T x)], [n^T, 0]]``).
+   section (the Jacobian ``[[M - I, f(phi_T x)], [n^T, 0]]``); converged when the residual and the next
+   Newton correction are both within :data:`SHOOT_TOL_FACTOR` ``(rtol max(amp, |x|) + atol)``. At the Hopf
+   point of the ring (``r' = -kappa r^3``: a spiral decaying like ``t^-1/2``, no cycle) the residual shrinks
+   with the orbit but each correction stays ~0.12 of it: 'not settled', never 'cycle'.
 5. Floquet multipliers = eigenvalues of the monodromy matrix ``M = d phi_T / d x`` (:func:`monodromy`),
    obtained from the variational equation ``dM/dt = J M`` integrated with the orbit, or by autograd
    through the solver; one multiplier is 1 (along the flow), the cycle is stable iff the others lie
@@ -87,7 +92,8 @@ class CycleResult:
 
     Attributes:
         cycles: the distinct cycles. outcomes: per trajectory (module docstring, 3.). status: 'success', or
-        'failed' when a budget ran out or the solver gave up (``message`` says which). nfe: field evaluations.
+        'failed' when a budget ran out or the solver gave up (``message`` says which; it also says why each
+        trajectory that shooting decided is 'not settled'). nfe: field evaluations.
         spacing: save spacing used (follows the field's time scale).
     """
 
@@ -140,16 +146,19 @@ def monodromy(field, x0, T: float, *, method: str = "variational", dim: int | No
     return M[0] if single_ else M
 
 
-def _flow_and_monodromy(ff: FlatField, z: torch.Tensor, T: float, rtol: float, atol: float, budget: Budget):
-    """``(phi_T(z) (N, n), M (N, n, n))`` from one flat solve of the state and its tangent matrix."""
+def _flow_and_monodromy(ff: FlatField, z: torch.Tensor, T: float, rtol: float, atol: float, budget: Budget,
+                        n_samples: int = 2):
+    """``(phi_T(z) (N, n), M (N, n, n), states (n_samples, N, n))`` from one flat solve of the state and its
+    tangent matrix; ``states`` at ``n_samples`` equally spaced times of ``[0, T]`` (the solver's dense output:
+    no extra steps)."""
     N, n = z.shape
     tan = TangentField(ff, n)
     I = torch.eye(n, dtype=torch.float64).expand(N, n, n)
     with torch.no_grad():
-        u = odeint(tan, tan.pack(z, I), torch.tensor([0.0, T], dtype=torch.float64), rtol=rtol, atol=atol,
-                   budget=budget)[-1]
-    zT, M = tan.unpack(u)
-    return zT.clone(), M.clone()
+        u = odeint(tan, tan.pack(z, I), torch.linspace(0.0, T, max(2, n_samples), dtype=torch.float64), rtol=rtol,
+                   atol=atol, budget=budget)
+    zT, M = tan.unpack(u[-1])
+    return zT.clone(), M.clone(), tan.unpack(u)[0].clone()
 
 
 def floquet_multipliers(M: np.ndarray) -> np.ndarray:
@@ -171,29 +180,51 @@ def _crossings(t: np.ndarray, Z: np.ndarray, F: np.ndarray, p: np.ndarray, nrm: 
     return out_t, (spl(out_t) if out_t.size else np.zeros((0, Z.shape[1])))
 
 
+#: Shooting converged: residual and next Newton correction both <= ``SHOOT_TOL_FACTOR (rtol max(amp, |x|) + atol)``
+#: (1e-6 of the orbit's size at rtol 1e-9); the correction rules out a collapsing orbit (module docstring, 4.).
+SHOOT_TOL_FACTOR = 1e3
+#: Orbit samples per shooting solve for the amplitude (dense output: no extra solver steps).
+_SHOOT_SAMPLES = 33
+
+
+def _amplitude(states: np.ndarray) -> float:
+    """The size of an orbit from its samples ``(K, n)``: the norm of its extent ``max - min`` per coordinate."""
+    return float(np.linalg.norm(states.max(0) - states.min(0)))
+
+
 def _shoot(ff: FlatField, x: np.ndarray, T: float, p: np.ndarray, nrm: np.ndarray, n_iter: int, rtol: float,
            atol: float, budget: Budget):
-    """Newton on ``phi_T(x) = x`` with the section as phase condition; returns ``(x, T, M, converged)``."""
+    """Newton on ``phi_T(x) = x`` with the section as phase condition (convergence: :data:`SHOOT_TOL_FACTOR`);
+    returns ``(x, T, M, converged, why)``, ``why`` saying how far from converged it stopped."""
     n = x.size
-    converged = False
-    for _ in range(n_iter + 1):
-        xT, M = _flow_and_monodromy(ff, torch.as_tensor(x[None], dtype=torch.float64), T, rtol, atol, budget)
+    why = "the orbit left the finite states"
+    for k in range(n_iter + 1):
+        xT, M, S = _flow_and_monodromy(ff, torch.as_tensor(x[None], dtype=torch.float64), T, rtol, atol, budget,
+                                       _SHOOT_SAMPLES)
         with torch.no_grad():
             v = ff(torch.tensor(0.0), xT).numpy()[0]
-        xT, M = xT.numpy()[0], M.numpy()[0]
+        xT, M, amp = xT.numpy()[0], M.numpy()[0], _amplitude(S[:, 0].numpy())
         F = np.concatenate([xT - x, [nrm @ (x - p)]])
-        if np.linalg.norm(F) < 1e3 * rtol * max(1.0, np.linalg.norm(x)):
-            converged = True
-            break
         A = np.zeros((n + 1, n + 1))
         A[:n, :n] = M - np.eye(n)
         A[:n, n] = v
         A[n, :n] = nrm
         step = np.linalg.lstsq(A, -F, rcond=None)[0]
+        res, dx = float(np.linalg.norm(F)), float(np.linalg.norm(step[:n]))
+        if not (np.isfinite(res) and np.isfinite(dx) and amp > 0):
+            break
+        eps = SHOOT_TOL_FACTOR * (rtol * max(amp, float(np.linalg.norm(x))) + atol)
+        if res <= eps and dx <= eps:
+            return x, T, M, True, ""
+        why = (f"shooting did not converge in {k + 1} Newton steps: residual {res / amp:.2g} and next correction "
+               f"{dx / amp:.2g} of the orbit's size {amp:.3g} (converged: both <= {eps / amp:.2g})")
+        if k == n_iter:
+            break
         x, T = x + step[:n], T + step[n]
         if not (np.all(np.isfinite(x)) and np.isfinite(T) and T > 0):
+            why = "shooting left the finite states or reached a period <= 0"
             break
-    return x, T, M, converged
+    return x, T, M, False, why
 
 
 def _spacing(ff: FlatField, z: torch.Tensor, t_record: float, n_save: int) -> float:
@@ -246,7 +277,8 @@ def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radi
             field, module docstring 1.); chunks are appended until every moving trajectory crossed its
             section 4 times or ``t_max`` is reached.
         n_save: saved states per chunk (the Hermite interpolant's knots).
-        tol: relative agreement of return times and return points for a cycle.
+        tol: relative agreement of return times, and of return points relative to the orbit's size, for closed
+            returns (shooting must still converge, module docstring 3.-4.).
         tol_eq: ``|f|`` below which the trajectory has reached an equilibrium.
         max_norm: beyond it a trajectory counts as diverged.
         n_newton: shooting-Newton refinements of each cycle.
@@ -254,7 +286,7 @@ def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radi
 
     Returns:
         :class:`CycleResult` (``outcomes[i]`` in 'cycle', 'equilibrium', 'divergence', 'field error',
-        'not settled', 'aperiodic').
+        'not settled', 'aperiodic'; ``message`` says why each trajectory that shooting decided is 'not settled').
 
     Raises:
         FHRNInputError: bad options or states, a broken field (wrong shape, non-finite at the starts).
@@ -276,21 +308,24 @@ def find_cycles(field, y0=None, *, dim: int | None = None, n_init: int = 8, radi
                            message=f"{exc}", nfe=budget.nfe)
     outcomes: list[str] = []
     cycles: list[Cycle] = []
+    notes: list[str] = []
     try:
         for i in range(Z.shape[1]):
             out, cand = _classify(tn, Z[:, i], F[:, i], tol, tol_eq, max_norm)
             if cand is not None:
-                out = _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out)
+                out, why = _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out)
+                notes += [f"trajectory {i} not settled: {why}"] if why else []
             outcomes.append(out)
     except BudgetExceeded as exc:
         outcomes += ["not settled"] * (Z.shape[1] - len(outcomes))
-        return CycleResult(cycles=cycles, outcomes=outcomes, status="failed", message=str(exc), nfe=budget.nfe,
-                           spacing=h)
-    return CycleResult(cycles=cycles, outcomes=outcomes, nfe=budget.nfe, spacing=h)
+        return CycleResult(cycles=cycles, outcomes=outcomes, status="failed", message="; ".join([str(exc)] + notes),
+                           nfe=budget.nfe, spacing=h)
+    return CycleResult(cycles=cycles, outcomes=outcomes, message="; ".join(notes), nfe=budget.nfe, spacing=h)
 
 
 def _classify(tn, zi, fi, tol, tol_eq, max_norm):
-    """One trajectory's outcome, and a cycle candidate ``(x, T0, p, nrm, scale)`` where it returns."""
+    """One trajectory's outcome, and a cycle candidate ``(x, T0, p, nrm, amp)`` where it returns (``amp``: the
+    orbit's size over its last return, :func:`_amplitude`; return points agree relative to it)."""
     if not np.all(np.isfinite(fi)) and np.all(np.isfinite(zi)):
         return "field error", None  # the guard froze a finite state where the field was not finite
     if not np.all(np.isfinite(zi)) or np.linalg.norm(zi[-1]) >= max_norm * (1 - 1e-9):
@@ -305,40 +340,46 @@ def _classify(tn, zi, fi, tol, tol_eq, max_norm):
     if tc.size < 3:
         return "not settled", None
     periods = np.diff(tc)
-    scale = max(1.0, float(np.abs(zi).max()))
-    cand = (xc[-1], float(periods[-1]), p, nrm, scale)
+    last = (tn >= tc[-2]) & (tn <= tc[-1])  # the last full return: the orbit's own size
+    amp = _amplitude(np.concatenate([zi[last], xc[-2:]]))
+    if not amp > 0:
+        return "not settled", None
+    cand = (xc[-1], float(periods[-1]), p, nrm, amp)
     if (periods.max() - periods.min()) <= tol * periods.mean() and \
-            np.max(np.linalg.norm(xc - xc[-1], axis=1)) <= tol * scale:
+            np.max(np.linalg.norm(xc - xc[-1], axis=1)) <= tol * amp:
         return "cycle", cand
     d = np.linalg.norm(np.diff(xc, axis=0), axis=1)
     if d.size >= 2 and d[-1] <= 0.9 * d[0]:
         return "contracting", cand  # still approaching: shooting decides (cycle or not settled)
+    if d.size >= 3 and np.linalg.norm(xc[-1] - xc[0]) >= 0.9 * d.sum():
+        return "contracting", cand  # a slow one-way drift (at a Hopf point it shrinks like r^3, algebraically)
     return "aperiodic", None
 
 
-def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> str:
-    """Refine a candidate by shooting and add it to ``cycles`` (or count it on a known one); its outcome."""
-    x_last, T0, p, nrm, scale = cand
+def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> tuple[str, str]:
+    """Refine a candidate by shooting and add it to ``cycles`` (or count it on a known one); its outcome and,
+    for 'not settled', why."""
+    x_last, T0, p, nrm, amp = cand
     known = [c for c in cycles if abs(c.period - T0) <= 10 * tol * c.period
-             and np.min(np.linalg.norm(c.orbit - x_last, axis=1)) <= max(10 * tol * scale, c.spacing)]
+             and np.min(np.linalg.norm(c.orbit - x_last, axis=1)) <= max(10 * tol * amp, c.spacing)]
     if known and out == "cycle":
         k = cycles.index(known[0])
         cycles[k] = _with_count(cycles[k], cycles[k].count + 1)
-        return "cycle"
-    x, T, M, converged = _shoot(ff, x_last, T0, p, nrm, n_newton if out == "cycle" else max(n_newton, 12), rtol, atol,
-                                budget)
-    if out == "contracting" and not converged:
-        return "not settled"
+        return "cycle", ""
+    x, T, M, converged, why = _shoot(ff, x_last, T0, p, nrm, n_newton if out == "cycle" else max(n_newton, 12),
+                                     rtol, atol, budget)
+    if not converged:  # a cycle is a zero shooting reaches, closed returns alone do not make one
+        return "not settled", f"return points {'closed' if out == 'cycle' else 'still moving'}, but {why}"
     mu = floquet_multipliers(M)
     j = int(np.argmin(np.abs(mu - 1.0)))
     others = np.delete(mu, j)
     stable = bool(np.all(np.abs(others) < 1.0))
     if out == "contracting" and not stable:
-        return "not settled"
+        return "not settled", "return points still moving, but shooting reached an unstable cycle"
     for k, c in enumerate(cycles):  # a contracting approach that shot onto a known cycle
         if abs(c.period - T) <= 10 * tol * c.period and np.min(np.linalg.norm(c.orbit - x, axis=1)) <= c.spacing:
             cycles[k] = _with_count(c, c.count + 1)
-            return "cycle"
+            return "cycle", ""
     with torch.no_grad():
         orb = odeint(ff, torch.as_tensor(x[None]), torch.linspace(0.0, T, 200, dtype=torch.float64),
                      rtol=rtol, atol=atol, budget=budget)[:, 0].numpy()
@@ -346,7 +387,7 @@ def _cycle_from(ff, cycles, cand, tol, n_newton, rtol, atol, budget, out) -> str
     cycles.append(Cycle(period=float(T), x0=x, floquet_multipliers=mu, trivial_error=float(abs(mu[j] - 1.0)),
                         stable=stable, radius_mean=float(r[:-1].mean()), radius_min=float(r.min()),
                         radius_max=float(r.max()), count=1, orbit=orb))
-    return "cycle"
+    return "cycle", ""
 
 
 def _enough(t: np.ndarray, Z: np.ndarray, F: np.ndarray, tol_eq: float) -> bool:

@@ -66,26 +66,32 @@ def plot_exponents(spec, *, title: str = ""):
     return fig
 
 
+#: Equilibrium marker by its ``stable`` entry (None: a non-hyperbolic point the linearisation does not decide).
+_STABILITY = {True: ("o", "C0", None, "stable equilibrium"), False: ("o", "C3", "white", "unstable equilibrium"),
+              None: ("D", "0.45", "white", "equilibrium, stability not decided by linearisation")}
+
+
 def plot_bifurcation(diag, *, title: str = ""):
-    """``|y|`` of the equilibria (filled: stable, open: unstable) and the cycles' ``|y|`` range (bars) against the
+    """``|y|`` of the equilibria (filled: stable, open: unstable, grey open diamond: not decided by the
+    linearisation) and the cycles' ``|y|`` range (bars) against the
     parameter; vertical lines at the located Hopf (dashed) and fold (dotted) points; labels of the attractor."""
     apply_style()
     fig, ax = new_figure(5.6, 4.0)
     kinds = set()
     for v, eqs in zip(diag.values, diag.equilibria):
         for e in eqs:  # on top of the cycles' bars (a small cycle near the Hopf point would hide them)
-            ax.plot(v, e["norm"], "o", ms=5, color="C0" if e["stable"] else "C3", mfc=None if e["stable"] else "white",
-                    zorder=4)
-            kinds.add("stable" if e["stable"] else "unstable")
+            st = _STABILITY[e["stable"]]
+            ax.plot(v, e["norm"], st[0], ms=5, color=st[1], mfc=st[2], zorder=4)
+            kinds.add(e["stable"])
     for v, cs in zip(diag.values, diag.cycles):
         for c in cs:
             ax.plot([v, v], [c["radius_min"], c["radius_max"]], color="C2", lw=3, solid_capstyle="butt", zorder=2)
             ax.plot(v, c["radius_mean"], "s", ms=4, color="C2", zorder=2)
             kinds.add("cycle")
-    if "stable" in kinds:
-        ax.plot([], [], "o", color="C0", ms=5, label="stable equilibrium")
-    if "unstable" in kinds:
-        ax.plot([], [], "o", color="C3", mfc="white", ms=5, label="unstable equilibrium")
+    for key in (True, False, None):
+        if key in kinds:
+            st = _STABILITY[key]
+            ax.plot([], [], st[0], color=st[1], mfc=st[2], ms=5, label=st[3])
     if "cycle" in kinds:
         ax.plot([], [], "s", color="C2", ms=4, label="limit cycle (|y| range)")
     for b in diag.bifurcations:

@@ -53,6 +53,14 @@ def parse_range(text: str) -> list[float]:
     return np.linspace(a, b, n).tolist()
 
 
+def _equilibria_text(eqs: list[dict], most: int = 4) -> str:
+    """``|y| 0 stable focus, ...`` for one value (a None ``stable``: 'stability not decided by linearisation')."""
+    words = [f"|y| {e['norm']:.4g} {e['kind']}" + (", stability not decided by linearisation" if e["stable"] is None
+                                                      else "") for e in eqs[:most]]
+    more = f" (+{len(eqs) - most} more)" if len(eqs) > most else ""
+    return ("; ".join(words) or "none found") + more
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -91,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         emit_json(result)
         return 0
     print(f"fhrn-ode bifurcation: {args.param} over {len(values)} values in [{values[0]:g}, {values[-1]:g}]")
-    for v, lab, att in zip(d.values, d.label, d.attractors):
-        print(f"  {args.param} = {v:<10.5g} {lab:15s} {att}")
+    for v, lab, att, eqs in zip(d.values, d.label, d.attractors, d.equilibria):
+        print(f"  {args.param} = {v:<10.5g} {lab:15s} {att}; equilibria: {_equilibria_text(eqs)}")
     for b in d.bifurcations:
         nf = (f"; l1 {b.l1:+.4g}, {b.criticality}" if b.kind == "hopf" and b.l1 is not None else
               f"; a {b.a:+.4g}" if b.a is not None else "")

@@ -52,5 +52,7 @@ def run(args: argparse.Namespace) -> int:
               f"{'stable' if c.stable else 'unstable'}")
     if res.status != "success":
         print(f"  stopped: {res.message}")
+    elif res.message:  # why shooting left trajectories 'not settled'
+        print(f"  {res.message}")
     print(f"  wrote {f}")
     return 0 if res.status == "success" else 1
