@@ -105,7 +105,8 @@ def plot_bifurcation(diag, *, title: str = ""):
         if lab in ("chaos", "divergence", "quasi-periodic"):
             ax.text(v, top, lab[:5], rotation=90, fontsize=8, va="top", ha="center")
     ax.set(xlabel=diag.param, ylabel="|y|", title=title or f"bifurcation diagram in {diag.param}")
-    ax.legend(fontsize=8, loc="best")
+    # an opaque frame: the vertical Hopf/fold lines must not run through the legend text
+    ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.95, edgecolor="none")
     return fig
 
 
