@@ -23,6 +23,8 @@
    Newton correction are both within :data:`SHOOT_TOL_FACTOR` ``(rtol max(amp, |x|) + atol)``. At the Hopf
    point of the ring (``r' = -kappa r^3``: a spiral decaying like ``t^-1/2``, no cycle) the residual shrinks
    with the orbit but each correction stays ~0.12 of it: 'not settled', never 'cycle'.
+   The transient, the shooting solves and the monodromy use ``dopri8`` (``_END_METHOD``: results that are
+   end states, a step end of the solver core's loop); the dense records ``dopri5``.
 5. Floquet multipliers = eigenvalues of the monodromy matrix ``M = d phi_T / d x`` (:func:`monodromy`),
    obtained from the variational equation ``dM/dt = J M`` integrated with the orbit, or by autograd
    through the solver; one multiplier is 1 (along the flow), the cycle is stable iff the others lie
@@ -146,6 +148,12 @@ def monodromy(field, x0, T: float, *, method: str = "variational", dim: int | No
     return M[0] if single_ else M
 
 
+#: Method of the solves whose result is their end state (transient, shooting, monodromy): dopri8, whose last
+#: step ends on the end time (fhrn_ode/_dopri5.py); dense records keep dopri5 (the interior save times of
+#: torchdiffeq's dense output are a 4th-order fit, too coarse for dopri8's longer steps).
+_END_METHOD = "dopri8"
+
+
 def _flow_and_monodromy(ff: FlatField, z: torch.Tensor, T: float, rtol: float, atol: float, budget: Budget,
                         n_samples: int = 2):
     """``(phi_T(z) (N, n), M (N, n, n), states (n_samples, N, n))`` from one flat solve of the state and its
@@ -155,8 +163,8 @@ def _flow_and_monodromy(ff: FlatField, z: torch.Tensor, T: float, rtol: float, a
     tan = TangentField(ff, n)
     I = torch.eye(n, dtype=torch.float64).expand(N, n, n)
     with torch.no_grad():
-        u = odeint(tan, tan.pack(z, I), torch.linspace(0.0, T, max(2, n_samples), dtype=torch.float64), rtol=rtol,
-                   atol=atol, budget=budget)
+        u = odeint(tan, tan.pack(z, I), torch.linspace(0.0, T, max(2, n_samples), dtype=torch.float64),
+                   method=_END_METHOD, rtol=rtol, atol=atol, budget=budget)
     zT, M = tan.unpack(u[-1])
     return zT.clone(), M.clone(), tan.unpack(u)[0].clone()
 
@@ -245,8 +253,8 @@ def _record(ff: FlatField, g, z, t_transient, t_record, t_max, n_save, tol_eq, r
     """Transient, then chunks of saved states until every moving trajectory returned 4 times (or ``t_max``)."""
     with torch.no_grad():
         if t_transient > 0:
-            z = odeint(g, z, torch.tensor([0.0, t_transient], dtype=torch.float64), rtol=rtol, atol=atol,
-                       budget=budget)[-1]
+            z = odeint(g, z, torch.tensor([0.0, t_transient], dtype=torch.float64), method=_END_METHOD, rtol=rtol,
+                       atol=atol, budget=budget)[-1]
         h = _spacing(ff, z, t_record, n_save)
         t = torch.linspace(0.0, h * (n_save - 1), n_save, dtype=torch.float64)
         parts, fparts, total = [], [], 0.0

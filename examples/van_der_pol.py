@@ -16,7 +16,9 @@ Exact answers: the origin is the only fixed point, with Jacobian ``[[0, 1], [-1,
 computed to 10 digits in the test). Run ``python examples/van_der_pol.py`` for the same from Python.
 
 The field keeps the state's shape, as every field must: ``(2,)`` in, ``(2,)`` out; ``(N, 2)`` in,
-``(N, 2)`` out. ``dim`` tells the tools the state size.
+``(N, 2)`` out. ``dim`` tells the tools the state size. ``jacobian`` is optional: the dynamics tools check
+it once against autograd (relative 1e-8) and then use it for the tangent dynamics (Floquet multipliers,
+Lyapunov exponents, Newton) instead of autograd Jacobian-vector products (docs/api.md, the field contract).
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ class VanDerPol(nn.Module):
         """``(..., 2) -> (..., 2)``."""
         x, y = state[..., 0], state[..., 1]
         return torch.stack([y, self.mu * (1.0 - x * x) * y - x], dim=-1)
+
+    def jacobian(self, state: torch.Tensor) -> torch.Tensor:
+        """``(..., 2) -> (..., 2, 2)``: ``[[0, 1], [-2 mu x y - 1, mu (1 - x^2)]]`` (optional, see above)."""
+        x, y = state[..., 0], state[..., 1]
+        row0 = torch.stack([torch.zeros_like(x), torch.ones_like(x)], dim=-1)
+        row1 = torch.stack([-2.0 * self.mu * x * y - 1.0, self.mu * (1.0 - x * x)], dim=-1)
+        return torch.stack([row0, row1], dim=-2)
 
 
 def main() -> None:

@@ -63,3 +63,7 @@ def test_van_der_pol_field_keeps_the_shape_and_is_exact():
     assert f(0.0, y).shape == (2,) and f(0.0, y).tolist() == [3.0, 2.0 * (1 - 4.0) * 3.0 - 2.0]
     Y = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 3.0]], dtype=torch.float64)
     assert f(0.0, Y).tolist() == [[1.0, 2.0], [0.0, -1.0], [3.0, -20.0]] and f.dim == 2
+    # the optional closed-form Jacobian equals autograd's, batched and for one state
+    J = torch.func.vmap(torch.func.jacrev(lambda z: f(0.0, z)))(Y)
+    assert torch.allclose(f.jacobian(Y), J, rtol=0, atol=1e-14) and f.jacobian(Y).shape == (3, 2, 2)
+    assert f.jacobian(y).tolist() == [[0.0, 1.0], [-2.0 * 2.0 * 2.0 * 3.0 - 1.0, 2.0 * (1 - 4.0)]]
