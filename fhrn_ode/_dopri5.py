@@ -171,6 +171,9 @@ if _T is not None:
             self._betas = [b.to(dtype=self.y0.dtype, device=dev) for b in tab.beta]
             self._alphas = [float(a) for a in tab.alpha]
             self._base = self.func.base_func if type(self.func) is _T["_PerturbFunc"] else self.func
+            # a field that reads t only as a number (``float_t = True``, e.g. the FHRN columns adapter) gets the
+            # stage times as Python floats: no 0-dim tensor per evaluation
+            self._float_t = bool(getattr(self._base, "float_t", False))
             self._rms = self.norm is _T["_rms_norm"]
             self._groups = self.norm if isinstance(self.norm, GroupRMSNorm) else None
 
@@ -311,11 +314,11 @@ if _T is not None:
             krow, kT, ybuf, yv = self._krow[j], self._kT[j], self._y[j], self._yv[j]
             krow[0].copy_(f0)
             y0f = self._y1f
-            call, tdt, dev = self._call, self._t_dtype, y0.device
+            call, tdt, dev, as_float = self._call, self._t_dtype, y0.device, self._float_t
             for i, (alpha_i, beta_i) in enumerate(zip(self._alphas, self._betas)):
                 ti = math.nextafter(t1, -math.inf) if alpha_i == 1.0 else t0 + alpha_i * dt
                 torch.addmv(y0f, kT[i], beta_i, alpha=dt, out=ybuf)
-                krow[i + 1].copy_(call(torch.scalar_tensor(ti, dtype=tdt, device=dev), yv))
+                krow[i + 1].copy_(call(ti if as_float else torch.scalar_tensor(ti, dtype=tdt, device=dev), yv))
             # error estimate and interpolation coefficients in one product
             torch.mm(self._R, self._k[j], out=self._z[j]).mul_(dt)
             error_ratio = self._error_ratio(j, y0, yv)

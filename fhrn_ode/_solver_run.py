@@ -62,6 +62,8 @@ class _Rhs(torch.nn.Module):
             self.field = func
         self._call = _direct_callable(func)
         self.guard = None if guard is None or getattr(func, "freezes_rows", False) or _fhrn_field(func) else guard
+        #: the stage-major solver may pass stage times as Python floats when the field declares ``float_t``
+        self.float_t = bool(getattr(func, "float_t", False))
         self.max_nfe = max_nfe
         self.deadline = None if wall_s is None else time.monotonic() + wall_s
         self.wall_s = wall_s

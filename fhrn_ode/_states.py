@@ -21,12 +21,17 @@ class _Columns(torch.nn.Module):
     """The field on states stored as columns ``(d, N)`` (FHRNField._forward_columns; freezes its own rows)."""
 
     freezes_rows = True
+    #: the field reads ``t`` only as a number: the stage-major solver may pass a Python float (fhrn_ode/_dopri5.py)
+    float_t = True
 
     def __init__(self, field: FHRNField) -> None:
         super().__init__()
         self.field = field
+        # the field's own method as this module's forward (an instance attribute): the solver calls it directly,
+        # without this adapter's frame and the submodule lookup
+        self.forward = field._forward_columns
 
-    def forward(self, t, yT):
+    def forward(self, t, yT):  # replaced per instance in __init__ (the class keeps the signature)
         return self.field._forward_columns(t, yT)
 
 

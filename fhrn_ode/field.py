@@ -311,7 +311,12 @@ class FHRNField(nn.Module):
             out = torch.addcmul(out, r2 - f.theta * f.theta, yT, value=-f.kappa)
         if f.has_drive:
             out = out + f.c_col
-        if self.max_norm is not None:
+        m = self.max_norm
+        if m is not None:
+            # no gain pole (the common case): one reduction decides, as in _bad_rows (r2 carries no graph on
+            # this path, so no detach)
+            if not has_pole(f.beta) and float(r2.max()) <= m * m:
+                return out
             bad = self._bad_rows(r2)
             if bad is not None:
                 out = torch.where(bad, torch.zeros_like(out), out)

@@ -1,5 +1,7 @@
 """The lean stage-major dopri5 is torchdiffeq's dopri5; without torchdiffeq's internals it falls back to it."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -249,3 +251,45 @@ def test_error_ratio_paths_match_torchdiffeq(dtype, tol, tensor_atol, monkeypatc
     assert fr.nfe == fn.nfe
     assert (len(divides) == 0) == tensor_atol  # numpy path exactly for scalar tolerances
     np.testing.assert_allclose(new.numpy(), ref.numpy(), rtol=0, atol=tol)
+
+
+class _ForcedNumber(torch.nn.Module):
+    """A time-dependent field that reads ``t`` as a number; records the types of ``t`` it was given."""
+
+    float_t = False
+
+    def __init__(self):
+        super().__init__()
+        self.kinds = set()
+
+    def forward(self, t, y):
+        self.kinds.add(type(t).__name__)
+        return -y + math.sin(3.0 * float(t)) * y.flip(-1)
+
+
+class _ForcedFloat(_ForcedNumber):
+    float_t = True
+
+
+@pytest.mark.parametrize("method", _dopri5.STAGE_MAJOR_METHODS)
+def test_float_t_fields_get_python_floats_and_the_same_numbers(method):
+    """``float_t = True``: the stage times come as Python floats (no 0-dim tensor per evaluation), with the
+    same values, so the solution is bit for bit that of the tensor-time path."""
+    y0 = torch.tensor([[1.0, 0.5], [-0.3, 2.0]], dtype=torch.float64)
+    t = torch.linspace(0.0, 5.0, 17, dtype=torch.float64)
+    with torch.no_grad():
+        a, b = _ForcedNumber(), _ForcedFloat()
+        ya = _dopri5.odeint_stage_major(a, y0, t, method=method)
+        yb = _dopri5.odeint_stage_major(b, y0, t, method=method)
+    assert torch.equal(ya, yb)
+    assert a.kinds == {"Tensor"} and "float" in b.kinds  # (torchdiffeq's own set-up calls still pass tensors)
+
+
+def test_fhrn_columns_adapter_calls_the_field_directly():
+    from fhrn_ode._states import _Columns
+
+    f = FHRNField(make_operator("antisym", 2, seed=0), FHRNParams())
+    c = _Columns(f)
+    yT = initial_conditions(4, 2, 1.5, seed=1).T.contiguous()
+    assert c.forward == f._forward_columns and c.float_t
+    torch.testing.assert_close(c(0.25, yT), f(torch.tensor(0.25), yT.T).T, rtol=1e-15, atol=0)
