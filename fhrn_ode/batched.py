@@ -87,6 +87,7 @@ class SweepField(torch.nn.Module):
     """
 
     freezes_rows = True  # frozen in forward (solver.solve does not wrap it again)
+    float_t = True  # autonomous: the stage-major solver may pass t as a Python float (fhrn_ode/_dopri5.py)
 
     def __init__(self, W: torch.Tensor, values: dict[str, torch.Tensor], max_norm: float) -> None:
         super().__init__()
