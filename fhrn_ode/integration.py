@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._dopri5 import STAGE_MAJOR_METHODS
 from ._errors import FHRNInputError, Interrupted, check_int, check_real
 from ._states import (COLUMNS_MAX_DIM, FHRNGuard, _check_y0, _Columns, _pick_device, _save_grid, fhrn_A0, fhrn_setup,
                       generic_state, norm_guard)
@@ -333,7 +334,7 @@ def _integrate_fhrn(field, y0, tt, params, dtype, dev, A0, max_norm, max_gain, s
                                  "move it off")
         grad = torch.is_grad_enabled() and (y0t.requires_grad or (A0t is not None and A0t.requires_grad) or any(
             p.requires_grad for p in list(func.parameters()) + list(func.buffers()) + list(kw["adjoint_params"] or ())))
-        columns = (_solver._STAGE_MAJOR_DOPRI5 and kw["method"] == "dopri5" and not kw["adjoint"] and not grad
+        columns = (_solver._STAGE_MAJOR_DOPRI5 and kw["method"] in STAGE_MAJOR_METHODS and not kw["adjoint"] and not grad
                    and A0t is None and d <= COLUMNS_MAX_DIM)
         if not grad:
             func._pin = func._frozen()  # values fixed for the whole solve: no per-call checks
