@@ -90,8 +90,27 @@ def test_read_json_returns_bounded_json_or_our_error(tmp_path, obj, depth):
     except FHRNInputError as exc:
         _one_line(exc)
         return
-    assert depth < JSON_MAX_DEPTH
+    # accepted: the whole value (the `depth` brackets around obj's own nesting) is within the documented
+    # bound, "nesting depth at most JSON_MAX_DEPTH" (was `depth < JSON_MAX_DEPTH`: off by one, it failed on
+    # depth = 32 around a scalar, which the bound allows)
+    assert depth + _nesting(obj) <= JSON_MAX_DEPTH
     assert json.dumps(got) == json.dumps(json.loads(p.read_text()))
+
+
+def _nesting(o) -> int:
+    """Nesting depth of a JSON value: 0 for a scalar, 1 + the deepest child for a list or dict."""
+    if isinstance(o, dict):
+        o = list(o.values())
+    return 1 + max(map(_nesting, o), default=0) if isinstance(o, list) else 0
+
+
+def test_read_json_bound_is_inclusive(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("[" * JSON_MAX_DEPTH + "1" + "]" * JSON_MAX_DEPTH)
+    assert _nesting(read_json(p, "test")) == JSON_MAX_DEPTH
+    p.write_text("[" * (JSON_MAX_DEPTH + 1) + "1" + "]" * (JSON_MAX_DEPTH + 1))
+    with pytest.raises(FHRNInputError, match=f"nested deeper than {JSON_MAX_DEPTH} levels"):
+        read_json(p, "test")
 
 
 @SETTINGS
