@@ -32,6 +32,7 @@ the largest distance of a found point to the nearest exact equilibrium (origin a
 from __future__ import annotations
 
 import inspect
+import time
 
 import numpy as np
 import torch
@@ -189,7 +190,8 @@ def fixed_points_case(n_starts: int = 16, k: int = 3, seed: int = 0, tag: str = 
         return np.array([s.x for s in sols if s.success])
 
     (t_ours, res), (t_base, xs) = interleaved([lambda: find_fixed_points(L, starts=z0), scipy_roots], k=k)
-    (c_ours, _), (c_base, _) = _cpu_interleaved([lambda: find_fixed_points(L, starts=z0), scipy_roots], k=k)
+    (c_ours, _), (c_base, _) = interleaved([lambda: find_fixed_points(L, starts=z0), scipy_roots], k=k, warmup=0,
+                                           clock=time.process_time)
     ours = np.array([p.x for p in res.points]).reshape(-1, 3)
 
     def dist(pts):
@@ -200,21 +202,6 @@ def fixed_points_case(n_starts: int = 16, k: int = 3, seed: int = 0, tag: str = 
                      "from each start", t_base, dist(ours), baseline_max_abs_err=dist(xs), n_found=len(ours),
                      baseline_n_found=n_base, n_starts=n_starts, repeats=k, torch_threads=torch.get_num_threads(),
                      ours_cpu_s=c_ours, baseline_cpu_s=c_base, cpu_speedup=c_base / c_ours)]
-
-
-def _cpu_interleaved(fns, k: int) -> list[tuple[float, object]]:
-    """:func:`~.harness.interleaved` on CPU time (``time.process_time``): a millisecond call's wall time on a
-    loaded machine is mostly the time slices it waits for, its CPU time is not."""
-    import time
-
-    best = [float("inf")] * len(fns)
-    outs: list = [None] * len(fns)
-    for _ in range(max(1, int(k))):
-        for i, fn in enumerate(fns):
-            t0 = time.process_time()
-            outs[i] = fn()
-            best[i] = min(best[i], time.process_time() - t0)
-    return list(zip(best, outs))
 
 
 def cases(quick: bool, seed: int = 0) -> list:

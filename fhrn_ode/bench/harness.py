@@ -67,18 +67,21 @@ def best_of(fn: Callable[[], Any], k: int = 3, warmup: int = 1) -> tuple[float, 
     return best, out
 
 
-def interleaved(fns: list[Callable[[], Any]], k: int = 3, warmup: int = 1) -> list[tuple[float, Any]]:
+def interleaved(fns: list[Callable[[], Any]], k: int = 3, warmup: int = 1,
+                clock: Callable[[], float] = time.perf_counter) -> list[tuple[float, Any]]:
     """Time several callables in turns (round ``r`` runs each once), so a change of machine load hits all of
-    them alike; ``warmup`` untimed rounds first. Returns ``[(best seconds, last result), ...]`` in order."""
+    them alike; ``warmup`` untimed rounds first. Returns ``[(best seconds, last result), ...]`` in order.
+    ``clock``: wall time by default; ``time.process_time`` gives CPU time (a millisecond call's wall time on a
+    loaded machine is mostly the time slices it waits for, its CPU time is not)."""
     outs: list[Any] = [None] * len(fns)
     for _ in range(max(0, int(warmup))):
         outs = [fn() for fn in fns]
     best = [math.inf] * len(fns)
     for _ in range(max(1, int(k))):
         for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             outs[i] = fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
+            best[i] = min(best[i], clock() - t0)
     return list(zip(best, outs))
 
 

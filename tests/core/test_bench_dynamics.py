@@ -54,6 +54,9 @@ def test_interleaved_runs_in_turns_and_keeps_the_best():
     rows = interleaved([lambda: calls.append("a") or 1, lambda: calls.append("b") or 2], k=2, warmup=1)
     assert calls == ["a", "b"] * 3
     assert [r[1] for r in rows] == [1, 2] and all(r[0] >= 0 for r in rows)
+    ticks = iter(range(100))  # a fake clock: each call one tick later, so every timing is exactly 1
+    rows = interleaved([lambda: 1, lambda: 2], k=3, warmup=0, clock=lambda: float(next(ticks)))
+    assert [r[0] for r in rows] == [1.0, 1.0]
 
 
 def test_fixed_points_row_finds_the_three_lorenz_equilibria():
