@@ -311,12 +311,7 @@ class FHRNField(nn.Module):
             out = torch.addcmul(out, r2 - f.theta * f.theta, yT, value=-f.kappa)
         if f.has_drive:
             out = out + f.c_col
-        m = self.max_norm
-        if m is not None:
-            # no gain pole (the common case): one reduction decides, as in _bad_rows (r2 carries no graph on
-            # this path, so no detach)
-            if not has_pole(f.beta) and float(r2.max()) <= m * m:
-                return out
+        if self.max_norm is not None:
             bad = self._bad_rows(r2)
             if bad is not None:
                 out = torch.where(bad, torch.zeros_like(out), out)
@@ -326,8 +321,9 @@ class FHRNField(nn.Module):
         """Mask (shaped like ``r2 = |y|^2``) of states that left the trusted region, or None when all are fine."""
         if not has_pole((self._pin or self._frozen()).beta):
             # one reduction covers NaN (max propagates it; NaN <= x is False), inf and |y| > max_norm;
-            # the mask is built only when needed
-            if float(r2.detach().max()) <= self.max_norm ** 2:
+            # the mask is built only when needed (detached only when it carries a graph: the columns path's
+            # r2 does not, and a detach per evaluation is a dispatch there)
+            if float((r2.detach() if r2.requires_grad else r2).max()) <= self.max_norm ** 2:
                 return None
             return self._bad_from_r2(r2)
         bad = self._bad_from_r2(r2)
